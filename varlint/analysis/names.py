@@ -1,0 +1,54 @@
+"""Qualified-name resolution: what a name or attribute chain refers to, through imports.
+
+`from torch.autograd import Variable as V; V(x)`, `import torch.autograd as ag; ag.Variable(x)`
+and `torch.autograd.variable.Variable(x)` all resolve to `torch.autograd.Variable`; a user's own
+class named `Variable` resolves to its local name and is never mistaken for torch's.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
+
+# Spellings of one object under another module path, mapped to the canonical one.
+ALIASES = {
+    "torch.autograd.variable.Variable": "torch.autograd.Variable",
+    "torch.autograd.variable": "torch.autograd.variable",
+    "torch.nn.parameter.Parameter": "torch.nn.Parameter",
+    "torch.nn.modules.module.Module": "torch.nn.Module",
+    "torch.optim.optimizer.Optimizer": "torch.optim.Optimizer",
+    "torch.functional": "torch",
+}
+
+VARIABLE = "torch.autograd.Variable"
+
+
+def canonical(name: str) -> str:
+    if name in ALIASES:
+        return ALIASES[name]
+    for prefix, target in ALIASES.items():
+        if name.startswith(prefix + "."):
+            return target + name[len(prefix):]
+    return name
+
+
+class NameResolver:
+    def __init__(self, wrapper: cst.MetadataWrapper) -> None:
+        self._qualified = wrapper.resolve(QualifiedNameProvider)
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        """Canonical qualified names of `node` from imports or builtins (empty if local)."""
+        names = self._qualified.get(node, ())
+        if callable(names):  # libcst resolves qualified names lazily
+            names = names()
+        return {
+            canonical(qn.name)
+            for qn in names
+            if qn.source in (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
+        }
+
+    def is_(self, node: cst.CSTNode, *qualified_names: str) -> bool:
+        return not self.qualified(node).isdisjoint(qualified_names)
+
+    def callee(self, call: cst.Call) -> set[str]:
+        return self.qualified(call.func)

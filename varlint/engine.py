@@ -1,0 +1,220 @@
+"""Check one file: read it once, parse it once, run every selected rule in one traversal.
+
+Per-file work is free of global state, so a tree is a map over files (see `check_paths`).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import tokenize
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from varlint import fixes
+from varlint.config import Settings
+from varlint.diagnostic import Applicability, Diagnostic, Position
+from varlint.rule import FileContext
+from varlint.rules import all_rules, rule_by_code
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A file's text, with what is needed to write it back byte for byte."""
+
+    text: str
+    encoding: str  # "utf-8-sig" when the file starts with a BOM
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    fixed: int = 0  # diagnostics fixed by --fix
+    original: str | None = None  # set when fixes changed the text
+    fixed_text: str | None = None
+    encoding: str = "utf-8"
+    written: bool = False
+
+
+class UnreadableFile(Exception):
+    pass
+
+
+def read_source(path: str) -> SourceText:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        raise UnreadableFile("is a directory") from None
+    except OSError as error:
+        raise UnreadableFile(error.strerror or str(error)) from None
+    if b"\x00" in data:
+        raise UnreadableFile("binary content (NUL bytes), not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        encoding = "utf-8"  # no valid cookie and not UTF-8: the decode below says where
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise UnreadableFile(f"unknown encoding `{encoding}` in its coding comment") from None
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"cannot decode as {error.encoding} (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}); save it as UTF-8 or declare its encoding with a coding comment"
+        ) from None
+    if encoding == "utf-8-sig":
+        text = text.removeprefix("\ufeff")
+    return SourceText(text, encoding)
+
+
+def write_source(path: str, text: str, encoding: str) -> None:
+    """Write atomically: a temporary file in the same folder, then rename over the original."""
+    data = text.encode(encoding)
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.varlint-{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        mode = os.stat(path).st_mode & 0o7777
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+# --- Parsing ----------------------------------------------------------------------------
+
+PYTHON2_PATTERNS = [
+    (re.compile(r"^\s*print\s+(?![\s(=.,)\[]|$)", re.M), "`print` statement"),
+    (re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", re.M), "`except E, e:` clause"),
+    (re.compile(r"^\s*exec\s+['\"]", re.M), "`exec` statement"),
+    (re.compile(r"^\s*raise\s+[\w.]+\s*,", re.M), "`raise E, message` statement"),
+    (re.compile(r"`[^`\n]+`"), "backtick repr"),
+    (re.compile(r"\s<>\s"), "`<>` operator"),
+]
+
+
+def python2_construct(text: str) -> str | None:
+    """Name a Python-2-only construct in `text`, if there is one."""
+    for pattern, description in PYTHON2_PATTERNS:
+        if pattern.search(text):
+            return description
+    return None
+
+
+def parse(path: str, text: str) -> cst.Module | Diagnostic:
+    """Parse with libcst; CPython's parser is asked first, since libcst accepts a few Python 2
+    forms (`except E, e:`) and CPython's messages are clearer ("Missing parentheses ...")."""
+    try:
+        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        return cst.parse_module(text)
+    except SyntaxError as error:
+        reason, row, column = error.msg, error.lineno or 1, error.offset or 1
+    except cst.ParserSyntaxError as error:
+        reason, row, column = error.message, error.editor_line, error.editor_column
+    except (RecursionError, MemoryError, ValueError) as error:  # pathological input
+        reason, row, column = f"{type(error).__name__}: {error}", 1, 1
+    message = f"cannot parse the file: {reason.strip().rstrip('.')} (line {row}, column {column})"
+    construct = python2_construct(text)
+    if construct is not None:
+        message += f"; it looks like Python 2 source ({construct}): port it to Python 3 first"
+    return tool_diagnostic("VL900", path, message, row, column)
+
+
+def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    rule = rule_by_code(code)
+    position = Position(row, column)
+    return Diagnostic(code, rule.name, message, path, position, position)
+
+
+# --- Linting ----------------------------------------------------------------------------
+
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*))?", re.I)
+
+
+def noqa_codes(line: str) -> frozenset[str] | None:
+    """Codes suppressed on a line: empty set = everything (`# noqa`), None = no noqa."""
+    match = NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return frozenset()
+    return frozenset(code.strip().upper() for code in codes.split(","))
+
+
+def suppressed(diagnostic: Diagnostic, lines: list[str]) -> bool:
+    row = diagnostic.start.row
+    if not 1 <= row <= len(lines):
+        return False
+    codes = noqa_codes(lines[row - 1])
+    return codes is not None and (not codes or diagnostic.code in codes)
+
+
+def lint_module(path: str, module: cst.Module, text: str, codes: frozenset[str]) -> list[Diagnostic]:
+    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+    context = FileContext(path, module, wrapper)
+    rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
+    if rules:
+        wrapper.visit_batched(rules)
+    lines = fixes.split_lines(text)
+    diagnostics = [d for rule in rules for d in rule.diagnostics if not suppressed(d, lines)]
+    return sorted(diagnostics, key=lambda d: d.sort_key)
+
+
+def _is_visitor(rule) -> bool:
+    return rule.code not in ("VL900", "VL901")
+
+
+def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
+    parsed = parse(path, text)
+    if isinstance(parsed, Diagnostic):
+        return [parsed] if "VL900" in codes else []
+    return lint_module(path, parsed, text, codes)
+
+
+def check_file(path: str, settings: Settings, fix: Applicability | None = None) -> FileResult:
+    """Lint one file; with `fix`, apply fixes up to that applicability and write the result."""
+    codes = settings.selected_codes() - settings.ignored_for(path)
+    result = FileResult(path)
+    try:
+        source = read_source(path)
+    except UnreadableFile as error:
+        if "VL901" in codes:
+            result.diagnostics.append(tool_diagnostic("VL901", path, f"cannot read the file: {error}"))
+        return result
+    if fix is None:
+        result.diagnostics = lint_text(path, source.text, codes)
+        return result
+    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint_text)
+    result.diagnostics = outcome.remaining
+    result.fixed = outcome.fixed
+    if outcome.text != source.text:
+        result.original, result.fixed_text = source.text, outcome.text
+        result.encoding = source.encoding
+    return result
+
+
+def write_fixes(result: FileResult) -> None:
+    if result.fixed_text is None:
+        return
+    write_source(result.path, result.fixed_text, result.encoding)
+    result.written = True
+
+
+def check_paths(
+    paths: list[str], settings: Settings, fix: Applicability | None = None, jobs: int | None = None
+) -> list[FileResult]:
+    """Check files independently; in worker processes when there are enough of them."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(paths) < 24:
+        return [check_file(path, settings, fix) for path in paths]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(check_file, paths, [settings] * len(paths), [fix] * len(paths), chunksize=8))

@@ -1,0 +1,103 @@
+"""Discovery of the Python files to check under the paths given on the command line.
+
+Directories are walked for `*.py`, skipping VCS folders, virtual environments, build output,
+caches, `exclude` patterns and whatever `.gitignore` files say. A file named explicitly is
+always checked, as in ruff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pathspec
+
+SKIPPED_DIRECTORIES = {
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "build", "dist",
+    "node_modules", "site-packages", ".eggs", ".ipynb_checkpoints",
+}
+
+
+def discover(paths: list[str], exclude: tuple[str, ...], root: Path) -> Iterator[str]:
+    exclude_spec = pathspec.GitIgnoreSpec.from_lines(exclude)
+    seen: set[str] = set()
+    for given in paths:
+        if os.path.isdir(given):
+            found = _walk(given, exclude_spec, root)
+        else:
+            found = iter([given])  # named explicitly (even if missing: reported as VL901)
+        for path in found:
+            key = os.path.normpath(path)
+            if key not in seen:
+                seen.add(key)
+                yield path
+
+
+def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str]:
+    # Each directory's .gitignore applies to everything below it, relative to that directory.
+    ignore_specs: list[tuple[str, pathspec.PathSpec]] = _parent_gitignores(top)
+    for directory, subdirectories, filenames in os.walk(top):
+        spec = _read_gitignore(directory)
+        if spec is not None:
+            ignore_specs.append((directory, spec))
+        ignore_specs = [(base, s) for base, s in ignore_specs if _is_within(directory, base)]
+
+        def ignored(path: str, is_dir: bool) -> bool:
+            for base, gitignore in ignore_specs:
+                relative = os.path.relpath(path, base).replace(os.sep, "/")
+                if gitignore.match_file(relative + ("/" if is_dir else "")):
+                    return True
+            relative_to_root = _relative(path, root)
+            return exclude_spec.match_file(relative_to_root + ("/" if is_dir else ""))
+
+        subdirectories[:] = sorted(
+            name
+            for name in subdirectories
+            if name not in SKIPPED_DIRECTORIES
+            and not name.endswith(".egg-info")
+            and not os.path.exists(os.path.join(directory, name, "pyvenv.cfg"))
+            and not ignored(os.path.join(directory, name), True)
+        )
+        for name in sorted(filenames):
+            path = os.path.join(directory, name)
+            if name.endswith(".py") and not ignored(path, False):
+                yield path
+
+
+def _read_gitignore(directory: str) -> pathspec.PathSpec | None:
+    path = os.path.join(directory, ".gitignore")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return pathspec.GitIgnoreSpec.from_lines(handle)
+    except OSError:
+        return None
+
+
+def _parent_gitignores(top: str) -> list[tuple[str, pathspec.PathSpec]]:
+    """The .gitignore files above `top`, up to the root of its git repository (if any)."""
+    specs = []
+    directory = os.path.abspath(top)
+    while not os.path.exists(os.path.join(directory, ".git")):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return []  # not inside a repository: no .gitignore above applies
+        directory = parent
+        spec = _read_gitignore(directory)
+        if spec is not None:
+            specs.append((directory, spec))
+    return specs[::-1]
+
+
+def _is_within(path: str, base: str) -> bool:
+    relative = os.path.relpath(path, base)
+    return relative == "." or not relative.startswith("..")
+
+
+def _relative(path: str, root: Path) -> str:
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix()

@@ -1,0 +1,143 @@
+"""The base class of every rule, and the per-file context the rules share.
+
+A rule is a libcst visitor (Fixit style): it defines `visit_<Node>` methods and calls
+`self.report(node, message, fix=...)`. The engine runs all selected rules in ONE batched
+traversal of the tree, so metadata (positions, scopes, qualified names) is resolved once per
+file, and shared analyses (the grad-state dataflow, loop facts) are computed once, on first
+use, through `self.context`.
+
+A rule's documentation is its module docstring (What it does / Why is this bad / Example /
+Fix safety), printed by `varlint rule CODE`.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import ClassVar, Iterable
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from varlint.diagnostic import Applicability, Diagnostic, Edit, Fix, Position
+
+
+class FileContext:
+    """Everything known about one file, built once and shared by all rules."""
+
+    def __init__(self, path: str, module: cst.Module, wrapper: cst.MetadataWrapper) -> None:
+        self.path = path
+        self.module = module
+        self.wrapper = wrapper
+
+    @cached_property
+    def positions(self):
+        return self.wrapper.resolve(PositionProvider)
+
+    @cached_property
+    def parents(self):
+        return self.wrapper.resolve(ParentNodeProvider)
+
+    @cached_property
+    def names(self):
+        """Qualified-name resolution (imports followed), see varlint/analysis/names.py."""
+        from varlint.analysis.names import NameResolver
+
+        return NameResolver(self.wrapper)
+
+    @cached_property
+    def gradflow(self):
+        """The shared requires-grad / leaf / shape dataflow of this file."""
+        from varlint.analysis.gradflow import GradFlow
+
+        return GradFlow(self)
+
+    @cached_property
+    def loops(self):
+        """Training-loop facts (backward / step / reset sites per loop body)."""
+        from varlint.analysis.loops import LoopFacts
+
+        return LoopFacts(self)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def range(self, node: cst.CSTNode) -> CodeRange:
+        return self.positions[node]
+
+    def edit(self, node: cst.CSTNode, replacement: cst.CSTNode | str) -> Edit:
+        """An edit replacing `node`'s source text by `replacement` (a node or source text)."""
+        code_range = self.range(node)
+        content = replacement if isinstance(replacement, str) else self.code(replacement)
+        return Edit(to_position(code_range.start), to_position(code_range.end), content)
+
+
+def to_position(code_position) -> Position:
+    # libcst: 1-based lines, 0-based columns; ruff and varlint: both 1-based.
+    return Position(code_position.line, code_position.column + 1)
+
+
+class Rule(cst.BatchableCSTVisitor):
+    code: ClassVar[str]
+    name: ClassVar[str]
+    # Rules that are off unless selected explicitly (severity "info"), like VL104.
+    default_enabled: ClassVar[bool] = True
+
+    METADATA_DEPENDENCIES = (
+        PositionProvider,
+        ParentNodeProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+    )
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__()
+        self.context = context
+        self.diagnostics: list[Diagnostic] = []
+
+    @classmethod
+    def documentation(cls) -> str:
+        return (sys.modules[cls.__module__].__doc__ or "").strip()
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.documentation().splitlines()[0] if cls.documentation() else cls.name
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: Fix | None = None,
+    ) -> None:
+        code_range = self.context.range(node)
+        self.diagnostics.append(
+            Diagnostic(
+                code=self.code,
+                name=self.name,
+                message=message,
+                path=self.context.path,
+                start=to_position(code_range.start),
+                end=to_position(code_range.end),
+                fix=fix,
+            )
+        )
+
+    # Small helpers shared by rules.
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        return self.context.names.qualified(node)
+
+    def make_fix(
+        self,
+        applicability: Applicability,
+        message: str,
+        edits: Iterable[Edit],
+    ) -> Fix:
+        return Fix(applicability, message, tuple(edits))
