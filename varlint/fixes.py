@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, QualifiedNameProvider, ScopeProvider
+import libcst.helpers
+from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from varlint.analysis.names import VARIABLE, canonical
 from varlint.diagnostic import Applicability, Diagnostic, Fix
@@ -123,25 +124,29 @@ def remove_unused_variable_imports(text: str, original: str) -> str:
 
 
 def _unused_variable_imports(text: str) -> set[tuple[str, str | None]]:
-    """(module, bound name) of each `Variable` import alias with no references."""
+    """(name, asname) of each module-level `from ... import Variable` with no references."""
     wrapper = MetadataWrapper(cst.parse_module(text))
     scopes = wrapper.resolve(ScopeProvider)
-    qualified = wrapper.resolve(QualifiedNameProvider)
     unused = set()
-    for node in wrapper.module.body:
-        if not isinstance(node, cst.SimpleStatementLine):
+    for line in wrapper.module.body:
+        if not isinstance(line, cst.SimpleStatementLine):
             continue
-        for statement in node.body:
-            if not isinstance(statement, cst.ImportFrom) or isinstance(statement.names, cst.ImportStar):
+        for statement in line.body:
+            if (
+                not isinstance(statement, cst.ImportFrom)
+                or isinstance(statement.names, cst.ImportStar)
+                or statement.relative
+                or statement.module is None
+            ):
                 continue
-            scope = scopes.get(statement)
+            module_name = cst.helpers.get_full_name_for_node(statement.module)
             for alias in statement.names:
-                bound = alias.evaluated_alias or alias.evaluated_name
-                names = qualified.get(alias.name, ())
-                names = names() if callable(names) else names
-                if not any(canonical(qn.name) == VARIABLE for qn in names):
+                if canonical(f"{module_name}.{alias.evaluated_name}") != VARIABLE:
                     continue
-                assignments = [a for a in scope.assignments[bound] if getattr(a, "node", None) is statement]
+                bound = alias.evaluated_alias or alias.evaluated_name
+                assignments = [
+                    a for a in scopes[statement].assignments[bound] if getattr(a, "node", None) is statement
+                ]
                 if assignments and not any(a.references for a in assignments):
                     unused.add((alias.evaluated_name, alias.evaluated_alias))
     return unused
