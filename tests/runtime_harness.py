@@ -284,7 +284,9 @@ def compare_runs(reference: ProgramRun, candidate: ProgramRun, *, reference_name
     if not problems:
         return None
     problems.append(f"{reference_name}: {reference.summary()}; {candidate_name}: {candidate.summary()}")
-    if candidate.stderr.strip() and candidate.exception != reference.exception:
+    if candidate.stderr.strip() and (
+        candidate.exception != reference.exception or (candidate.returncode == 0) != (reference.returncode == 0)
+    ):
         problems.append(f"{candidate_name} stderr (tail):\n" + "\n".join(candidate.stderr.splitlines()[-25:]))
     return "\n".join(problems)
 
@@ -412,6 +414,13 @@ def _worker_run_child(path: str, args: list[str], out_path: str, err_path: str) 
 def _worker_main() -> None:
     """The fork server: import torch once, then run each requested program in a forked child."""
     import torch  # noqa: F401  (the point: import it once, before forking)
+    import torch.nn.functional  # noqa: F401
+    import torch.optim  # noqa: F401
+
+    try:  # imported lazily by the first optimizer a program builds (~1 s): do it once here
+        import torch._dynamo  # noqa: F401
+    except Exception:
+        pass
 
     protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     protocol_in = sys.stdin

@@ -6,6 +6,7 @@ Exit codes (as ruff): 0 nothing left to report, 1 diagnostics left (or `--diff` 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import sys
 import traceback
@@ -35,12 +36,15 @@ def build_settings(config: str | None, paths: tuple[str, ...], select, ignore, e
         settings = load_settings(Path(config) if config else None, start if start.exists() else Path.cwd())
         overrides = {}
         if select is not None:
-            overrides["select"] = split_codes(select)
+            # As in ruff, a --select on the command line starts the selection afresh: the
+            # configured select, ignore and extend-select no longer apply.
+            overrides.update(select=split_codes(select), ignore=(), extend_select=())
         if ignore is not None:
-            overrides["ignore"] = settings.ignore + split_codes(ignore)
+            overrides["ignore"] = overrides.get("ignore", settings.ignore) + split_codes(ignore)
         if extend_select is not None:
-            overrides["extend_select"] = settings.extend_select + split_codes(extend_select)
-        settings = Settings(**{**settings.__dict__, **overrides})
+            extended = overrides.get("extend_select", settings.extend_select)
+            overrides["extend_select"] = extended + split_codes(extend_select)
+        settings = dataclasses.replace(settings, **overrides)
         settings.selected_codes()  # validate the selection now
     except ConfigError as error:
         raise ExitError(f"varlint: error: {error}") from None
@@ -70,7 +74,7 @@ def selection_options(function):
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Apply safe fixes.")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply (with --fix / --diff) or show unsafe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply the unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes; write nothing.")
 @selection_options
 @click.option("--statistics", is_flag=True, help="Count diagnostics per rule instead of listing them.")

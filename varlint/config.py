@@ -26,6 +26,13 @@ class ConfigError(Exception):
     """A problem with the configuration or the selection: reported, exit code 2."""
 
 
+class UnknownSelector(ConfigError):
+    def __init__(self, selector: str, where: str = "") -> None:
+        self.selector = selector
+        where = f" in {where}" if where else ""
+        super().__init__(f"unknown rule selector `{selector}`{where} (see `varlint rule --all`)")
+
+
 @dataclass(frozen=True)
 class Settings:
     select: tuple[str, ...] | None = None  # None: the default selection
@@ -69,7 +76,7 @@ def expand(selectors) -> list[str]:
             continue
         hits = [code for code in codes if code.startswith(selector)]
         if not hits:
-            raise ConfigError(f"unknown rule selector `{raw.strip()}` (see `varlint rule --all`)")
+            raise UnknownSelector(raw.strip())
         matched.extend(hits)
     return matched
 
@@ -86,25 +93,27 @@ def find_config(start: Path) -> Path | None:
     for candidate in [directory, *directory.parents]:
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            if "varlint" in data.get("tool", {}):
+            # A pyproject.toml that cannot be read might hold our settings: an error, as in
+            # ruff, rather than silently checking with the defaults.
+            if "varlint" in _read_toml(pyproject).get("tool", {}):
                 return pyproject
     return None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"invalid TOML in {path}: {error}") from None
 
 
 def load_settings(config_file: Path | None, start: Path) -> Settings:
     path = config_file if config_file is not None else find_config(start.resolve())
     if path is None:
         return Settings(root=Path.cwd())
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"invalid TOML in {path}: {error}") from None
+    data = _read_toml(path)
     # A pyproject.toml keeps its settings under [tool.varlint]; a varlint.toml at the top.
     table = data.get("tool", {}).get("varlint", {}) if path.name == "pyproject.toml" else data
     unknown = sorted(set(table) - KNOWN_KEYS)
@@ -114,22 +123,28 @@ def load_settings(config_file: Path | None, start: Path) -> Settings:
             f"(known: {', '.join(sorted(KNOWN_KEYS))})"
         )
 
+    def validate(key: str, value: list[str]) -> None:
+        try:
+            expand(value)
+        except UnknownSelector as error:  # say where the bad selector is written
+            raise UnknownSelector(error.selector, f"`{key}` of {path}") from None
+
     def codes(key: str) -> tuple[str, ...] | None:
         if key not in table:
             return None
         value = table[key]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ConfigError(f"`{key}` in {path} must be a list of strings")
-        expand(value)  # validate now, so the error names the config file
+        validate(key, value)
         return tuple(value)
 
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"`per-file-ignores` in {path} must be a table of glob = [codes]")
     for glob, value in per_file.items():
-        if not isinstance(value, list):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ConfigError(f"`per-file-ignores.{glob}` in {path} must be a list of codes")
-        expand(value)
+        validate(f"per-file-ignores.{glob}", value)
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
         raise ConfigError(f"`exclude` in {path} must be a list of strings")

@@ -29,9 +29,10 @@ def discover(paths: list[str], exclude: tuple[str, ...], root: Path) -> Iterator
         else:
             found = iter([given])  # named explicitly (even if missing: reported as VL901)
         for path in found:
-            key = os.path.normpath(path)
-            if key not in seen:
-                seen.add(key)
+            # Normalised, so `varlint check .` reports `model.py`, not `./model.py`, as ruff.
+            path = os.path.normpath(path)
+            if path not in seen:
+                seen.add(path)
                 yield path
 
 

@@ -8,7 +8,13 @@ class named `Variable` resolves to its local name and is never mistaken for torc
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import (
+    ImportAssignment,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
 
 # Spellings of one object under another module path, mapped to the canonical one.
 ALIASES = {
@@ -35,6 +41,7 @@ def canonical(name: str) -> str:
 class NameResolver:
     def __init__(self, wrapper: cst.MetadataWrapper) -> None:
         self._qualified = wrapper.resolve(QualifiedNameProvider)
+        self._scopes = wrapper.resolve(ScopeProvider)
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Canonical qualified names of `node` from imports or builtins (empty if local)."""
@@ -52,3 +59,26 @@ class NameResolver:
 
     def callee(self, call: cst.Call) -> set[str]:
         return self.qualified(call.func)
+
+    def module_name_at(self, node: cst.CSTNode, module: str = "torch") -> str | None:
+        """The name that surely refers to the imported `module` where `node` is evaluated:
+        `torch` (also bound by `import torch.nn`), or an alias (`import torch as th` -> `th`).
+        None when no name does, e.g. only `from torch import nn` or a local `torch` variable;
+        a fix that needs `torch.Tensor` then has nothing to write."""
+        scope = self._scopes.get(node)
+        if scope is None:
+            return None
+        imported = {QualifiedName(module, QualifiedNameSource.IMPORT)}
+        aliases = sorted(
+            {
+                assignment.name
+                for assignment in scope.globals.assignments
+                if isinstance(assignment, ImportAssignment)
+                and "." not in assignment.name
+                and set(scope.globals.get_qualified_names_for(assignment.name)) == imported
+            }
+        )
+        for name in [module] + [alias for alias in aliases if alias != module]:
+            if set(scope.get_qualified_names_for(name)) == imported:
+                return name
+        return None

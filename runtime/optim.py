@@ -1,0 +1,265 @@
+"""`torch.optim`: the `Optimizer` base, `SGD` and `Adam`, with PyTorch 2.13's exact updates.
+
+The update code follows torch/optim/sgd.py and adam.py (their single-tensor paths, which is
+what PyTorch runs on CPU) line by line, with the same in-place Tensor ops under `no_grad`, so
+each parameter stays the same leaf object and its values follow PyTorch's trajectory.
+
+Semantics that legacy code trips over, reproduced exactly:
+- `zero_grad()` defaults to `set_to_none=True`: grads become None, not zeros;
+- `step()` skips every parameter whose grad is None (so a None grad and a zero grad differ
+  with momentum, weight decay and Adam: their state is not advanced).
+
+Event bookkeeping (events.py): `step()` first calls the core's `note_optimizer_step`, which
+records `step-after-reset` (a step on gradients reset after their backward) and marks the
+gradients as consumed (so a later backward adding into them, with no reset, is recorded as
+`grad-accumulated`). Resets go through the Tensor's `.grad` setter and `zero_()`, which
+keep the reset bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from . import tensor as core
+from .grad_mode import enable_grad, no_grad
+from .nn.module import reset_grad, typename
+from .tensor import Tensor
+
+
+class _RequiredParameter:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class Optimizer:
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                "dicts, but got " + typename(params)
+            )
+        self.state: defaultdict = defaultdict(dict)  # keyed by the parameter (identity hash)
+        self.param_groups: list[dict] = []
+        self._step_sequence = 0  # what note_optimizer_step returned at the previous step
+
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {typename(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            param_group["params"] = list(params)
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is " + typename(param)
+                )
+            if not (param.is_leaf or param.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                )
+            param_group.setdefault(name, default)
+        existing = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in existing for p in param_group["params"]):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def _all_params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the grads of this optimizer's params: to None (2.x default) or to zeros."""
+        for param in self._all_params():
+            reset_grad(param, set_to_none)
+
+    def _begin_step(self, closure):
+        """Common start of step(): run the closure, then tell the core the grads are used."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._step_sequence = core.note_optimizer_step(self._all_params(), self._step_sequence)
+        return loss
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Params are replaced by their index, as in PyTorch."""
+        index_of = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {key: value for key, value in group.items() if key != "params"}
+            for param in group["params"]:
+                index_of.setdefault(id(param), len(index_of))
+            packed["params"] = [index_of[id(param)] for param in group["params"]]
+            groups.append(packed)
+        state = {index_of[id(param)]: value for param, value in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        by_index = {}
+        for group, saved in zip(self.param_groups, saved_groups):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    "of optimizer's group"
+                )
+            by_index.update(zip(saved["params"], group["params"]))
+            group.update({key: value for key, value in saved.items() if key != "params"})
+        self.state = defaultdict(dict)
+        for index, value in state_dict["state"].items():
+            self.state[by_index[index]] = {
+                key: item.clone() if isinstance(item, Tensor) else item for key, item in value.items()
+            }
+
+    def __repr__(self):
+        text = type(self).__name__ + " ("
+        for index, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {index}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with PyTorch's momentum buffer (first buffer = grad)."""
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach=None, differentiable: bool = False, fused=None):
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                momentum, lr = group["momentum"], group["lr"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue  # no grad this step: no update, momentum untouched
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    if momentum != 0:
+                        state = self.state[param]
+                        buffer = state.get("momentum_buffer")
+                        if buffer is None:
+                            buffer = state["momentum_buffer"] = grad.detach().clone()
+                        else:
+                            buffer.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
+                        grad = grad.add(buffer, alpha=momentum) if group["nesterov"] else buffer
+                    param.add_(grad, alpha=-lr)
+        return loss
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with PyTorch's bias corrections and eps outside the square root."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach=None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused=None, decoupled_weight_decay: bool = False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not (isinstance(betas[0], float) and isinstance(betas[1], float)):
+            raise ValueError("betas must be either both floats or both Tensors")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+                    "capturable": capturable, "differentiable": differentiable, "fused": fused,
+                    "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _state_for(self, param, amsgrad: bool) -> dict:
+        state = self.state[param]
+        if len(state) == 0:  # lazy initialisation, at the param's first step with a grad
+            state["step"] = Tensor._wrap(np.zeros((), dtype=np.float32))
+            state["exp_avg"] = Tensor._wrap(np.zeros_like(param._data))
+            state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(param._data))
+            if amsgrad:
+                state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(param._data))
+        return state
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue  # no grad this step: no update, moments and step untouched
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    state = self._state_for(param, group["amsgrad"])
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    state["step"] += 1
+                    if weight_decay != 0:
+                        if group["decoupled_weight_decay"]:
+                            param.mul_(1 - lr * weight_decay)
+                        else:
+                            grad = grad.add(param, alpha=weight_decay)
+                    exp_avg.lerp_(grad, 1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+
+                    step = state["step"].item()
+                    bias_correction1 = 1 - beta1**step
+                    bias_correction2 = 1 - beta2**step
+                    step_size = lr / bias_correction1
+                    bias_correction2_sqrt = bias_correction2**0.5
+                    if group["amsgrad"]:
+                        max_exp_avg_sq = state["max_exp_avg_sq"]
+                        max_exp_avg_sq.copy_(core.maximum(max_exp_avg_sq, exp_avg_sq))
+                        denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                    else:
+                        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                    param.addcdiv_(exp_avg, denom, value=-step_size)
+        return loss
+
+
+__all__ = ["Optimizer", "SGD", "Adam"]

@@ -1,0 +1,444 @@
+"""What `import torch` gives a program run by the runtime.
+
+Factories, dtypes, grad mode, functional forms of the Tensor methods, the legacy typed
+constructors (`torch.FloatTensor`, ...) and a CPU-only `torch.cuda`. Submodules
+`torch.autograd` (ours), `torch.nn`, `torch.nn.functional` and `torch.optim` (runtime/nn.py,
+functional.py, optim.py) are imported lazily on first attribute access, so this module works
+before they exist. runtime/loader.py serves this module as `torch`.
+
+Careful: this module defines `float`, `int`, `bool` as dtypes (torch.float, ...), so code in
+it uses `builtins.float` etc. for the Python types.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import pickle
+import sys
+import types
+
+import numpy as np
+
+from . import dtypes, events, printing
+from .dtypes import Size, dtype
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import (
+    M5A,
+    Tensor,
+    _Device as device,
+    _check_device,
+    _M35,
+    _plain_data,
+    cat,
+    legacy_new,
+    maximum,
+    minimum,
+    random_generator,
+    stack,
+    where,
+)
+from .tensor import manual_seed as _seed_numpy
+
+__path__ = []  # a package, so that `import torch.nn` reaches the loader's finder
+__version__ = "2.13.0+cpu"
+
+Tensor.__module__ = "torch"
+get_default_dtype = dtypes.get_default_dtype
+set_default_dtype = dtypes.set_default_dtype
+set_printoptions = printing.set_printoptions
+strided = "torch.strided"
+contiguous_format = preserve_format = "torch.contiguous_format"
+inf = builtins.float("inf")
+nan = builtins.float("nan")
+pi = 3.141592653589793
+e = 2.718281828459045
+
+globals().update(dtypes.ALIASES)  # torch.float32, torch.float, torch.long, ... (see docstring)
+
+
+# -- lazy submodules ---------------------------------------------------------------------
+
+_SUBMODULES = {"nn": "runtime.nn", "optim": "runtime.optim", "autograd": "runtime.autograd"}
+
+
+def __getattr__(name):
+    target = _SUBMODULES.get(name)
+    if target is None:
+        raise AttributeError(f"module 'torch' has no attribute '{name}'")
+    module = importlib.import_module(target)
+    globals()[name] = module
+    return module
+
+
+# -- creating tensors ---------------------------------------------------------------------
+
+
+def _finish(result, requires_grad):
+    if requires_grad:
+        if not result.dtype.is_floating_point:
+            raise RuntimeError(M5A)
+        result._requires_grad = True
+    return result
+
+
+def _infer_dtype(array: np.ndarray):
+    kind = array.dtype.kind
+    if kind == "f":
+        return dtypes.get_default_dtype()
+    if kind in "iu":
+        return dtypes.int64
+    if kind == "b":
+        return dtypes.bool_
+    if array.size == 0:
+        return dtypes.get_default_dtype()
+    raise TypeError(f"Could not infer dtype of {array.dtype}")
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    _check_device(device)
+    if isinstance(data, Tensor):
+        events.warn(
+            "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+            "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+            "torch.tensor(sourceTensor).", UserWarning)
+        array = data._data.copy()
+    elif isinstance(data, np.ndarray):
+        array = np.array(data, copy=True)
+        dtypes.from_numpy_dtype(array.dtype)  # raises for unsupported dtypes
+    elif isinstance(data, (np.generic,)):
+        array = np.array(data)
+    else:
+        plain = _plain_data(data)
+        array = np.array(plain)
+        if array.dtype.kind in "OUS":
+            raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+        if dtype is None:
+            array = array.astype(_infer_dtype(array).numpy)
+    if dtype is not None:
+        array = array.astype(dtypes.resolve(dtype).numpy)
+    return _finish(Tensor._wrap(array), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    _check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtypes.resolve(dtype).numpy == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._wrap(array)
+
+
+def is_tensor(obj) -> builtins.bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> builtins.int:
+    return input.numel()
+
+
+def _size(args, kwargs):
+    if "size" in kwargs:
+        args = (kwargs.pop("size"),)
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    return tuple(builtins.int(a) for a in args)
+
+
+def _factory(fill):
+    def factory(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+                pin_memory=False, memory_format=None, generator=None, **kwargs):
+        _check_device(device)
+        shape = _size(size, kwargs)
+        target = dtypes.resolve(dtype) if dtype is not None else dtypes.get_default_dtype()
+        return _finish(Tensor._wrap(fill(shape, target.numpy)), requires_grad)
+
+    return factory
+
+
+ones = _factory(lambda shape, np_dtype: np.ones(shape, dtype=np_dtype))
+zeros = _factory(lambda shape, np_dtype: np.zeros(shape, dtype=np_dtype))
+empty = _factory(lambda shape, np_dtype: np.zeros(shape, dtype=np_dtype))
+randn = _factory(lambda shape, np_dtype: random_generator().standard_normal(shape).astype(np_dtype))
+rand = _factory(lambda shape, np_dtype: random_generator().random(shape).astype(np_dtype))
+ones.__name__, zeros.__name__, empty.__name__, randn.__name__, rand.__name__ = (
+    "ones", "zeros", "empty", "randn", "rand")
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, **kwargs):
+    _check_device(device)
+    if dtype is None:
+        if isinstance(fill_value, builtins.bool):
+            dtype = dtypes.bool_
+        elif isinstance(fill_value, (builtins.int, np.integer)):
+            dtype = dtypes.int64
+        else:
+            dtype = dtypes.get_default_dtype()
+    shape = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    return _finish(Tensor._wrap(np.full(shape, fill_value, dtype=dtypes.resolve(dtype).numpy)), requires_grad)
+
+
+def randint(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None):
+    if size is None:
+        *bounds, size = args
+    else:
+        bounds = list(args)
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    values = random_generator().integers(low, high, tuple(size))
+    target = dtypes.resolve(dtype) if dtype is not None else dtypes.int64
+    return _finish(Tensor._wrap(values.astype(target.numpy)), requires_grad)
+
+
+def randperm(n, dtype=None, device=None, requires_grad=False, generator=None):
+    return Tensor._wrap(random_generator().permutation(n).astype(np.int64))
+
+
+def normal(mean, std=1.0, size=None, generator=None, out=None):
+    mean_array = mean._data if isinstance(mean, Tensor) else mean
+    std_array = std._data if isinstance(std, Tensor) else std
+    shape = size if size is not None else np.broadcast(np.asarray(mean_array), np.asarray(std_array)).shape
+    values = random_generator().normal(mean_array, std_array, shape)
+    return Tensor._wrap(values.astype(dtypes.get_default_dtype().numpy))
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, **kwargs):
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if dtype is None:
+        integral = builtins.all(isinstance(v, (builtins.int, np.integer)) for v in values)
+        dtype = dtypes.int64 if integral else dtypes.get_default_dtype()
+    target = dtypes.resolve(dtype)
+    array = np.arange(*values, dtype=np.float64 if target.is_floating_point else np.int64)
+    return _finish(Tensor._wrap(array.astype(target.numpy)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, **kwargs):
+    target = dtypes.resolve(dtype) if dtype is not None else dtypes.get_default_dtype()
+    return _finish(Tensor._wrap(np.linspace(start, end, steps).astype(target.numpy)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    target = dtypes.resolve(dtype) if dtype is not None else dtypes.get_default_dtype()
+    return _finish(Tensor._wrap(np.eye(n, m, dtype=target.numpy)), requires_grad)
+
+
+def _like(factory):
+    def like(input, dtype=None, device=None, requires_grad=False, memory_format=None, **kwargs):
+        return factory(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+    return like
+
+
+ones_like = _like(ones)
+zeros_like = _like(zeros)
+empty_like = _like(empty)
+randn_like = _like(randn)
+rand_like = _like(rand)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, **kwargs):
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+class Generator:
+    def __init__(self, device="cpu"):
+        self._seed = 0
+
+    def manual_seed(self, seed):
+        self._seed = seed
+        return self
+
+    def initial_seed(self):
+        return self._seed
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    """Seeds numpy's generator: the values differ from PyTorch's, the determinism does not."""
+    _seed_numpy(seed)
+    return default_generator.manual_seed(seed)
+
+
+def seed():
+    return 0
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def set_default_tensor_type(kind):
+    events.warn(
+        "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+        "torch.set_default_dtype() and torch.set_default_device() as alternatives. (Triggered "
+        "internally at /__w/pytorch/pytorch/torch/csrc/tensor/python_tensor.cpp:434.)", UserWarning)
+    if getattr(kind, "is_cuda", False) or (isinstance(kind, str) and kind.startswith("torch.cuda.")):
+        raise TypeError(f"type {kind if isinstance(kind, str) else kind.__name__} not available. "
+                        "Torch not compiled with CUDA enabled.")
+    target = kind.dtype if hasattr(kind, "dtype") else _LEGACY_BY_NAME[kind]
+    dtypes.set_default_dtype(target)
+
+
+def promote_types(a, b):
+    return dtypes.promote_types(a, b)
+
+
+def result_type(a, b):
+    return dtypes.result_type(a, b)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def save(obj, f, *args, **kwargs):
+    if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
+        with open(f, "wb") as handle:
+            pickle.dump(obj, handle)
+    else:
+        pickle.dump(obj, f)
+
+
+def load(f, *args, **kwargs):
+    if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
+        with open(f, "rb") as handle:
+            return pickle.load(handle)
+    return pickle.load(f)
+
+
+# -- functional forms of Tensor methods ------------------------------------------------------
+
+_METHOD_FORMS = (
+    "abs exp log log1p log2 log10 sqrt rsqrt reciprocal sin cos sigmoid tanh relu neg sign floor "
+    "ceil round trunc square sum mean prod std var max min amax amin argmax argmin norm dist "
+    "mm matmul bmm mv dot outer clamp clip eq ne lt le gt ge equal allclose isnan isinf isfinite "
+    "t transpose permute unsqueeze squeeze reshape flatten softmax log_softmax cumsum flip sort "
+    "argsort topk gather scatter index_select masked_select masked_fill chunk split unbind narrow "
+    "numel nonzero logical_not logical_and logical_or any all clone detach div true_divide "
+    "floor_divide remainder fmod lerp addcmul addcdiv"
+).split()
+
+
+def _method_form(name):
+    def function(input, *args, **kwargs):
+        kwargs.pop("out", None)
+        return getattr(input, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
+for _name in _METHOD_FORMS:
+    globals()[_name] = _method_form(_name)
+
+
+def add(input, other, alpha=1, out=None):
+    if not isinstance(input, Tensor):
+        return other.__radd__(input) if alpha == 1 else (other * alpha).__radd__(input)
+    return input.add(other, alpha=alpha)
+
+
+def sub(input, other, alpha=1, out=None):
+    if not isinstance(input, Tensor):
+        return (other * alpha).__rsub__(input)
+    return input.sub(other, alpha=alpha)
+
+
+def mul(input, other, out=None):
+    if not isinstance(input, Tensor):
+        return other.__rmul__(input)
+    return input.mul(other)
+
+
+multiply, subtract, divide = mul, sub, globals()["div"]
+
+
+def pow(input, exponent, out=None):  # noqa: A001 - torch's name
+    if not isinstance(input, Tensor):
+        return exponent.__rpow__(input)
+    return input.pow(exponent)
+
+
+def addmm(input, mat1, mat2, beta=1, alpha=1, out=None):
+    return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
+
+
+def ger(input, vec2):
+    return input.outer(vec2)
+
+
+def cross_entropy(*args, **kwargs):  # torch.nn.functional has the real one
+    return importlib.import_module("runtime.functional").cross_entropy(*args, **kwargs)
+
+
+# -- legacy typed constructors ---------------------------------------------------------------
+
+
+class tensortype(type):  # noqa: N801 - torch's name: type(torch.FloatTensor) is torch.tensortype
+    """The metaclass of torch.FloatTensor & co: calling one is the legacy constructor,
+    isinstance checks the dtype (and CPU)."""
+
+    def __call__(cls, *args, **kwargs):
+        if cls.is_cuda:
+            raise TypeError(f"type {cls.__module__}.{cls.__name__} not available. "
+                            "Torch not compiled with CUDA enabled.")
+        return legacy_new(cls.dtype, args, kwargs)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and not cls.is_cuda and obj.dtype is cls.dtype
+
+    def __repr__(cls):
+        return f"<class '{cls.__module__}.{cls.__name__}'>"
+
+
+def _typed(name, dtype_, is_cuda=False):
+    return tensortype(name, (), {"dtype": dtype_, "is_cuda": is_cuda,
+                                 "__module__": "torch.cuda" if is_cuda else "torch"})
+
+
+FloatTensor = _typed("FloatTensor", dtypes.float32)
+DoubleTensor = _typed("DoubleTensor", dtypes.float64)
+HalfTensor = _typed("HalfTensor", dtypes.float16)
+LongTensor = _typed("LongTensor", dtypes.int64)
+IntTensor = _typed("IntTensor", dtypes.int32)
+ShortTensor = _typed("ShortTensor", dtypes.int16)
+CharTensor = _typed("CharTensor", dtypes.int8)
+ByteTensor = _typed("ByteTensor", dtypes.uint8)
+BoolTensor = _typed("BoolTensor", dtypes.bool_)
+_LEGACY_BY_NAME = {f"torch.{t.__name__}": t.dtype for t in (
+    FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
+    ByteTensor, BoolTensor)}
+
+
+# -- torch.cuda: a CPU-only build ---------------------------------------------------------------
+
+cuda = types.ModuleType("torch.cuda", "CUDA is not available: this is a CPU-only runtime.")
+cuda.is_available = lambda: False
+cuda.device_count = lambda: 0
+cuda.manual_seed = cuda.manual_seed_all = lambda seed: None
+cuda.synchronize = cuda.empty_cache = lambda *args, **kwargs: None
+
+
+def _cuda_unavailable(*args, **kwargs):
+    raise AssertionError("Torch not compiled with CUDA enabled")
+
+
+cuda.current_device = cuda.set_device = cuda.get_device_name = _cuda_unavailable
+for _typed_name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+                    "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"):
+    setattr(cuda, _typed_name, _typed(_typed_name, globals()[_typed_name].dtype, is_cuda=True))
+
+backends = types.ModuleType("torch.backends")
+backends.cudnn = types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True)
+
+del _name, _typed_name

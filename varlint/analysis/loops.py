@@ -1,0 +1,770 @@
+"""Training-loop facts: what each `for` / `while` body does with gradients, in statement order.
+
+One walk over the file records *sites*: `.backward()` calls, optimizer `step()` calls, manual
+updates through `w.grad`, gradient resets, calls of other functions (which may reset), and
+jumps (`break`, `continue`, `return`, `raise`). Each site knows its function scope and the
+chain of enclosing loops and branches (`if` / `else` / `except` / comprehension) inside that
+scope, so a loop's body is "the sites with this loop among their frames" (nested blocks
+included, nested function definitions excluded: they are scopes of their own).
+
+What a step or a reset concerns is described by *roots*: the dotted paths of the objects that
+own the parameters (`model` for `SGD(model.parameters())`, `{"w", "b"}` for `SGD([w, b])`), or
+None when unknown. Two paths are related when one is a prefix of the other (`model` holds
+`model.fc.weight`). Unknown always counts as related: the rules built on these facts only
+speak when a reset is provably missing.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Iterator
+
+import libcst as cst
+
+from varlint.analysis.gradflow import RequiresGrad
+
+Roots = frozenset[str] | None
+
+# How many calls deep a helper's reset is followed (`train_step()` -> `reset()` -> zero_grad).
+HELPER_DEPTH = 3
+# How many name bindings are followed when resolving what a parameter list holds.
+BINDING_DEPTH = 4
+
+# Calls on tensors / modules / optimizers that never reset gradients (so they are not
+# "possible resets" when they are called on the objects a step concerns).
+KNOWN_METHODS = frozenset(
+    {
+        "step", "zero_grad", "backward", "parameters", "named_parameters", "modules", "children",
+        "named_modules", "train", "eval", "forward", "to", "cuda", "cpu", "double", "float",
+        "half", "state_dict", "load_state_dict", "add_param_group", "item", "detach", "size",
+        "view", "mean", "sum", "numpy", "tolist", "requires_grad_", "register_buffer",
+        "register_parameter", "apply", "append", "extend", "format", "print", "write",
+    }
+)
+
+# `opt`, `optim`, `optimizer`, `optimizerD`, `opt_g`, `g_optimizer`, `self.optimizer_G`...
+OPTIMIZER_NAME = re.compile(r"(?:[A-Za-z0-9]*_)?[Oo]pt(?:im|imizer|imiser)?(?:_\w*|[A-Z0-9]\w*)?")
+# Optimizer classes live in torch.optim; schedulers and SWA helpers do not consume gradients.
+NOT_OPTIMIZERS = ("torch.optim.lr_scheduler.", "torch.optim.swa_utils.")
+
+
+class SiteKind(enum.Enum):
+    BACKWARD = "backward"  # receiver: the tensor backward is called on
+    STEP = "step"  # key: the optimizer's source text
+    UPDATE = "update"  # roots: the tensors whose .grad the update consumes
+    RESET = "reset"  # key (optimizer resets) and roots: what is reset
+    CALL = "call"  # any other call: a helper that may reset
+    JUMP = "jump"  # break / continue / return / raise
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """An enclosing loop body, or a branch that may not run (`if` body, `else`, `except`)."""
+
+    node: cst.CSTNode
+    is_loop: bool
+
+
+@dataclass(eq=False)
+class Site:
+    kind: SiteKind
+    node: cst.CSTNode  # where a diagnostic about this site points
+    scope: cst.CSTNode  # the function (or module) whose body holds it
+    frames: tuple[Frame, ...]  # enclosing loops and branches inside `scope`, outermost first
+    order: int  # source order
+    receiver: cst.BaseExpression | None = None
+    key: str | None = None
+    roots: Roots = None
+    # UPDATE: the tensor paths updated (to insert `x.grad = None` after them).
+    targets: tuple[str, ...] = ()
+
+    def frames_inside(self, loop: "Loop") -> tuple[Frame, ...]:
+        return frames_inside(self.frames, loop.node)
+
+    def loops(self) -> list[cst.CSTNode]:
+        return [frame.node for frame in self.frames if frame.is_loop]
+
+
+@dataclass(eq=False)
+class Loop:
+    node: cst.For | cst.While
+    scope: cst.CSTNode
+    sites: list[Site] = field(default_factory=list)  # in source order
+
+    def of(self, kind: SiteKind) -> list[Site]:
+        return [site for site in self.sites if site.kind is kind]
+
+    def directly(self, site: Site) -> bool:
+        """Whether `site` runs once per iteration of this loop (no nested loop in between)."""
+        return not any(frame.is_loop for frame in site.frames_inside(self))
+
+
+@dataclass(frozen=True)
+class Binding:
+    value: cst.BaseExpression | None  # None: bound by a `for` target or an unpacking
+    scope: cst.CSTNode  # where the assignment is (names in `value` resolve from there)
+    frames: tuple[Frame, ...]
+
+
+def frames_inside(frames: tuple[Frame, ...], loop_node: cst.CSTNode) -> tuple[Frame, ...]:
+    """The frames between `loop_node`'s body and what `frames` lead to."""
+    for index, frame in enumerate(frames):
+        if frame.node is loop_node:
+            return frames[index + 1 :]
+    raise ValueError("not inside this loop")
+
+
+def conditional(frames: Iterable[Frame]) -> bool:
+    """Whether some branch among `frames` may not run."""
+    return any(not frame.is_loop for frame in frames)
+
+
+def path_of(expression: cst.CSTNode | None) -> str | None:
+    """`model.fc.weight` for an attribute chain over a name; None for anything else."""
+    if isinstance(expression, cst.Name):
+        return expression.value
+    if isinstance(expression, cst.Attribute):
+        base = path_of(expression.value)
+        return None if base is None else f"{base}.{expression.attr.value}"
+    return None
+
+
+def head(path: str) -> str:
+    return path.split(".", 1)[0]
+
+
+def related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def roots_related(a: Roots, b: Roots) -> bool:
+    if a is None or b is None:
+        return True
+    return any(related(x, y) for x in a for y in b)
+
+
+def strip_data(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """`w.data` -> `w` (an update through `.data` updates `w`)."""
+    if isinstance(expression, cst.Attribute) and expression.attr.value == "data":
+        return expression.value
+    return expression
+
+
+def grad_owner(expression: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`w` for `w.grad` or `w.grad.data`; None otherwise."""
+    expression = strip_data(expression)
+    if isinstance(expression, cst.Attribute) and expression.attr.value == "grad":
+        return expression.value
+    return None
+
+
+def grad_owners(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """Every `x` read as `x.grad` inside `node`."""
+    found: list[cst.BaseExpression] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if attribute.attr.value == "grad":
+                found.append(attribute.value)
+
+    node.visit(Collector())
+    return found
+
+
+def is_zero(expression: cst.BaseExpression) -> bool:
+    return isinstance(expression, (cst.Integer, cst.Float)) and float(expression.value) == 0
+
+
+class LoopFacts:
+    """The training-loop facts of one file (see the module docstring)."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+        walker = _Walker(self)
+        context.module.visit(walker)
+        self.sites: list[Site] = walker.sites
+        self.loops: dict[cst.CSTNode, Loop] = walker.loops
+        self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = walker.scope_parent
+        self.bindings: dict[tuple[cst.CSTNode, str], list[Binding]] = walker.bindings
+        self.functions: dict[str, list[cst.FunctionDef]] = walker.functions
+        self.methods: dict[str, list[cst.FunctionDef]] = walker.methods
+        self._classify_steps()
+        self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
+        for site in self.sites:
+            self.sites_by_scope.setdefault(site.scope, []).append(site)
+            for node in site.loops():
+                self.loops[node].sites.append(site)
+        self._resolve_site_roots()
+
+    # --- name resolution -----------------------------------------------------------------
+
+    def scope_chain(self, scope: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """`scope`, then the scopes whose names it can see (class bodies skipped, as in Python)."""
+        first = True
+        while scope is not None:
+            if first or not isinstance(scope, cst.ClassDef):
+                yield scope
+            first = False
+            scope = self.scope_parent.get(scope)
+
+    def bindings_of(self, path: str, scope: cst.CSTNode) -> list[Binding]:
+        if path.startswith("self."):
+            owner = self.scope_parent.get(scope)  # a method's class: `self.x` set in any method
+            return self.bindings.get((owner, path), []) if isinstance(owner, cst.ClassDef) else []
+        for candidate in self.scope_chain(scope):
+            found = self.bindings.get((candidate, path))
+            if found:
+                return found
+        return []
+
+    def optimizer_binding(self, path: str, scope: cst.CSTNode) -> Binding | None:
+        """The binding of `path` to a `torch.optim.X(...)` call, if that is its only binding."""
+        bindings = self.bindings_of(path, scope)
+        if len(bindings) == 1 and self.is_optimizer_call(bindings[0].value):
+            return bindings[0]
+        return None
+
+    def is_optimizer_call(self, value: cst.CSTNode) -> bool:
+        if not isinstance(value, cst.Call):
+            return False
+        return any(
+            name.startswith("torch.optim.") and not name.startswith(NOT_OPTIMIZERS)
+            for name in self.context.names.qualified(value.func)
+        )
+
+    def is_optimizer(self, expression: cst.BaseExpression, scope: cst.CSTNode) -> bool:
+        """A torch optimizer by its binding, or (bound elsewhere, e.g. a parameter) by its name."""
+        path = path_of(expression)
+        if path is None:
+            return False
+        bindings = self.bindings_of(path, scope)
+        if bindings:
+            return any(self.is_optimizer_call(binding.value) for binding in bindings)
+        return OPTIMIZER_NAME.fullmatch(path.rsplit(".", 1)[-1]) is not None
+
+    def optimizer_roots(self, path: str, scope: cst.CSTNode) -> Roots:
+        binding = self.optimizer_binding(path, scope)
+        return None if binding is None else self.binding_roots(binding)
+
+    def binding_roots(self, binding: Binding) -> Roots:
+        """What the optimizer built by `binding` steps: the roots of its first argument."""
+        call: cst.Call = binding.value  # type: ignore[assignment]
+        return self.roots(call.args[0].value, binding.scope) if call.args else None
+
+    def roots(self, expression: cst.BaseExpression, scope: cst.CSTNode, depth: int = BINDING_DEPTH) -> Roots:
+        """The objects holding the parameters `expression` lists (see the module docstring)."""
+        if depth <= 0:
+            return None
+        if isinstance(expression, cst.Call):
+            if isinstance(expression.func, cst.Attribute) and expression.func.attr.value == "parameters":
+                owner = path_of(expression.func.value)
+                return None if owner is None else frozenset({owner})
+            names = self.context.names.qualified(expression.func)
+            if names & {"builtins.list", "builtins.tuple", "itertools.chain", "builtins.filter"}:
+                return self._union((arg.value for arg in expression.args), scope, depth)
+            return None
+        if isinstance(expression, cst.BinaryOperation) and isinstance(expression.operator, cst.Add):
+            return self._union((expression.left, expression.right), scope, depth)
+        if isinstance(expression, (cst.List, cst.Tuple)):
+            return self._union((element.value for element in expression.elements), scope, depth)
+        if isinstance(expression, cst.Dict):  # a parameter group: {"params": ..., "lr": ...}
+            for element in expression.elements:
+                if (
+                    isinstance(element, cst.DictElement)
+                    and isinstance(element.key, cst.SimpleString)
+                    and element.key.evaluated_value == "params"
+                ):
+                    return self.roots(element.value, scope, depth - 1)
+            return None
+        path = path_of(expression)
+        if path is None:
+            return None
+        # A name for a parameter list or an alias (`params = list(model.parameters())`,
+        # `w = model.fc.weight`) resolves through its one binding; any other object is itself.
+        bindings = self.bindings_of(path, scope)
+        if len(bindings) == 1 and bindings[0].value is not None:
+            resolved = self.roots(bindings[0].value, bindings[0].scope, depth - 1)
+            if resolved is not None:
+                return resolved
+        return frozenset({path})
+
+    def _union(self, expressions: Iterable[cst.BaseExpression], scope: cst.CSTNode, depth: int) -> Roots:
+        found: set[str] = set()
+        for expression in expressions:
+            roots = self.roots(expression, scope, depth - 1)
+            if roots is None:
+                return None
+            found |= roots
+        return frozenset(found)
+
+    def tensor_roots(self, expression: cst.BaseExpression, site_frames: tuple[Frame, ...], scope) -> Roots:
+        """What `expression` (a tensor whose .grad is used) belongs to: a `for p in
+        model.parameters()` variable resolves to `model`."""
+        path = path_of(expression)
+        if path is None:
+            return None
+        for frame in reversed(site_frames):
+            iterable = _iterable_of(frame.node, head(path))
+            if iterable is not None:
+                return self.roots(iterable, scope)
+        return self.roots(expression, scope)
+
+    @cached_property
+    def known_roots(self) -> frozenset[str]:
+        """Every object some optimizer of the file is built from."""
+        found: set[str] = set()
+        for bindings in self.bindings.values():
+            for binding in bindings:
+                if self.is_optimizer_call(binding.value):
+                    found |= self.binding_roots(binding) or set()
+        return frozenset(found)
+
+    def _classify_steps(self) -> None:
+        """`X.step()` consumes gradients only when X is an optimizer (not a scheduler); decided
+        once every binding of the file is known."""
+        for site in self.sites:
+            if site.kind is SiteKind.STEP and not self.is_optimizer(site.receiver, site.scope):  # type: ignore[arg-type]
+                site.kind = SiteKind.CALL
+
+    def _resolve_site_roots(self) -> None:
+        """Fill in what each step / reset / update concerns, now that bindings are known."""
+        for site in self.sites:
+            if site.kind is SiteKind.STEP:
+                site.roots = self.optimizer_roots(site.key, site.scope)  # type: ignore[arg-type]
+            elif site.kind is SiteKind.RESET and site.key is not None:
+                # `X.zero_grad()`: an optimizer (its parameters), or a module (itself).
+                if self.is_optimizer(site.receiver, site.scope):  # type: ignore[arg-type]
+                    site.roots = self.optimizer_roots(site.key, site.scope)
+                elif any(related(site.key, root) for root in self.known_roots):
+                    site.roots, site.key = frozenset({site.key}), None
+                else:
+                    site.roots, site.key = None, None  # an unknown object: may reset anything
+            elif site.kind in (SiteKind.RESET, SiteKind.UPDATE) and site.receiver is not None:
+                site.roots = self.tensor_roots(site.receiver, site.frames, site.scope)
+            elif site.kind is SiteKind.CALL:
+                site.roots = self._call_roots(site.node, site.frames, site.scope)  # type: ignore[arg-type]
+
+    def _call_roots(self, call: cst.Call, frames, scope) -> Roots:
+        """The objects an unresolved call receives (itself included, for a method)."""
+        expressions = [arg.value for arg in call.args]
+        if isinstance(call.func, cst.Attribute):
+            expressions.append(call.func.value)
+        found: set[str] = set()
+        for expression in expressions:
+            if isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute):
+                expression = expression.func.value  # `f(model.parameters())` passes `model`
+            path = path_of(expression)
+            if path is not None:
+                found |= self.tensor_roots(expression, frames, scope) or {path}
+                found.add(path)
+        return frozenset(found)
+
+    # --- helpers that reset --------------------------------------------------------------
+
+    def callees(self, call: cst.Call) -> list[cst.FunctionDef] | None:
+        """The same-module functions a call may run; None when it is not one of ours."""
+        if isinstance(call.func, cst.Name):
+            found = self.functions.get(call.func.value)
+        elif isinstance(call.func, cst.Attribute):
+            found = self.methods.get(call.func.attr.value)
+        else:
+            found = None
+        return found or None
+
+    def helper_resets(self, call: cst.Call, depth: int = HELPER_DEPTH) -> bool:
+        """Whether calling `call` runs a reset in a function of this module (a few levels)."""
+        if depth <= 0:
+            return False
+        for function in self.callees(call) or ():
+            for site in self.sites_by_scope.get(function, ()):
+                if site.kind is SiteKind.RESET:
+                    return True
+                if site.kind is SiteKind.CALL and self.helper_resets(site.node, depth - 1):  # type: ignore[arg-type]
+                    return True
+        return False
+
+    def helper_backward(self, call: cst.Call, depth: int = HELPER_DEPTH) -> bool:
+        """Whether calling `call` runs a `.backward()` in a function of this module."""
+        if depth <= 0:
+            return False
+        for function in self.callees(call) or ():
+            for site in self.sites_by_scope.get(function, ()):
+                if (
+                    site.kind is SiteKind.BACKWARD
+                    or (site.kind is SiteKind.CALL and self.helper_backward(site.node, depth - 1))  # type: ignore[arg-type]
+                ):
+                    return True
+        return False
+
+    def unknown_call(self, call: cst.Call) -> bool:
+        """A call of code varlint cannot see (imported from elsewhere, not torch, not builtins)."""
+        if self.callees(call) is not None:
+            return False
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in KNOWN_METHODS:
+            return False
+        names = self.context.names.qualified(call.func)
+        if not names:
+            # A local callable (a module instance, a loss object, a parameter): its
+            # attribute calls may be anything, a plain call is a forward pass.
+            return isinstance(call.func, cst.Attribute)
+        return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
+
+    # --- the facts the rules ask for -----------------------------------------------------
+
+    def loop(self, node: cst.For | cst.While) -> Loop:
+        return self.loops[node]
+
+    def training_backwards(self, loop: Loop) -> list[Site]:
+        """`.backward()` calls in the loop on values that may require grad."""
+        gradflow = self.context.gradflow
+        return [
+            site
+            for site in loop.of(SiteKind.BACKWARD)
+            if site.receiver is None or gradflow.facts(site.receiver).requires_grad is not RequiresGrad.NO
+        ]
+
+    def is_training_loop(self, loop: Loop) -> bool:
+        return bool(self.training_backwards(loop))
+
+    def training_loop_of(self, site: Site) -> Loop | None:
+        """The innermost enclosing loop of `site` that is a training loop."""
+        for node in reversed(site.loops()):
+            loop = self.loops[node]
+            if self.is_training_loop(loop):
+                return loop
+        return None
+
+    def consumers(self, loop: Loop) -> list[Site]:
+        """The steps and manual updates whose innermost training loop is `loop`."""
+        return [
+            site
+            for site in loop.sites
+            if site.kind in (SiteKind.STEP, SiteKind.UPDATE) and self.training_loop_of(site) is loop
+        ]
+
+    def resets(self, loop: Loop, consumer: Site) -> list[Site]:
+        """The sites in `loop` that reset (or may reset) the gradients `consumer` uses."""
+        found = []
+        for site in loop.sites:
+            if site.kind is SiteKind.RESET:
+                if (consumer.key is not None and site.key == consumer.key) or roots_related(site.roots, consumer.roots):
+                    found.append(site)
+            elif site.kind is SiteKind.CALL:
+                call: cst.Call = site.node  # type: ignore[assignment]
+                if self.helper_resets(call):
+                    found.append(site)
+                elif self.unknown_call(call) and self._receives(site, consumer):
+                    found.append(site)
+        return found
+
+    def _receives(self, call_site: Site, consumer: Site) -> bool:
+        received = call_site.roots or frozenset()
+        if consumer.key is not None and consumer.key in received:
+            return True
+        return consumer.roots is not None and roots_related(received, consumer.roots) and bool(received)
+
+    def rebound(self, loop: Loop, path: str) -> bool:
+        """Whether `path` gets a new value in the loop (its target, an assignment in the body)."""
+        if isinstance(loop.node, cst.For) and head(path) in target_names(loop.node.target):
+            return True
+        return any(
+            any(frame.node is loop.node for frame in binding.frames)
+            for binding in self.bindings_of(path, loop.scope)
+        )
+
+    def fresh_each_iteration(self, loop: Loop, consumer: Site) -> bool:
+        """Whether every tensor the consumer uses is rebound in the loop (a fresh leaf starts
+        each iteration with no grad, so nothing accumulates), or the optimizer is rebuilt."""
+        if consumer.roots is None:
+            return False
+        return all(self.rebound(loop, head(root)) for root in consumer.roots)
+
+    def assignments_in(self, loop: Loop, path: str) -> list[Binding]:
+        return [
+            binding
+            for binding in self.bindings_of(path, loop.scope)
+            if any(frame.node is loop.node for frame in binding.frames)
+        ]
+
+    def enclosing_loop(self, node: cst.CSTNode) -> Loop | None:
+        """The innermost loop whose body holds `node` in the same function."""
+        parents = self.context.parents
+        child = node
+        while child in parents:
+            parent = parents[child]
+            if isinstance(parent, (cst.For, cst.While)) and child is parent.body:
+                return self.loops[parent]
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return None
+            child = parent
+        return None
+
+
+def target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for element in target.elements for name in target_names(element.value)}
+    return set()
+
+
+def _iterable_of(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
+    """The iterable a `for` loop (or comprehension) binds `name` from."""
+    if isinstance(node, cst.For) and isinstance(node.target, cst.Name) and node.target.value == name:
+        return node.iter
+    if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            if isinstance(comp.target, cst.Name) and comp.target.value == name:
+                return comp.iter
+            comp = comp.inner_for_in
+    return None
+
+
+class _Walker(cst.CSTVisitor):
+    """One pass over the module recording sites, loops, bindings and function definitions."""
+
+    def __init__(self, facts: LoopFacts) -> None:
+        self.facts = facts
+        self.sites: list[Site] = []
+        self.loops: dict[cst.CSTNode, Loop] = {}
+        self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.bindings: dict[tuple[cst.CSTNode, str], list[Binding]] = {}
+        self.functions: dict[str, list[cst.FunctionDef]] = {}
+        self.methods: dict[str, list[cst.FunctionDef]] = {}
+        self.scopes: list[cst.CSTNode] = []
+        self.frames: list[list[Frame]] = []  # per open scope
+
+    # --- scopes and frames ---------------------------------------------------------------
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.scopes.append(node)
+        self.frames.append([])
+
+    def _enter_scope(self, node: cst.CSTNode) -> None:
+        self.scope_parent[node] = self.scopes[-1]
+        self.scopes.append(node)
+        self.frames.append([])
+
+    def _leave_scope(self, node: cst.CSTNode) -> None:
+        self.scopes.pop()
+        self.frames.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        enclosing = self.scopes[-1]
+        table = self.methods if isinstance(enclosing, cst.ClassDef) else self.functions
+        table.setdefault(node.name.value, []).append(node)
+        self._enter_scope(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._leave_scope(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._enter_scope(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._leave_scope(node)
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._enter_scope(node)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self._leave_scope(node)
+
+    def _push(self, node: cst.CSTNode, is_loop: bool) -> None:
+        self.frames[-1].append(Frame(node, is_loop))
+
+    def _pop(self, node: cst.CSTNode) -> None:
+        self.frames[-1].pop()
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self.loops[node] = Loop(node, self.scopes[-1])
+        self._push(node, True)
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._pop(node)
+
+    def visit_While_body(self, node: cst.While) -> None:
+        self.loops[node] = Loop(node, self.scopes[-1])
+        self._push(node, True)
+
+    def leave_While_body(self, node: cst.While) -> None:
+        self._pop(node)
+
+    # Branches that may not run. An `elif` is an If in the orelse of another: both are pushed.
+    def visit_If_body(self, node: cst.If) -> None:
+        self._push(node.body, False)
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._pop(node)
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._push(node, False)
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._pop(node)
+
+    def visit_For_orelse(self, node: cst.For) -> None:
+        self._push(node.orelse, False)  # type: ignore[arg-type]
+
+    def leave_For_orelse(self, node: cst.For) -> None:
+        self._pop(node)
+
+    def visit_While_orelse(self, node: cst.While) -> None:
+        self._push(node.orelse, False)  # type: ignore[arg-type]
+
+    def leave_While_orelse(self, node: cst.While) -> None:
+        self._pop(node)
+
+    def visit_Try_orelse(self, node: cst.Try) -> None:
+        self._push(node.orelse, False)  # type: ignore[arg-type]
+
+    def leave_Try_orelse(self, node: cst.Try) -> None:
+        self._pop(node)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._push(node, False)
+
+    def leave_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._pop(node)
+
+    def visit_MatchCase(self, node: cst.MatchCase) -> None:
+        self._push(node, False)
+
+    def leave_MatchCase(self, node: cst.MatchCase) -> None:
+        self._pop(node)
+
+    def _comprehension(self, node: cst.CSTNode) -> None:
+        self._push(node, False)
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._comprehension(node)
+
+    def leave_ListComp(self, node: cst.ListComp) -> None:
+        self._pop(node)
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._comprehension(node)
+
+    def leave_SetComp(self, node: cst.SetComp) -> None:
+        self._pop(node)
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._comprehension(node)
+
+    def leave_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._pop(node)
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._comprehension(node)
+
+    def leave_DictComp(self, node: cst.DictComp) -> None:
+        self._pop(node)
+
+    # --- sites ---------------------------------------------------------------------------
+
+    def _site(self, kind: SiteKind, node: cst.CSTNode, **facts) -> None:
+        self.sites.append(
+            Site(kind, node, self.scopes[-1], tuple(self.frames[-1]), len(self.sites), **facts)
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        names = self.facts.context.names
+        func = node.func
+        if names.is_(func, "torch.autograd.backward"):
+            self._site(SiteKind.BACKWARD, node, receiver=node.args[0].value if node.args else None)
+            return
+        if not isinstance(func, cst.Attribute):
+            self._site(SiteKind.CALL, node)
+            return
+        method, receiver = func.attr.value, func.value
+        if method == "backward":
+            self._site(SiteKind.BACKWARD, node, receiver=receiver)
+        elif method == "step" and not node.args and path_of(receiver) is not None:
+            # A candidate, confirmed once bindings are known (see LoopFacts._classify_steps).
+            # `step(closure)` (LBFGS) resets inside its closure: not a plain consumption.
+            self._site(SiteKind.STEP, node, key=path_of(receiver), receiver=receiver)
+        elif method == "zero_grad" and path_of(receiver) is not None:
+            self._site(SiteKind.RESET, node, key=path_of(receiver), receiver=receiver)
+        elif self._grad_reset_call(method, receiver, node):
+            self._site(SiteKind.RESET, node, receiver=grad_owner(receiver))
+        elif method.endswith("_") and not method.endswith("__"):
+            self._update(node, strip_data(receiver), node.args)
+        else:
+            self._site(SiteKind.CALL, node)
+
+    @staticmethod
+    def _grad_reset_call(method: str, receiver: cst.BaseExpression, call: cst.Call) -> bool:
+        """`x.grad.zero_()`, `x.grad.data.zero_()`, `x.grad.fill_(0)`, `x.grad.mul_(0)`."""
+        if grad_owner(receiver) is None:
+            return False
+        if method == "zero_":
+            return True
+        return method in ("fill_", "mul_") and len(call.args) == 1 and is_zero(call.args[0].value)
+
+    def _update(self, node: cst.CSTNode, target: cst.BaseExpression, values) -> None:
+        """An in-place change of `target` computed from `target.grad`: a manual step."""
+        target_path = path_of(target)
+        owners = [owner for value in values for owner in grad_owners(value)]
+        if target_path is not None and any(path_of(owner) == target_path for owner in owners):
+            self._site(SiteKind.UPDATE, node, receiver=target, targets=(target_path,))
+        elif isinstance(node, cst.Call):
+            self._site(SiteKind.CALL, node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if grad_owner(node.target) is None:
+            self._update(node, strip_data(node.target), [node.value])
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            target_node = target.target
+            if isinstance(target_node, cst.Attribute) and target_node.attr.value == "grad":
+                self._site(SiteKind.RESET, node, receiver=target_node.value)
+            elif isinstance(target_node, cst.Attribute) and target_node.attr.value == "data":
+                self._update(node, target_node.value, [node.value])
+            self._bind(target_node, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind(node.target, node.value)
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        path = path_of(target)
+        if path is None:
+            if isinstance(target, (cst.Tuple, cst.List)):  # unpacking: bound, value unknown
+                for element in target.elements:
+                    self._bind(element.value, None)
+            return
+        scope = self.scopes[-1]
+        owner = self.scope_parent.get(scope) if path.startswith("self.") else scope
+        binding = Binding(value, scope, tuple(self.frames[-1]))
+        self.bindings.setdefault((owner, path), []).append(binding)
+
+    def visit_For(self, node: cst.For) -> None:
+        for name in target_names(node.target):
+            self._bind(cst.Name(name), None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        if isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad":
+            self._site(SiteKind.RESET, node, receiver=node.target.value)
+
+    def _jump(self, node: cst.CSTNode) -> None:
+        self._site(SiteKind.JUMP, node)
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self._jump(node)
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self._jump(node)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._jump(node)
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self._jump(node)

@@ -1,0 +1,196 @@
+"""A training loop consumes gradients that are never reset, so they accumulate across iterations.
+
+## What it does
+Finds a `for` / `while` loop that calls `.backward()` and consumes the gradients (an optimizer
+`step()`, or a manual update such as `w.data -= lr * w.grad.data` or
+`with torch.no_grad(): w -= lr * w.grad`) but never resets them inside the loop: no
+`opt.zero_grad()`, `model.zero_grad()`, `x.grad.zero_()`, `x.grad.data.zero_()`,
+`x.grad = None`, `x.grad.fill_(0)`, no loop over the parameters doing one of these, and no call
+of a function of the same module that does.
+
+It stays silent for gradient accumulation (a reset under the same `if` as the step, e.g.
+`if (i + 1) % k == 0`), a reset at the end of the body or in a helper, several `.backward()`
+calls feeding one step (GANs, WGAN-GP critics), a fresh leaf created in every iteration, and
+`torch.autograd.grad(...)`, which does not accumulate. A reset only *outside* the loop (before
+it, or once per epoch while an inner loop steps every batch) does not help, and is reported.
+
+It is reported at the `.backward()` call; when several optimizers are stepped in the loop, at
+the `step()` of each optimizer that is never reset (nor the module it was built from).
+
+## Why is this bad
+`backward()` adds into `.grad`; it never overwrites it. Without a reset, each step uses the sum
+of the gradients of every earlier iteration (a second backward doubles `0.25` to `0.5`), so the
+model takes ever larger steps in stale directions and trains wrong, silently.
+
+## Example
+```python
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in data:
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+```
+Use instead:
+```python
+for x, y in data:
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+```
+
+## Fix safety
+Unsafe: when exactly one optimizer is stepped in the loop, the fix inserts `opt.zero_grad()`
+as the first statement of the loop body; for manual updates, it inserts `w.grad = None` after
+the update of `w` (when `w.grad` is not read again later in the iteration). This changes what
+the program computes (that is the point), so it is never applied by plain `--fix`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import libcst as cst
+
+from varlint.analysis.loops import Loop, Site, SiteKind, conditional, path_of, related
+from varlint.diagnostic import Applicability, Edit, Fix, Position
+from varlint.rule import Rule, to_position
+
+
+class MissingGradZeroing(Rule):
+    code = "VL201"
+    name = "missing-grad-zeroing"
+
+    def visit_For(self, node: cst.For) -> None:
+        self.check(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self.check(node)
+
+    def check(self, node: cst.For | cst.While) -> None:
+        facts = self.context.loops
+        loop = facts.loop(node)
+        if not facts.is_training_loop(loop):
+            return
+        consumers = [site for site in facts.consumers(loop) if not facts.fresh_each_iteration(loop, site)]
+        unreset = [site for site in consumers if not facts.resets(loop, site)]
+        if not unreset:
+            return
+        optimizers = list(dict.fromkeys(site.key for site in consumers if site.kind is SiteKind.STEP))
+        unreset_steps = [site for site in unreset if site.kind is SiteKind.STEP]
+        unreset_updates = [site for site in unreset if site.kind is SiteKind.UPDATE]
+        if len(optimizers) > 1:
+            for key in dict.fromkeys(site.key for site in unreset_steps):
+                step = next(site for site in unreset_steps if site.key == key)
+                self.report(
+                    step.node,
+                    f"the gradients `{key}.step()` uses are never reset in this loop, so each step "
+                    f"uses the sum of the gradients of every earlier iteration; call "
+                    f"`{key}.zero_grad()` in each iteration",
+                )
+            if unreset_updates:
+                self.report_at_backward(loop, unreset_updates, None)
+            return
+        self.report_at_backward(loop, unreset_updates, unreset_steps[0] if unreset_steps else None)
+
+    def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
+        backward = self.first_backward(loop)
+        consumed = [f"`{step.key}.step()` (line {self.line(step)})"] if step else []
+        consumed += [f"the update of `{site.targets[0]}` (line {self.line(site)})" for site in updates]
+        message = (
+            f"gradients are never reset in this loop: {' and '.join(consumed)} "
+            f"{'uses' if len(consumed) == 1 else 'use'} the sum of the gradients of every earlier "
+            f"iteration, since `.backward()` adds into `.grad`"
+        )
+        if step is not None and not updates:
+            fix = self.zero_grad_fix(loop, step)
+        elif updates and step is None:
+            fix = self.grad_none_fix(loop, updates)
+        else:
+            fix = self.make_fix(Applicability.DISPLAY_ONLY, "Reset the gradients in each iteration", [])
+        self.report(backward.node, message, fix=fix)
+
+    def first_backward(self, loop: Loop) -> Site:
+        """The backward a reader looks at first: unconditional in the loop body if there is one."""
+        backwards = self.context.loops.training_backwards(loop)
+        plain = [site for site in backwards if not conditional(site.frames_inside(loop))]
+        return (plain or backwards)[0]
+
+    def line(self, site: Site) -> int:
+        return self.context.range(site.node).start.line
+
+    # --- fixes ---------------------------------------------------------------------------
+
+    def zero_grad_fix(self, loop: Loop, step: Site) -> Fix:
+        message = f"Insert `{step.key}.zero_grad()` at the start of the loop body"
+        if self.context.loops.rebound(loop, step.key.split(".", 1)[0]):  # type: ignore[union-attr]
+            # The optimizer is (re)built inside the loop: it does not exist at the top yet.
+            return self.make_fix(Applicability.DISPLAY_ONLY, message, [])
+        edit = self.insert_first(loop.node.body, f"{step.key}.zero_grad()")
+        return self.make_fix(Applicability.UNSAFE, message, [edit])
+
+    def grad_none_fix(self, loop: Loop, updates: list[Site]) -> Fix:
+        last_update: dict[str, Site] = {}
+        for site in updates:
+            last_update[site.targets[0]] = site
+        names = ", ".join(f"`{path}.grad = None`" for path in last_update)
+        message = f"Insert {names} after the update"
+        edits = []
+        for path, site in last_update.items():
+            edit = self.insert_after(site.node, f"{path}.grad = None")
+            if edit is None or self.grad_read_after(loop, site, path):
+                return self.make_fix(Applicability.DISPLAY_ONLY, message, [])
+            edits.append(edit)
+        return self.make_fix(Applicability.UNSAFE, message, edits)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.context.module.code.splitlines()
+
+    def insert_first(self, body: cst.BaseSuite, statement: str) -> Edit:
+        """An edit putting `statement` before the first statement of a loop body."""
+        start = self.context.range(body.body[0]).start
+        if isinstance(body, cst.IndentedBlock):
+            indent = self.lines[start.line - 1][: start.column]
+            content = f"{statement}{self.context.module.default_newline}{indent}"
+        else:  # `for x in xs: a(); b()`
+            content = f"{statement}; "
+        position = to_position(start)
+        return Edit(position, position, content)
+
+    def insert_after(self, node: cst.CSTNode, statement: str) -> Edit | None:
+        """An edit putting `statement` on a line of its own after the line holding `node`."""
+        line = self.statement_line(node)
+        if line is None:
+            return None
+        code_range = self.context.range(line)
+        if code_range.end.line >= len(self.lines):  # the last line of the file: no line after it
+            return None
+        indent = self.lines[code_range.start.line - 1][: code_range.start.column]
+        position = Position(code_range.end.line + 1, 1)
+        return Edit(position, position, f"{indent}{statement}{self.context.module.default_newline}")
+
+    def statement_line(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+        parents = self.context.parents
+        while node in parents and not isinstance(node, cst.SimpleStatementLine):
+            if isinstance(node, cst.BaseCompoundStatement):
+                return None
+            node = parents[node]
+        return node if isinstance(node, cst.SimpleStatementLine) else None
+
+    def grad_read_after(self, loop: Loop, update: Site, path: str) -> bool:
+        """Whether the iteration reads `path.grad` (or a related tensor's) after `update`."""
+        end = self.context.range(update.node).end
+        reads = []
+
+        class GradReads(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                owner = path_of(attribute.value)
+                if attribute.attr.value == "grad" and (owner is None or related(owner, path)):
+                    reads.append(attribute)
+
+        loop.node.body.visit(GradReads())
+        return any(
+            (self.context.range(read).start.line, self.context.range(read).start.column) > (end.line, end.column)
+            for read in reads
+        )
