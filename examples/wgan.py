@@ -11,7 +11,7 @@ torch.manual_seed(0)
 
 netD = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
 netG = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8))
-optimizerD = optim.RMSprop(netD.parameters(), lr=5e-5)
+optimizerD = optim.Adam(netD.parameters(), lr=5e-5)
 
 one = torch.FloatTensor([1])
 mone = one * -1

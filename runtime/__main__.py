@@ -9,13 +9,15 @@ and exits 1. `--events FILE` writes the event log as JSON, also when the program
 
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
 import os
-import runpy
 import signal
 import sys
 import traceback
+import types
 
-from . import events, history, loader
+from . import events, history, loader, tensor
 
 USAGE = "usage: python -m runtime [--events FILE] PROGRAM.py [args...]"
 
@@ -36,10 +38,50 @@ def _parse(argv):
 def _program_traceback(error):
     """The traceback from the program's first frame on, as Python shows a script's."""
     tb = error.__traceback__
-    while tb is not None and (tb.tb_frame.f_code.co_filename == __file__
-                              or os.path.basename(tb.tb_frame.f_code.co_filename) == "runpy.py"):
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
     return tb
+
+
+_ZERO_DIM_INDEX_ERRORS = (
+    "too many indices for array: array is 0-dimensional",  # loss.data.numpy()[0]
+    "object is not subscriptable",                          # loss.data.tolist()[0]
+)
+
+
+def _note_zero_dim_index_crash(error):
+    """Record zero-dim-index for a crash indexing a 0-dim tensor's numpy()/tolist() value.
+
+    Those crashes happen in numpy / Python, where the runtime cannot see the indexing: it
+    counts when the program dies of that error on a line that made such a value."""
+    if not isinstance(error, (IndexError, TypeError)):
+        return
+    if not any(text in str(error) for text in _ZERO_DIM_INDEX_ERRORS):
+        return
+    tb, location = error.__traceback__, None
+    while tb is not None:
+        if events.is_program_file(tb.tb_frame.f_code.co_filename):
+            location = (os.path.abspath(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
+        tb = tb.tb_next
+    if location in tensor.zero_dim_conversion_sites:
+        events.record_at("zero-dim-index", *location,
+                         "indexing the value of a 0-dim tensor (numpy()/tolist()) fails")
+
+
+def _run_as_main(program: str) -> None:
+    """Execute the file as `__main__`, as `python PROGRAM.py` does (runpy.run_path would
+    overwrite sys.argv[0] with the absolute path)."""
+    with open(program, "rb") as handle:
+        source = handle.read()
+    code = compile(source, program, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = program
+    module.__builtins__ = builtins
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", program)
+    module.__spec__ = None
+    module.__cached__ = None
+    sys.modules["__main__"] = module
+    exec(code, module.__dict__)
 
 
 def _on_sigterm(signum, frame):
@@ -47,21 +89,27 @@ def _on_sigterm(signum, frame):
 
 
 def main(argv=None) -> int:
-    events_path, exception_path, program, args = _parse(sys.argv[1:] if argv is None else argv)
-    program = os.path.abspath(program)
+    events_path, exception_path, given_path, args = _parse(sys.argv[1:] if argv is None else argv)
+    program = os.path.abspath(given_path)
     loader.install()
-    sys.argv = [program, *args]
-    sys.path.insert(0, os.path.dirname(program))
+    sys.argv = [given_path, *args]  # as `python PROGRAM.py` leaves it; __file__ is absolute
+    # `python -m` put the working directory first on sys.path; `python PROGRAM.py` puts the
+    # program's directory there instead (the runtime package is already imported)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path[0] = os.path.dirname(program)
+    else:
+        sys.path.insert(0, os.path.dirname(program))
     signal.signal(signal.SIGTERM, _on_sigterm)
     returncode = 0
     exit_request = None
     history.install_append_watch()
     try:
-        runpy.run_path(program, run_name="__main__")
+        _run_as_main(program)
     except SystemExit as request:
         exit_request = request
     except BaseException as error:  # noqa: BLE001 - report anything the program raised
         history.uninstall_append_watch()
+        _note_zero_dim_index_crash(error)
         sys.stdout.flush()
         traceback.print_exception(type(error), error, _program_traceback(error))
         if exception_path:

@@ -85,6 +85,9 @@ def variable(*args, **kwargs):
     raise RuntimeError("torch.autograd.variable(...) is deprecated, use torch.tensor(...) instead")
 
 
+variable.Variable = Variable  # PyTorch patches this on for torch.fx: the attribute resolves
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     if grad_variables is not None:

@@ -28,8 +28,9 @@ Event kinds (the contract with `varlint confirm`):
     grad-of-non-leaf           .grad read on a non-leaf that does not retain grad (None, M29)
     grad-fn-none               .grad_fn read on a tensor that does not require grad (None)
     grad-accumulated           a backward adding into a .grad that was consumed (optimizer
-                               step or in-place update) since its last reset;
-                               related = [line where it was consumed]
+                               step or in-place update) since its last reset, recorded (at
+                               the backward line) once that grad is consumed again;
+                               related = [lines where it was consumed before and after]
     step-after-reset           an optimizer step whose params' grads were reset after their
                                last backward; related = [line of the reset]
     history-across-iterations  an accumulator holding every iteration's graph (total += loss,
@@ -103,6 +104,11 @@ def program_line() -> int:
 def record(kind: str, detail: str = "", related=()) -> dict:
     """Append an event at the current program location and return it."""
     file, line = program_location()
+    return record_at(kind, file, line, detail, related)
+
+
+def record_at(kind: str, file: str, line: int, detail: str = "", related=()) -> dict:
+    """Append an event at a program location remembered earlier (see program_location)."""
     related_lines = sorted({int(r) for r in related if r and int(r) != line})
     event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines}
     _log.append(event)

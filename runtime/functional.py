@@ -1,4 +1,4 @@
-"""`torch.nn.functional`: activations, `linear`, `dropout` and the common losses.
+"""`torch.nn.functional`: activations, `linear`, `dropout`, nearest `interpolate`, the losses.
 
 Activations reuse the Tensor's own ops. The losses are single autograd nodes named like
 PyTorch's (`MseLossBackward0`, `NllLossBackward0`, ...): the value is computed with numpy,
@@ -43,7 +43,8 @@ def _resolve_reduction(size_average, reduce, reduction: str) -> str:
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
     if reduction == "elementwise_mean":
-        events.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.")
+        events.warn("reduction='elementwise_mean' is deprecated. "
+                    "Please use reduction='mean' instead.")
         return "mean"
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -88,7 +89,7 @@ def _float_arrays(*tensors):
 
 
 def _no_sample_weights(weight):
-    if weight is not None:  # a post-2.x argument that legacy programs never pass
+    if weight is not None:  # a recent argument (per-element weights) legacy code never passes
         raise NotImplementedError("weight= is not supported by the varlint runtime")
 
 
@@ -183,8 +184,13 @@ def linear(input, weight, bias=None):
     return flat.view(*input.shape[:-1], weight.shape[0])
 
 
+# c10 scalar-type names, as PyTorch's error messages spell dtypes
+_C10_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+              "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
 def _c10_name(dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half"}.get(dtype.name, dtype.name)
+    return _C10_NAMES.get(dtype.name, dtype.name)
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
@@ -204,6 +210,61 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         mask = (keep / (1 - p)).astype(input._data.dtype)
     mask_tensor = Tensor._wrap(mask)
     return input.mul_(mask_tensor) if inplace else input * mask_tensor
+
+
+# -- resizing ----------------------------------------------------------------------------------
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None, antialias: bool = False):
+    """Resize the spatial dims (all but batch and channel); only mode='nearest' is supported.
+
+    Output element i reads input element floor(i * scale), scale = in/out for `size`, or
+    1/scale_factor, clamped to the last input index: PyTorch's nearest rule."""
+    spatial = input.dim() - 2
+    if spatial not in (1, 2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})")
+    if mode != "nearest":
+        raise NotImplementedError(
+            f"interpolate(mode={mode!r}) is not supported by the varlint runtime")
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    in_sizes = input.shape[2:]
+    if size is not None:
+        sizes = size if isinstance(size, (list, tuple)) else [size] * spatial
+        out_sizes = [int(s) for s in sizes]
+        scales = [in_size / out_size for in_size, out_size in zip(in_sizes, out_sizes)]
+    elif scale_factor is not None:
+        factors = (scale_factor if isinstance(scale_factor, (list, tuple))
+                   else [scale_factor] * spatial)
+        out_sizes = [int(in_size * factor) for in_size, factor in zip(in_sizes, factors)]
+        scales = ([in_size / out_size for in_size, out_size in zip(in_sizes, out_sizes)]
+                  if recompute_scale_factor else [1.0 / factor for factor in factors])
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    index = (slice(None), slice(None))
+    for axis, (in_size, out_size, scale) in enumerate(zip(in_sizes, out_sizes, scales)):
+        positions = np.arange(out_size, dtype=np.float32) * np.float32(scale)  # float32 as in ATen
+        source = np.floor(positions).astype(np.int64)
+        shape = [1] * spatial
+        shape[axis] = out_size
+        index += (np.minimum(source, in_size - 1).reshape(shape),)
+    shape = input.shape
+
+    def backward(grad):  # each input element receives the sum of the outputs that copied it
+        summed = np.zeros(shape, dtype=grad._data.dtype)
+        np.add.at(summed, index, grad._data)
+        return (Tensor._wrap(summed),)
+
+    return record_op(f"UpsampleNearest{spatial}DBackward0", input._data[index], (input,), backward)
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    events.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.")
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 # -- losses ------------------------------------------------------------------------------------
@@ -259,7 +320,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction: str = "mean", pos_weight=None):
     reduction = _resolve_reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
+        raise ValueError(
+            f"Target size ({target.size()}) must be the same as input size ({input.size()})")
     x, y = _float_arrays(input, target)
     # softplus(-x) = log(1 + exp(-x)), written so that it never overflows
     softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
@@ -305,7 +367,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         # d(loss)/d(input): -weight at each target position, 0 elsewhere.
         coefficients = np.zeros_like(scores)
         np.put_along_axis(coefficients, safe_targets, 0 - sample_weight[..., None], -1)
-        if reduction == "mean":
+        if reduction == "mean" and total_weight != 0:  # all ignored: NaN loss, zero gradient
             coefficients = coefficients / total_weight
     coefficients = coefficients[0] if input.dim() == 1 else np.moveaxis(coefficients, -1, 1)
     coefficient_tensor = Tensor._wrap(coefficients.astype(scores.dtype))
@@ -317,29 +379,27 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         return (grad * coefficient_tensor,)
 
     name = "NllLoss2DBackward0" if input.dim() > 2 else "NllLossBackward0"
-    return record_op(name, value, (input,), backward)
+    result = record_op(name, value, (input,), backward)
+    if reduction == "none" and input.dim() > 2 and input.dim() != 4:
+        # PyTorch reshapes 3-D and >4-D inputs to 4-D for nll_loss2d and views the result back
+        result = result.view(*target.shape)
+    return result
 
 
 def _check_nll_shapes(input, target):
     if target.dtype not in (dtypes.int64, dtypes.uint8):
         raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_TARGET_DTYPE_NAME.get(target.dtype.name, target.dtype.name)}"
-        )
+            f"expected target dtype to be Long or Byte, but got {_c10_name(target.dtype)}")
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() <= 2 and target.dim() > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if input.dim() >= 2 and target.dim() >= 1 and input.shape[0] != target.shape[0]:
-        raise ValueError(
-            f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
-        )
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
     expected = [input.shape[0], *input.shape[2:]]
     if input.dim() > 2 and list(target.shape) != expected:
         raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
-
-
-_TARGET_DTYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int32": "Int",
-                      "int16": "Short", "int8": "Char", "bool": "Bool"}
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
@@ -357,12 +417,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         # One multiplication only: chained add/mul nodes made by one call would look like
         # an accumulator to the history-across-iterations detector (history.py).
         weighted = log_probabilities * target
-        losses = -weighted.sum(class_dim)
         if reduction == "none":
-            return losses
+            return -weighted.sum(class_dim)
         total = -weighted.sum()
         if reduction == "sum":
             return total
         batch_size = input.shape[0] if input.dim() > 1 else 1
-        return record_op("DivBackward1", total._data / batch_size, (total,), lambda g: (g / batch_size,))
+        return record_op("DivBackward1", total._data / batch_size, (total,),
+                         lambda g: (g / batch_size,))
     return nll_loss(log_probabilities, target, weight, None, ignore_index, None, reduction)

@@ -23,19 +23,37 @@ import weakref
 from . import events
 
 
-def current_site() -> tuple:
-    """The (code, offset) chain of the frames outside the runtime, innermost first."""
+# The runtime functions through which a program applies + - * directly. An add made inside
+# other runtime code (a layer, a loss, a composite op) is not the program's accumulator, and
+# two such adds called from one program line would otherwise share a site.
+_ARITHMETIC_ENTRY_POINTS = frozenset({
+    "add", "sub", "mul", "add_", "sub_", "mul_", "__radd__", "__rmul__", "__rsub__",
+    "__iadd__", "__isub__", "__imul__",
+})
+
+
+def current_site():
+    """The (code, offset) chain of the frames outside the runtime, innermost first; None when
+    the op was not applied directly by the program (see _ARITHMETIC_ENTRY_POINTS)."""
     site = []
     frame = sys._getframe(1)
+    entry = None
     while frame is not None:
-        if not events._is_runtime_file(frame.f_code.co_filename):
+        if events._is_runtime_file(frame.f_code.co_filename):
+            if not site:
+                entry = frame.f_code.co_name  # ends as the outermost runtime frame
+        else:
             site.append((frame.f_code, frame.f_lasti))
         frame = frame.f_back
+    if entry not in _ARITHMETIC_ENTRY_POINTS:
+        return None
     return tuple(site)
 
 
-def check_accumulator(site: tuple, inputs, node_name: str) -> None:
+def check_accumulator(site, inputs, node_name: str) -> None:
     """Record history-across-iterations if an input was produced at this same site before."""
+    if site is None:
+        return
     for tensor in inputs:
         grad_fn = getattr(tensor, "_grad_fn", None)
         if grad_fn is not None and getattr(grad_fn, "_site", None) == site:

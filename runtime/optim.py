@@ -1,8 +1,8 @@
-"""`torch.optim`: the `Optimizer` base, `SGD` and `Adam`, with PyTorch 2.13's exact updates.
+"""`torch.optim`: the `Optimizer` base, `SGD`, `Adam` and `RMSprop`, with PyTorch 2.13's updates.
 
-The update code follows torch/optim/sgd.py and adam.py (their single-tensor paths, which is
-what PyTorch runs on CPU) line by line, with the same in-place Tensor ops under `no_grad`, so
-each parameter stays the same leaf object and its values follow PyTorch's trajectory.
+The update code follows torch/optim/sgd.py, adam.py and rmsprop.py (their single-tensor
+paths, which PyTorch runs on CPU) line by line, with the same in-place Tensor ops under
+`no_grad`, so each parameter stays the same leaf object and follows PyTorch's trajectory.
 
 Semantics that legacy code trips over, reproduced exactly:
 - `zero_grad()` defaults to `set_to_none=True`: grads become None, not zeros;
@@ -72,14 +72,16 @@ class Optimizer:
         for param in param_group["params"]:
             if not isinstance(param, Tensor):
                 raise TypeError(
-                    "optimizer can only optimize Tensors, but one of the params is " + typename(param)
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + typename(param)
                 )
             if not (param.is_leaf or param.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
                 raise ValueError(
-                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                    "parameter group didn't specify a value of required optimization "
+                    f"parameter {name}"
                 )
             param_group.setdefault(name, default)
         existing = {id(p) for group in self.param_groups for p in group["params"]}
@@ -136,7 +138,8 @@ class Optimizer:
         self.state = defaultdict(dict)
         for index, value in state_dict["state"].items():
             self.state[by_index[index]] = {
-                key: item.clone() if isinstance(item, Tensor) else item for key, item in value.items()
+                key: item.clone() if isinstance(item, Tensor) else item
+                for key, item in value.items()
             }
 
     def __repr__(self):
@@ -262,4 +265,64 @@ class Adam(Optimizer):
         return loss
 
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+class RMSprop(Optimizer):
+    """RMSprop (the optimizer of the 2017 WGAN code), PyTorch's variant: eps outside the root."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach=None, maximize: bool = False,
+                 differentiable: bool = False):
+        for value, message in ((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"),
+                               (momentum, "Invalid momentum value"),
+                               (weight_decay, "Invalid weight_decay value"),
+                               (alpha, "Invalid alpha value")):
+            if not 0.0 <= value:
+                raise ValueError(f"{message}: {value}")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                    "centered": centered, "weight_decay": weight_decay, "capturable": capturable,
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def _state_for(self, param, group) -> dict:
+        state = self.state[param]
+        if len(state) == 0:
+            state["step"] = Tensor._wrap(np.zeros((), dtype=np.float32))
+            state["square_avg"] = Tensor._wrap(np.zeros_like(param._data))
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = Tensor._wrap(np.zeros_like(param._data))
+            if group["centered"]:
+                state["grad_avg"] = Tensor._wrap(np.zeros_like(param._data))
+        return state
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                alpha, lr, eps = group["alpha"], group["lr"], group["eps"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    state = self._state_for(param, group)
+                    state["step"] += 1
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    square_avg = state["square_avg"]
+                    square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+                    if group["centered"]:
+                        grad_avg = state["grad_avg"]
+                        grad_avg.lerp_(grad, 1 - alpha)
+                        average = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+                    else:
+                        average = square_avg.sqrt()
+                    average = average.add_(eps)
+                    if group["momentum"] > 0:
+                        buffer = state["momentum_buffer"]
+                        buffer.mul_(group["momentum"]).addcdiv_(grad, average)
+                        param.add_(buffer, alpha=-lr)
+                    else:
+                        param.addcdiv_(grad, average, value=-lr)
+        return loss
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]

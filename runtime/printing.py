@@ -185,6 +185,8 @@ def tensor_repr(tensor) -> str:
         if dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
             suffixes.append("dtype=" + repr(dtype))
         contents = tensor_str(array, indent)
+    if tensor._base is not None:
+        tensor._refresh_view()
     if tensor._grad_fn is not None:
         suffixes.append(f"grad_fn=<{type(tensor._grad_fn).__name__}>")
     elif tensor._requires_grad:

@@ -124,11 +124,17 @@ class _GradBook:
     """When (sequence number) and where (program line) a leaf's grad was last touched."""
 
     __slots__ = ("backward_seq", "backward_line", "reset_seq", "reset_line",
-                 "consumed_seq", "consumed_line")
+                 "consumed_seq", "consumed_line", "stale")
 
     def __init__(self):
         self.backward_seq = self.reset_seq = self.consumed_seq = 0
         self.backward_line = self.reset_line = self.consumed_line = 0
+        # (backward call id, file, line, consumed line) when a backward added into a grad
+        # already consumed and not reset since; reported if that grad is consumed again
+        self.stale = None
+
+
+_reported_backward_calls: set[int] = set()
 
 
 def note_optimizer_step(params, previous_step_seq: int = 0) -> int:
@@ -159,6 +165,17 @@ def note_optimizer_step(params, previous_step_seq: int = 0) -> int:
 
 
 # -- version counters, nodes ---------------------------------------------------------------
+
+
+# Program locations where a 0-dim tensor became a 0-d ndarray or a Python number
+# (`loss.data.numpy()`, `loss.data.tolist()`): indexing that value on the same line crashes
+# outside the runtime's reach (numpy / Python raise), so runtime/__main__.py records
+# `zero-dim-index` when the program dies of exactly that error at such a line.
+zero_dim_conversion_sites: set[tuple[str, int]] = set()
+
+
+def note_zero_dim_conversion() -> None:
+    zero_dim_conversion_sites.add(events.program_location())
 
 
 class _VersionCounter:
@@ -246,6 +263,8 @@ class AccumulateGrad:
 def _edge(tensor):
     if not isinstance(tensor, Tensor) or not tensor._requires_grad:
         return (None, 0)
+    if tensor._base is not None:
+        tensor._refresh_view()
     if tensor._grad_fn is not None:
         return (tensor._grad_fn, 0)
     return (tensor._accumulate_grad_node(), 0)
@@ -442,6 +461,8 @@ class Tensor:
 
     __hash__ = object.__hash__
     __array_priority__ = 1000  # make numpy defer to our reflected operators
+    _no_grad_view = False
+    _view_version = 0
 
     # ---- construction
 
@@ -587,6 +608,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._base is not None:
+            self._refresh_view()
         if not self._requires_grad and _called_from_program():
             events.record("grad-fn-none", "grad_fn of a tensor that does not require grad is None")
         return self._grad_fn
@@ -697,16 +720,31 @@ class Tensor:
         return self._grad_book
 
     def _note_grad_consumed(self):
-        """The optimizer (or an in-place update) used this leaf's current grad."""
+        """The optimizer (or an in-place update) used this leaf's current grad.
+
+        If that grad holds an accumulation over an earlier consumption (see
+        `_after_backward_bookkeeping`), this is where the accumulation does harm: record
+        `grad-accumulated` at the backward that accumulated (once per backward call)."""
         book = self._book()
+        line = events.program_line()
+        if book.stale is not None:
+            call_id, file, backward_line, earlier_consumption = book.stale
+            book.stale = None
+            if call_id not in _reported_backward_calls:
+                _reported_backward_calls.add(call_id)
+                events.record_at(
+                    "grad-accumulated", file, backward_line,
+                    "backward adds into gradients already used by a step: they accumulate",
+                    related=(earlier_consumption, line))
         book.consumed_seq = next_sequence()
-        book.consumed_line = events.program_line()
+        book.consumed_line = line
 
     def _note_grad_reset(self):
         """The leaf's grad was set to None/zeros/a new tensor."""
         book = self._book()
         book.reset_seq = next_sequence()
         book.reset_line = events.program_line()
+        book.stale = None
 
     def _note_backward(self):
         book = self._book()
@@ -737,17 +775,26 @@ class Tensor:
         return self._data.reshape(-1)[0].item()
 
     def tolist(self):
+        if self._data.ndim == 0:
+            note_zero_dim_conversion()
         return self._data.tolist()
 
     def numpy(self, force=False):
         if self._requires_grad and not force:
             raise RuntimeError(M15)
+        if self._data.ndim == 0:
+            note_zero_dim_conversion()
         return self._data
 
     def __array__(self, dtype=None):  # same signature as PyTorch's (numpy 2 then warns M50)
         if self._requires_grad:
             raise RuntimeError(M15)
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def __array_wrap__(self, array):  # PyTorch's signature (numpy 2 warns about it, as there)
+        if array.dtype == bool:
+            array = array.astype("uint8")
+        return Tensor._wrap(array)
 
     def _scalar_check(self, what="Python scalars"):
         if self._data.size != 1:
@@ -981,8 +1028,41 @@ class Tensor:
             self._check_inplace()
         recording = is_grad_enabled() and (
             self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others))
+        if recording and self._base is not None:
+            return self._inplace_on_view(compute, others)
         result = compute(self._shadow() if recording else self, *others)
         return self._commit(result)
+
+    def _inplace_on_view(self, compute, others):
+        """An in-place op on a view of a non-leaf rewrites the base's history (PyTorch's
+        CopySlices): base_new = base_old with the view's elements replaced by op(view_old)."""
+        base = self._base
+        positions = _view_positions(self._data, base._data)  # flat (C-order) indices into base
+        base_old = base._shadow()
+        view_shape = self._data.shape
+        view_old = record_op(
+            "AsStridedBackward0", base_old._data.reshape(-1)[positions], (base_old,),
+            lambda g: (_flat_scatter(g, base_old._data.shape, positions),))
+        view_new = compute(view_old, *others)
+        if not isinstance(view_new, Tensor):
+            view_new = Tensor._wrap(np.asarray(view_new))
+        values = np.broadcast_to(view_new._data, view_shape).astype(base._data.dtype)
+        data = base_old._data.copy()
+        data.reshape(-1)[positions.reshape(-1)] = values.reshape(-1)
+        keep = np.ones(base._data.size, dtype=bool)
+        keep[positions.reshape(-1)] = False
+        keep_tensor = Tensor._wrap(keep.reshape(base._data.shape))
+        base_new = record_op(
+            "CopySlices", data, (base_old, view_new),
+            lambda g: (g * keep_tensor, Tensor._wrap(g._data.reshape(-1)[positions]) if not is_grad_enabled()
+                       else _flat_gather(g, positions)))
+        base._commit(base_new)  # writes through to this view (shared storage), bumps the version
+        regathered = record_op("AsStridedBackward0", base._data.reshape(-1)[positions], (base,),
+                               lambda g: (_flat_scatter(g, base._data.shape, positions),))
+        self._grad_fn = regathered._grad_fn
+        self._requires_grad = regathered._requires_grad
+        self._view_version = self._version_counter.value
+        return self
 
     def _commit(self, result):
         if not isinstance(result, Tensor):
@@ -1461,7 +1541,8 @@ class Tensor:
                            lambda g, x, y: g * y * (1 - y), save_output=True)
 
     def tanh(self):
-        return self._unary("TanhBackward0", np.tanh, lambda g, x, y: g * (1 - y * y), save_output=True)
+        return self._unary("TanhBackward0", np.tanh, lambda g, x, y: g * _one_minus_square(y),
+                           save_output=True)
 
     def square(self):
         return self.pow(2)
@@ -1639,16 +1720,35 @@ class Tensor:
         return result
 
     def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return self.var(dim, unbiased, keepdim, correction).sqrt()
+        return self._variance(dim, unbiased, keepdim, correction, "StdBackward0")
 
     def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        if correction is None:
-            correction = 1 if unbiased else 0
-        mean = self.mean(dim, keepdim=True) if dim is not None else self.mean()
-        squares = (self - mean) ** 2
-        count = self.numel() if dim is None else int(np.prod([self.shape[d] for d in _dims_arg(dim, self.dim())]))
-        total = squares.sum(dim, keepdim=keepdim) if dim is not None else squares.sum()
-        return total / max(count - correction, 0)
+        return self._variance(dim, unbiased, keepdim, correction, "VarBackward0")
+
+    def _variance(self, dim, unbiased, keepdim, correction, name):
+        if isinstance(dim, bool):  # std(unbiased) called positionally
+            dim, unbiased = None, dim
+        ddof = (1 if unbiased else 0) if correction is None else correction
+        dims = None if dim is None else _dims_arg(dim, self.dim())
+        count = self._data.size if dims is None else int(np.prod([self._data.shape[d] for d in dims]))
+        with np.errstate(all="ignore"):
+            value = np.var(self._data, axis=dims, ddof=ddof, keepdims=keepdim)
+            if name == "StdBackward0":
+                value = np.sqrt(value)
+        source, holder = self, []
+
+        def backward(grad):
+            grad_kept = grad if dims is None or keepdim else _unsqueeze_dims(grad, dims, False)
+            centered = source - (source.mean() if dims is None else source.mean(dims, keepdim=True))
+            if name == "VarBackward0":
+                return (grad_kept * 2 * centered / max(count - ddof, 0),)
+            result = holder[0] if dims is None or keepdim else _unsqueeze_dims(holder[0], dims, False)
+            return (grad_kept * centered / (max(count - ddof, 0) * result),)
+
+        result = record_op(name, np.asarray(value, dtype=self._data.dtype), (self,), backward,
+                           saved=(self,), save_output=name == "StdBackward0")
+        holder.append(result)
+        return result
 
     def _extreme(self, dim, keepdim, pick, arg_pick, names, result_type):
         if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
@@ -1860,9 +1960,30 @@ class Tensor:
 
     def _make_view(self, data, name, backward):
         result = record_op(name, data, (self,), backward)
+        if self._requires_grad and not result._requires_grad and result.dtype.is_floating_point:
+            # PyTorch: a view made under no_grad of a tensor that requires grad still
+            # requires grad (as a leaf), but backward never populates its .grad
+            result._requires_grad = True
+            result._no_grad_view = True
         result._version_counter = self._version_counter
+        result._view_version = self._version_counter.value
         result._base = self._base if self._base is not None else self
         return result
+
+    def _refresh_view(self):
+        """After an in-place op rewrote the history of a view's (non-leaf) base, the view's
+        grad_fn becomes a gather from the new base (PyTorch regenerates it the same way)."""
+        base = self._base
+        if base is None or self._view_version == self._version_counter.value:
+            return
+        self._view_version = self._version_counter.value
+        if base._grad_fn is None or self._grad_fn is None:
+            return
+        positions = _view_positions(self._data, base._data)
+        with enable_grad():
+            regathered = record_op("AsStridedBackward0", base._data.reshape(-1)[positions], (base,),
+                                   lambda g: (_flat_scatter(g, base._data.shape, positions),))
+        self._grad_fn = regathered._grad_fn
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], _DType):
@@ -2017,7 +2138,7 @@ class Tensor:
 
     def _slice_view(self, index, name):
         shape = self._data.shape
-        return self._make_view(self._data[index], name,
+        return self._make_view(_basic_index(self._data, index), name,
                                lambda g: (_index_put_zeros(g, shape, index),))
 
     def gather(self, dim, index):
@@ -2060,7 +2181,7 @@ class Tensor:
             _check_zero_dim_index(index)
         np_index, advanced = _convert_index(index)
         try:
-            data = self._data[np_index]
+            data = self._data[np_index] if advanced else _basic_index(self._data, np_index)
         except IndexError as error:
             raise IndexError(str(error).replace("axis", "dimension")) from None
         shape = self._data.shape
@@ -2101,6 +2222,9 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         run_backward((self,), None if gradient is None else (gradient,), retain_graph,
                      create_graph, inputs=inputs, from_method=True)
+
+    def reinforce(self, reward):
+        raise RuntimeError(_REINFORCE_REMOVED)
 
     # ---- accumulate-grad node
 
@@ -2232,6 +2356,54 @@ def _index_put_zeros(grad, shape, index, accumulate=False):
                      lambda g: (Tensor._wrap(np.array(g._data[index])),))
 
 
+def _one_minus_square(y):
+    """1 - y*y as PyTorch's kernels compute it (fused, so rounded once) unless differentiated."""
+    if is_grad_enabled() and y._requires_grad:
+        return 1 - y * y
+    wide = y._data.astype(np.float64)
+    return Tensor._wrap((1 - wide * wide).astype(y._data.dtype))
+
+
+def _basic_index(array: np.ndarray, index):
+    """array[index] for a basic index, always a view (numpy returns a scalar copy for a
+    single element unless the index ends with Ellipsis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if Ellipsis not in items:
+        items = items + (Ellipsis,)
+    return array[items]
+
+
+def _view_positions(view: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """For each element of `view` (a numpy view into `base`), its C-order flat index in base,
+    found by matching element addresses (works for any strides)."""
+
+    def addresses(array):
+        grids = np.indices(array.shape, dtype=np.int64) if array.ndim else np.zeros((0,), dtype=np.int64)
+        start = array.__array_interface__["data"][0]
+        offsets = sum(g * s for g, s in zip(grids, array.strides)) if array.ndim else np.int64(0)
+        return start + np.asarray(offsets, dtype=np.int64)
+
+    base_addresses = addresses(base).reshape(-1)
+    order = np.argsort(base_addresses, kind="stable")
+    found = np.searchsorted(base_addresses[order], addresses(view).reshape(-1))
+    return order[found].reshape(view.shape)
+
+
+def _flat_gather(grad, positions):
+    """Differentiable grad.flatten()[positions]."""
+    shape = grad._data.shape
+    return record_op("AsStridedBackward0", grad._data.reshape(-1)[positions], (grad,),
+                     lambda g: (_flat_scatter(g, shape, positions),))
+
+
+def _flat_scatter(grad, shape, positions):
+    """Differentiable zeros(shape) with grad added at the flat positions."""
+    data = np.zeros(int(np.prod(shape)), dtype=grad._data.dtype)
+    np.add.at(data, positions.reshape(-1), grad._data.reshape(-1))
+    return record_op("AsStridedScatterBackward0", data.reshape(shape), (grad,),
+                     lambda g: (_flat_gather(g, positions),))
+
+
 def _scatter(grad, shape, axis, indices, accumulate=False):
     """zeros(shape) with grad written along `axis` at `indices` (backward of max/gather)."""
     data = np.zeros(shape, dtype=grad._data.dtype)
@@ -2324,6 +2496,29 @@ def stack(tensors, dim=0):
 
 
 # -- legacy constructors (torch.Tensor(...), torch.FloatTensor(...), x.new(...)) ------------
+
+_REINFORCE_REMOVED = """reinforce() was removed.
+Use torch.distributions instead.
+See https://pytorch.org/docs/main/distributions.html
+
+Instead of:
+
+probs = policy_network(state)
+action = probs.multinomial()
+next_state, reward = env.step(action)
+action.reinforce(reward)
+action.backward()
+
+Use:
+
+probs = policy_network(state)
+# NOTE: categorical is equivalent to what used to be called multinomial
+m = torch.distributions.Categorical(probs)
+action = m.sample()
+next_state, reward = env.step(action)
+loss = -m.log_prob(action) * reward
+loss.backward()
+"""
 
 _LEGACY_TYPE_NAMES = {d.legacy_type: d for d in dtypes.ALL}
 _M35 = ("Cannot initialize CUDA without ATen_cuda library. PyTorch splits its backend into two "
@@ -2514,6 +2709,8 @@ def _execute(roots, root_grads, retain_graph, create_graph, capture=None):
                     for hook in leaf._hooks:
                         replaced = hook(grad)
                         grad = replaced if replaced is not None else grad
+                    if leaf._no_grad_view:
+                        continue
                     if _accumulate(leaf, grad, create_graph):
                         accumulated_into.append(leaf)
                     touched_leaves.append(leaf)
@@ -2543,9 +2740,10 @@ def _execute(roots, root_grads, retain_graph, create_graph, capture=None):
 def _accumulate(leaf, grad, create_graph) -> bool:
     """Add grad into leaf.grad (in place, the same object). True if it added to an existing one."""
     if leaf._grad is None:
-        new = Tensor._wrap(np.array(grad._data, copy=True)) if not create_graph else grad
-        if create_graph and new._base is not None:
-            new = new.clone()
+        if create_graph:  # a differentiable copy, as PyTorch's (grad_fn=CopyBackwards)
+            new = record_op("CopyBackwards", np.array(grad._data, copy=True), (grad,), lambda g: (g,))
+        else:
+            new = Tensor._wrap(np.array(grad._data, copy=True))
         new._grad_owner = weakref.ref(leaf)
         leaf._grad = new
         return False
@@ -2583,15 +2781,17 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
 
 
 def _after_backward_bookkeeping(accumulated_into, touched):
-    consumed_lines = []
+    """A backward that adds into a grad consumed since its last reset makes that grad stale.
+
+    The event is recorded only when a stale grad is consumed again (`_note_grad_consumed`):
+    a GAN's generator backward also adds into the discriminator's used grads, but those are
+    reset before the discriminator's next step, so nothing accumulates where it matters."""
+    call_id = next_sequence()
+    file, line = events.program_location()
     for leaf in accumulated_into:
         book = leaf._grad_book
-        if book is not None and book.consumed_seq > book.reset_seq:
-            consumed_lines.append(book.consumed_line)
-    if consumed_lines:
-        events.record("grad-accumulated",
-                      "backward adds into gradients already used by a step: they accumulate",
-                      related=consumed_lines)
+        if book is not None and book.consumed_seq > book.reset_seq and book.stale is None:
+            book.stale = (call_id, file, line, book.consumed_line)
     for leaf in touched:
         leaf._note_backward()
 

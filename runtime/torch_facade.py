@@ -277,14 +277,19 @@ def initial_seed():
     return default_generator.initial_seed()
 
 
+_m36_warned = [False]
+
+
 def set_default_tensor_type(kind):
-    events.warn(
-        "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
-        "torch.set_default_dtype() and torch.set_default_device() as alternatives. (Triggered "
-        "internally at /__w/pytorch/pytorch/torch/csrc/tensor/python_tensor.cpp:434.)", UserWarning)
     if getattr(kind, "is_cuda", False) or (isinstance(kind, str) and kind.startswith("torch.cuda.")):
-        raise TypeError(f"type {kind if isinstance(kind, str) else kind.__name__} not available. "
-                        "Torch not compiled with CUDA enabled.")
+        name = kind if isinstance(kind, str) else f"{kind.__module__}.{kind.__name__}"
+        raise TypeError(f"type {name} not available. Torch not compiled with CUDA enabled.")
+    if not _m36_warned[0]:  # TORCH_WARN_ONCE in PyTorch
+        _m36_warned[0] = True
+        events.warn(
+            "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+            "torch.set_default_dtype() and torch.set_default_device() as alternatives. (Triggered "
+            "internally at /__w/pytorch/pytorch/torch/csrc/tensor/python_tensor.cpp:434.)", UserWarning)
     target = kind.dtype if hasattr(kind, "dtype") else _LEGACY_BY_NAME[kind]
     dtypes.set_default_dtype(target)
 
@@ -399,6 +404,9 @@ class tensortype(type):  # noqa: N801 - torch's name: type(torch.FloatTensor) is
 
     def __repr__(cls):
         return f"<class '{cls.__module__}.{cls.__name__}'>"
+
+
+tensortype.__module__ = "torch"
 
 
 def _typed(name, dtype_, is_cuda=False):

@@ -7,14 +7,17 @@
 - find the lines of a program that carry a marker comment (``# event: backward-without-grad``),
   so tests never hard-code line numbers.
 
-Running real PyTorch costs ~1.5 s of ``import torch`` per program. To keep the suite fast, the
-torch runs go through a small fork server: one process imports torch once and forks a fresh
-child per program (the child runs the program as ``__main__`` exactly like ``python PROGRAM.py``
-would). A result that disagrees with the runtime is always re-checked with a plain subprocess
-(``run_with_torch(..., fork=False)``) before a test fails, so the shortcut can make tests faster
-but never make one fail. Set ``VARLINT_TORCH_NO_FORK=1`` to use plain subprocesses only.
+Starting an interpreter costs ~1.5 s of ``import torch`` per program under real PyTorch and
+~0.3 s of ``import numpy`` + runtime under the runtime. To keep the suites fast, both go through
+small fork servers: one process imports torch (another one the runtime) once and forks a fresh
+child per program; the child runs the program exactly like ``python PROGRAM.py`` (or
+``python -m runtime --events FILE PROGRAM.py``) would. A forked result that makes a test fail is
+always re-checked with a fresh interpreter (``fork=False``; for the runtime that is
+``runtime.run()``) before the test fails, so the shortcut can make tests faster but never make
+one fail. ``VARLINT_NO_FORK=1`` turns the fork servers off.
 
-This module is also the fork server's entry point: ``python runtime_harness.py --torch-worker``.
+This module is also the fork servers' entry point: ``python runtime_harness.py --torch-worker``
+(or ``--runtime-worker``).
 """
 
 from __future__ import annotations
@@ -168,6 +171,8 @@ class ProgramRun:
     exception: str | None  # the final line of the traceback, None when the program did not crash
     returncode: int
     timed_out: bool = False
+    events: list = dataclasses.field(default_factory=list)  # runtime runs only
+    forked: bool = False  # produced by a fork server (see the module docstring)
 
     def summary(self) -> str:
         status = "timed out" if self.timed_out else f"exit {self.returncode}"
@@ -219,8 +224,30 @@ def _run_subprocess(command: list[str], cwd: Path, timeout: float, env: dict[str
     return ProgramRun(out, err, final_exception_line(err, completed.returncode), completed.returncode)
 
 
-def run_with_runtime(path: Path, args: tuple[str, ...] = (), timeout: float = DEFAULT_TIMEOUT) -> ProgramRun:
-    """``python -m runtime PROGRAM.py ARGS`` in the program's folder."""
+def run_with_runtime(
+    path: Path, args: tuple[str, ...] = (), timeout: float = DEFAULT_TIMEOUT, fork: bool | None = None
+) -> ProgramRun:
+    """``python -m runtime --events FILE PROGRAM.py ARGS`` in the program's folder; the result
+    carries the event log.
+
+    ``fork=None`` uses the fork server when it is available (see the module docstring);
+    ``fork=False`` goes through ``runtime.run()``, the runtime's own API (a fresh subprocess).
+    """
+    path = Path(path).resolve()
+    if fork is not False:
+        result = _forked_run("runtime", path, args, timeout)
+        if result is not None:
+            return result
+    import runtime
+
+    result = runtime.run(str(path), args=args, timeout=timeout)
+    return ProgramRun(
+        result.stdout, result.stderr, result.exception, result.returncode, result.timed_out, events=list(result.events)
+    )
+
+
+def run_with_runtime_cli(path: Path, args: tuple[str, ...] = (), timeout: float = DEFAULT_TIMEOUT) -> ProgramRun:
+    """Exactly ``python -m runtime PROGRAM.py ARGS`` in the program's folder (no event log)."""
     path = Path(path).resolve()
     command = [sys.executable, "-m", "runtime", str(path), *args]
     return _run_subprocess(command, path.parent, timeout, _child_env(REPO_ROOT))
@@ -249,14 +276,10 @@ def run_with_torch(
     ``fork=False`` always starts a fresh interpreter (the reference behaviour).
     """
     path = Path(path).resolve()
-    if fork is None:
-        fork = os.environ.get("VARLINT_TORCH_NO_FORK") != "1" and hasattr(os, "fork")
-    if fork:
-        server = _TorchForkServer.get()
-        if server is not None:
-            result = server.run(path, args, timeout)
-            if result is not None:
-                return result
+    if fork is not False:
+        result = _forked_run("torch", path, args, timeout)
+        if result is not None:
+            return result
     command = [sys.executable, str(path), *args]
     return _run_subprocess(command, path.parent, timeout, _child_env())
 
@@ -292,41 +315,48 @@ def compare_runs(reference: ProgramRun, candidate: ProgramRun, *, reference_name
 
 
 # --------------------------------------------------------------------------------------------
-# the torch fork server
+# the fork servers
 # --------------------------------------------------------------------------------------------
 
 
-class _TorchForkServer:
-    """Client side: one worker process per test session, started on first use."""
+class _ForkServer:
+    """Client side: one worker process per kind ("torch", "runtime") and test session, started
+    on first use. Any trouble with it turns it off for the session (callers fall back to plain
+    subprocesses)."""
 
-    _instance: "_TorchForkServer | None" = None
-    _failed = False
+    _instances: dict[str, "_ForkServer"] = {}
+    _failed: set[str] = set()
     _lock = threading.Lock()
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--torch-worker"],
+            [sys.executable, str(Path(__file__).resolve()), f"--{kind}-worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=_child_env(),
+            env=_child_env(REPO_ROOT if kind == "runtime" else None),
             cwd=str(REPO_ROOT),
         )
         ready = self._read_line(timeout=120)
         if ready != {"ready": True}:
             self.close()
-            raise RuntimeError(f"torch worker did not start: {ready!r}")
+            raise RuntimeError(f"{kind} worker did not start: {ready!r}")
 
     @classmethod
-    def get(cls) -> "_TorchForkServer | None":
+    def get(cls, kind: str) -> "_ForkServer | None":
+        if os.environ.get("VARLINT_NO_FORK") == "1" or not hasattr(os, "fork"):
+            return None
         with cls._lock:
-            if cls._instance is None and not cls._failed:
+            if kind not in cls._instances and kind not in cls._failed:
                 try:
-                    cls._instance = cls()
-                    atexit.register(cls._instance.close)
+                    server = cls(kind)
                 except Exception:
-                    cls._failed = True
-            return cls._instance
+                    cls._failed.add(kind)
+                else:
+                    cls._instances[kind] = server
+                    atexit.register(server.close)
+            return cls._instances.get(kind)
 
     def _read_line(self, timeout: float):
         assert self.process.stdout is not None
@@ -338,7 +368,7 @@ class _TorchForkServer:
             return None
         return json.loads(line)
 
-    def run(self, path: Path, args: tuple[str, ...], timeout: float) -> ProgramRun | None:
+    def run(self, path: Path, args: tuple[str, ...], timeout: float) -> dict | None:
         with self._lock:
             if self.process.poll() is not None:
                 return None
@@ -352,15 +382,10 @@ class _TorchForkServer:
                 reply = None
             if not reply:
                 self.close()
-                type(self)._instance, type(self)._failed = None, True
+                type(self)._instances.pop(self.kind, None)
+                type(self)._failed.add(self.kind)
                 return None
-            return ProgramRun(
-                reply["stdout"],
-                reply["stderr"],
-                final_exception_line(reply["stderr"], reply["returncode"]),
-                reply["returncode"],
-                reply["timed_out"],
-            )
+            return reply
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -371,9 +396,25 @@ class _TorchForkServer:
                 self.process.kill()
 
 
-def _worker_run_child(path: str, args: list[str], out_path: str, err_path: str) -> None:
-    """In the forked child: become ``python PATH ARGS`` run from PATH's folder, then exit."""
-    folder = os.path.dirname(path)
+def _forked_run(kind: str, path: Path, args: tuple[str, ...], timeout: float) -> ProgramRun | None:
+    server = _ForkServer.get(kind)
+    if server is None:
+        return None
+    reply = server.run(path, args, timeout)
+    if reply is None:
+        return None
+    return ProgramRun(
+        reply["stdout"],
+        reply["stderr"],
+        final_exception_line(reply["stderr"], reply["returncode"]),
+        reply["returncode"],
+        reply["timed_out"],
+        events=reply.get("events") or [],
+        forked=True,
+    )
+
+
+def _redirect_child_io(out_path: str, err_path: str) -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     out_fd = os.open(out_path, os.O_WRONLY | os.O_TRUNC)
@@ -385,22 +426,39 @@ def _worker_run_child(path: str, args: list[str], out_path: str, err_path: str) 
     sys.stderr = io.TextIOWrapper(
         io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True
     )
+
+
+def _exit_code(stop: SystemExit) -> int:
+    if stop.code is None:
+        return 0
+    if isinstance(stop.code, int):
+        return stop.code
+    print(stop.code, file=sys.stderr)
+    return 1
+
+
+def _worker_run_child(kind: str, path: str, args: list[str], scratch: str) -> None:
+    """In the forked child: become ``python PATH ARGS`` (torch) or ``python -m runtime --events
+    FILE PATH ARGS`` (runtime), run from PATH's folder, then exit."""
+    folder = os.path.dirname(path)
+    _redirect_child_io(os.path.join(scratch, "out"), os.path.join(scratch, "err"))
     os.chdir(folder)
-    sys.argv = [path, *args]
-    sys.path[0] = folder
     code = 0
     try:
-        import runpy
+        if kind == "torch":
+            import runpy
 
-        runpy.run_path(path, run_name="__main__")
-    except SystemExit as stop:
-        if stop.code is None:
-            code = 0
-        elif isinstance(stop.code, int):
-            code = stop.code
+            sys.argv = [path, *args]
+            sys.path[0] = folder
+            runpy.run_path(path, run_name="__main__")
         else:
-            print(stop.code, file=sys.stderr)
-            code = 1
+            from runtime import __main__ as runtime_main
+
+            sys.path[0] = folder  # `python -m` puts the working directory first
+            sys.argv = [os.path.join(os.path.dirname(runtime_main.__file__), "__main__.py")]
+            code = runtime_main.main(["--events", os.path.join(scratch, "events.json"), path, *args]) or 0
+    except SystemExit as stop:
+        code = _exit_code(stop)
     except BaseException:
         sys.excepthook(*sys.exc_info())
         code = 1
@@ -411,31 +469,43 @@ def _worker_run_child(path: str, args: list[str], out_path: str, err_path: str) 
         os._exit(code)
 
 
-def _worker_main() -> None:
-    """The fork server: import torch once, then run each requested program in a forked child."""
-    import torch  # noqa: F401  (the point: import it once, before forking)
-    import torch.nn.functional  # noqa: F401
-    import torch.optim  # noqa: F401
+def _preload(kind: str) -> None:
+    if kind == "torch":
+        import torch  # noqa: F401  (the point: import it once, before forking)
+        import torch.nn.functional  # noqa: F401
+        import torch.optim  # noqa: F401
 
-    try:  # imported lazily by the first optimizer a program builds (~1 s): do it once here
-        import torch._dynamo  # noqa: F401
-    except Exception:
-        pass
+        try:  # imported lazily by the first optimizer a program builds (~1 s): do it once here
+            import torch._dynamo  # noqa: F401
+        except Exception:
+            pass
+    else:
+        import runtime  # noqa: F401
+        import runtime.__main__  # noqa: F401
 
+        for name in ("runtime.torch_facade", "runtime.nn", "runtime.functional", "runtime.optim", "runtime.autograd"):
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+
+
+def _worker_main(kind: str) -> None:
+    """A fork server: import torch (or the runtime) once, then run each requested program in a
+    forked child."""
+    _preload(kind)
     protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    protocol_in = sys.stdin
     protocol_out.write(json.dumps({"ready": True}) + "\n")
     protocol_out.flush()
-    for line in protocol_in:
+    for line in sys.stdin:
         request = json.loads(line)
-        with tempfile.TemporaryDirectory() as tmp:
-            out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
-            open(out_path, "w").close()
-            open(err_path, "w").close()
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in ("out", "err"):
+                open(os.path.join(scratch, name), "w").close()
             pid = os.fork()
             if pid == 0:  # child
                 protocol_out.close()
-                _worker_run_child(request["path"], request["args"], out_path, err_path)
+                _worker_run_child(kind, request["path"], request["args"], scratch)
             deadline = time.monotonic() + request["timeout"]
             timed_out = False
             while True:
@@ -448,15 +518,19 @@ def _worker_main() -> None:
                     timed_out = True
                     break
                 time.sleep(0.002)
-            returncode = os.waitstatus_to_exitcode(status)
-            with open(out_path, "rb") as f:
-                stdout = f.read().decode("utf-8", errors="replace")
-            with open(err_path, "rb") as f:
-                stderr = f.read().decode("utf-8", errors="replace")
-        reply = {"stdout": stdout, "stderr": stderr, "returncode": returncode, "timed_out": timed_out}
+            reply = {"returncode": os.waitstatus_to_exitcode(status), "timed_out": timed_out}
+            for name, key in (("out", "stdout"), ("err", "stderr")):
+                with open(os.path.join(scratch, name), "rb") as handle:
+                    reply[key] = handle.read().decode("utf-8", errors="replace")
+            events_path = os.path.join(scratch, "events.json")
+            try:
+                with open(events_path, encoding="utf-8") as handle:
+                    reply["events"] = json.load(handle)
+            except (OSError, ValueError):
+                reply["events"] = []
         protocol_out.write(json.dumps(reply) + "\n")
         protocol_out.flush()
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["--torch-worker"]:
-    _worker_main()
+if __name__ == "__main__" and sys.argv[1:] in (["--torch-worker"], ["--runtime-worker"]):
+    _worker_main(sys.argv[1][2:].split("-")[0])

@@ -481,6 +481,33 @@ def test_file_named_explicitly_is_checked_even_if_excluded(varlint, tmp_path):
     write(tmp_path / "old" / "train.py", LEGACY)
     assert varlint("check", ".").exit_code == 0
     assert varlint("check", "old/train.py").exit_code == 1
+    # ... unless --force-exclude (what the pre-commit hooks pass, since they name every file).
+    assert varlint("check", "--force-exclude", "old/train.py").exit_code == 0
+
+
+def test_many_files_are_checked_in_parallel_and_reported_in_order(varlint, tmp_path):
+    # Enough files for the engine to use worker processes.
+    for index in range(40):
+        write(tmp_path / f"module_{index:02d}.py", LEGACY)
+    run = varlint("check", "--output-format", "json", ".")
+    items = json.loads(run.stdout)
+    assert [item["filename"] for item in items] == [f"module_{index:02d}.py" for index in range(40)]
+    assert {item["code"] for item in items} == {"VL001"}
+    fixed = varlint("check", "--fix", ".")
+    assert fixed.exit_code == 0, fixed
+    assert all(path.read_text() == LEGACY_FIXED for path in tmp_path.glob("*.py"))
+
+
+def test_internal_error_exits_2_with_the_traceback(varlint, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("rule crashed")
+
+    monkeypatch.setattr("varlint.engine.check_paths", broken)
+    write(tmp_path / "train.py", LEGACY)
+    run = varlint("check", "train.py")
+    assert run.exit_code == 2, run
+    assert "RuntimeError: rule crashed" in run.stderr
+    assert "internal error" in run.stderr
 
 
 # --- fixing files: encoding, newlines, permissions, atomic write -----------------------------

@@ -8,12 +8,14 @@ silently left out. So the test snapshots the installable part of this working tr
 package sources, pyproject.toml, README.md, the hooks file) into a temporary git repository
 and points try-repo at that: it checks the code as it is on disk, committed or not.
 
-Each try-repo call installs varlint into a new virtualenv (about 7 s with a warm pip cache).
+Each try-repo call installs varlint into a new virtualenv (7-30 s, depending on the package
+index), so the test makes two calls, each running both hooks.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,9 +76,10 @@ def hooks_repo(tmp_path_factory) -> Path:
     return repo
 
 
-def try_repo(hooks_repo: Path, project: Path, env: dict[str, str], *hook: str) -> subprocess.CompletedProcess:
+def try_repo(hooks_repo: Path, project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run every hook of `hooks_repo` on all files of `project`."""
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks_repo), *hook, "--all-files"],
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks_repo), "--all-files"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -93,24 +96,36 @@ def test_hooks_fail_on_legacy_code_then_pass_once_fixed(hooks_repo, tmp_path):
     legacy = project / "train.py"
     legacy.write_text(LEGACY)
     (project / "notes.txt").write_text("Variable(x) is not Python, and not checked\n")
+    # `exclude` holds for the files pre-commit names one by one, too.
+    (project / "pyproject.toml").write_text('[tool.varlint]\nexclude = ["vendored/"]\n')
+    vendored = project / "vendored" / "old.py"
+    vendored.parent.mkdir()
+    vendored.write_text(LEGACY)
     git(env, project, "add", "-A")
 
-    # The check hook reports the legacy call and fails the commit, touching nothing.
-    check = try_repo(hooks_repo, project, env, "varlint")
-    assert check.returncode == 1, check.stdout + check.stderr
-    assert "train.py:4:5: VL001" in check.stdout
-    assert "notes.txt" not in check.stdout
-    assert legacy.read_text() == LEGACY
-
-    # The fix hook rewrites the file; pre-commit fails a hook that modified files.
-    fix = try_repo(hooks_repo, project, env, "varlint-fix")
-    assert fix.returncode == 1, fix.stdout + fix.stderr
-    assert "files were modified by this hook" in fix.stdout
+    # Both hooks (pre-commit runs them in id order): `varlint` reports the legacy call and
+    # fails without touching anything, then `varlint-fix` rewrites the file, and pre-commit
+    # fails a hook that modified files.
+    first = try_repo(hooks_repo, project, env)
+    assert first.returncode == 1, first.stdout + first.stderr
+    check, fix = hook_sections(first.stdout)
+    assert check.startswith("varlint....") and check.splitlines()[0].endswith("Failed"), check
+    assert "train.py:4:5: VL001" in check
+    assert "notes.txt" not in check and "vendored" not in check
+    assert "files were modified by this hook" not in check
+    assert fix.startswith("varlint (fix)....") and fix.splitlines()[0].endswith("Failed"), fix
+    assert "files were modified by this hook" in fix
     assert legacy.read_text() == FIXED
+    assert vendored.read_text() == LEGACY
 
     # Now clean: both hooks pass.
     git(env, project, "add", "-A")
-    both = try_repo(hooks_repo, project, env)
-    assert both.returncode == 0, both.stdout + both.stderr
-    passed = [line for line in both.stdout.splitlines() if line.startswith("varlint")]
-    assert len(passed) == 2 and all(line.endswith("Passed") for line in passed), both.stdout
+    second = try_repo(hooks_repo, project, env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    results = [section.splitlines()[0] for section in hook_sections(second.stdout)]
+    assert len(results) == 2 and all(line.endswith("Passed") for line in results), second.stdout
+
+
+def hook_sections(output: str) -> list[str]:
+    """The part of pre-commit's output that belongs to each hook, in order."""
+    return re.findall(r"^varlint.*?(?=^varlint|\Z)", output.split("=" * 79)[-1].lstrip(), re.M | re.S)

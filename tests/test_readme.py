@@ -136,7 +136,7 @@ def test_cli_reference_names_every_option():
         assert f"### `varlint {name}" in text, f"README has no section for `varlint {name}`"
         for parameter in command.params:
             if isinstance(parameter, click.Option) and parameter.name != "help":
-                assert any(f"`{flag}" in text for flag in parameter.opts), (
+                assert any(re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) for flag in parameter.opts), (
                     f"README does not document `varlint {name} {parameter.opts[0]}`"
                 )
 

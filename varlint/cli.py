@@ -81,15 +81,16 @@ def selection_options(function):
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics remain.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied by --fix.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
+@click.option("--force-exclude", is_flag=True, help="Apply `exclude` to files named on the command line too (for pre-commit).")
 def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config, output_format,
-          statistics, exit_zero, show_fixes, quiet):
+          statistics, exit_zero, show_fixes, quiet, force_exclude):
     """Check PATHS (default: the current directory) for legacy autograd code."""
     paths = paths or (".",)
     settings = build_settings(config, paths, select, ignore, extend_select)
     missing = [path for path in paths if not Path(path).exists()]
     if missing:
         raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
-    files = list(discover(list(paths), settings.exclude, settings.root))
+    files = list(discover(list(paths), settings.exclude, settings.root, force_exclude))
     mode = None
     if fix or diff:
         mode = Applicability.UNSAFE if unsafe_fixes else Applicability.SAFE
@@ -164,6 +165,117 @@ def rule(code, show_all):
         raise ExitError(f"varlint: error: unknown rule code `{code}` (see `varlint rule --all`)")
     click.echo(f"# {rule_class.name} ({rule_class.code})\n")
     click.echo(rule_class.documentation())
+
+
+CONFIRMATION_TEXT = {
+    "confirmed": "confirmed by the runtime",
+    "unconfirmed": "NOT confirmed: the runtime did not observe it (a false positive? please report it)",
+    "not-reached": "not reached: the program never ran this line",
+    "stopped": "undecided: the program was stopped at the time limit before its event happened",
+    "not-observable": "not observable at run time",
+    "not-run": "not run: the file cannot be parsed",
+}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@selection_options
+@click.option("--timeout", type=float, default=30.0, show_default=True, metavar="SECONDS",
+              help="Time limit for running each program.")
+def confirm(paths, select, ignore, extend_select, config, output_format, timeout):
+    """Check PATHS, then RUN each file on the bundled reference runtime and show, for each
+    diagnostic, whether the run confirmed it.
+
+    This executes the programs (in a subprocess, with `torch` served by the numpy runtime and
+    a time limit): run it on code you trust. A diagnostic is confirmed (the runtime observed
+    its event at its line), unconfirmed (no event there: a possible false positive), not
+    reached (the program never ran that line) or not observable (the rule has no runtime
+    event). Runtime events that no diagnostic predicted are listed as possible misses.
+
+    JSON output: {"diagnostics": [the `check` items, each with "confirmed": true | false |
+    null and "confirmation": its status], "unpredicted_events": [...], "runs": [...]}.
+    The exit code is that of `check`: 1 when diagnostics remain (confirmed or not), 2 on errors.
+    """
+    import json
+
+    from varlint.confirm import PREDICTING_RULE, confirm_files
+
+    paths = paths or (".",)
+    settings = build_settings(config, paths, select, ignore, extend_select)
+    missing = [path for path in paths if not Path(path).exists()]
+    if missing:
+        raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
+    files = sorted(discover(list(paths), settings.exclude, settings.root))
+    if output_format == "text":
+        click.echo(f"varlint confirm: running {len(files)} file{'s' * (len(files) != 1)} on the "
+                   "reference runtime (this executes their code)", err=True)
+    try:
+        runs = confirm_files(
+            {result.path: result.diagnostics for result in engine.check_paths(files, settings)},
+            lambda path: settings.selected_codes() - settings.ignored_for(path),
+            timeout,
+        )
+    except Exception:  # noqa: BLE001 - an internal error is exit 2 with the traceback
+        traceback.print_exc()
+        raise ExitError("varlint: internal error (please report it with the traceback above)") from None
+
+    entries = sorted(
+        ((entry, run.status(entry)) for run in runs for entry in run.confirmations),
+        key=lambda pair: pair[0].diagnostic.sort_key,
+    )
+    if output_format == "json":
+        click.echo(json.dumps(confirm_report(entries, runs), indent=2, ensure_ascii=False))
+    else:
+        color = sys.stdout.isatty()
+        for entry, status in entries:
+            click.echo(text_output.render_diagnostic(entry.diagnostic, color))
+            click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}")
+        for run in runs:
+            for event in run.unpredicted:
+                click.echo(f"{run.path}:{event['line']}: runtime event `{event['kind']}` that no "
+                           f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
+                           f"{event.get('detail', '')}")
+            if run.result is not None and run.result.timed_out:
+                click.echo(f"{run.path}: the program did not finish within {timeout:g} s")
+        click.echo()
+        click.echo(confirm_summary(entries, sum(len(run.unpredicted) for run in runs)))
+    sys.exit(1 if entries else 0)
+
+
+def confirm_report(entries, runs) -> dict:
+    """The JSON document of `varlint confirm` (see its help)."""
+    diagnostics = []
+    for entry, status in entries:
+        item = json_output.diagnostic_to_dict(entry.diagnostic)
+        item["confirmed"] = {"confirmed": True, "unconfirmed": False}.get(status)
+        item["confirmation"] = status
+        diagnostics.append(item)
+    return {
+        "diagnostics": diagnostics,
+        "unpredicted_events": [{**event, "filename": run.path} for run in runs for event in run.unpredicted],
+        "runs": [
+            {
+                "filename": run.path,
+                "returncode": run.result.returncode,
+                "exception": run.result.exception,
+                "timed_out": run.result.timed_out,
+            }
+            for run in runs
+            if run.result is not None
+        ],
+    }
+
+
+def confirm_summary(entries, unpredicted: int) -> str:
+    counts = {status: sum(1 for _, s in entries if s == status) for status in CONFIRMATION_TEXT}
+    observable = len(entries) - counts["not-observable"]
+    return (
+        f"{counts['confirmed']} of {observable} runtime-observable diagnostic{'s' * (observable != 1)} "
+        f"confirmed ({counts['unconfirmed']} unconfirmed, {counts['not-reached']} not reached, "
+        f"{counts['stopped']} stopped by the time limit, {counts['not-run']} in files that cannot be "
+        f"run); {counts['not-observable']} not observable; "
+        f"{unpredicted} runtime event{'s' * (unpredicted != 1)} that no diagnostic predicted."
+    )
 
 
 if __name__ == "__main__":

@@ -8,14 +8,27 @@ the file. A diagnostic is:
 - not reached: its line never ran (the program crashed or returned before it), or the
   rule has no runtime event.
 An event of a predicted kind that no diagnostic matches is a possible miss.
+
+`confirm_file` / `confirm_files` run programs for `varlint confirm`: each in a runtime
+subprocess with a time limit, events filtered to the selected rules (and `# noqa`), and the
+statuses the command shows (confirmed, unconfirmed, not reached, stopped by the time limit,
+not observable, not run).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from varlint.diagnostic import Diagnostic
+from varlint.engine import noqa_codes, read_source
+from varlint.fixes import split_lines
 
 # The runtime event kinds each rule predicts. Rules absent here are not runtime-observable.
 EVENT_KINDS: dict[str, tuple[str, ...]] = {
@@ -83,3 +96,120 @@ def match(
         confirmations.append(Confirmation(diagnostic, confirmed, [relevant[i] for i in hits]))
     unmatched = [event for index, event in enumerate(relevant) if index not in matched_events]
     return confirmations, unmatched
+
+
+# --- Running a file and confirming its diagnostics (`varlint confirm`) --------------------
+
+CONFIRMED, UNCONFIRMED, NOT_REACHED, STOPPED, NOT_OBSERVABLE, NOT_RUN = (
+    "confirmed", "unconfirmed", "not-reached", "stopped", "not-observable", "not-run",
+)
+TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)', re.M)
+
+
+@dataclass
+class FileConfirmation:
+    """One program's run on the reference runtime, and what it says about its diagnostics."""
+
+    path: str
+    confirmations: list[Confirmation]
+    unpredicted: list[dict]  # events of selected rules that no diagnostic predicted
+    result: object | None  # runtime.Result; None when the file was not run (it does not parse)
+
+    def status(self, confirmation: Confirmation) -> str:
+        if confirmation.diagnostic.code not in EVENT_KINDS:
+            return NOT_OBSERVABLE
+        if self.result is None:
+            return NOT_RUN
+        if confirmation.confirmed is None:
+            return NOT_REACHED
+        if confirmation.confirmed:
+            return CONFIRMED
+        # Stopped at the time limit: its line may just not have been reached yet.
+        return STOPPED if self.result.timed_out else UNCONFIRMED
+
+
+def confirm_file(
+    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float
+) -> FileConfirmation:
+    """Run `path` on the reference runtime (a subprocess with a time limit) and match its
+    events with `diagnostics`. Files that do not parse or cannot be read are not run."""
+    if any(d.code in ("VL900", "VL901") for d in diagnostics):
+        return FileConfirmation(path, [Confirmation(d, None) for d in diagnostics], [], None)
+    import runtime  # late: only `varlint confirm` needs the runtime
+
+    result = runtime.run(path, timeout=timeout)
+    source_lines = _read_lines(path)
+    # The lines of this program the run executed, once the runtime reports them.
+    reported_lines = getattr(result, "executed_lines", None)
+    if reported_lines is not None:
+        executed = set(reported_lines)
+    else:
+        executed = _lines_maybe_run(path, result, source_lines)
+    events = [
+        event
+        for event in result.events
+        if PREDICTING_RULE.get(event.get("kind")) in selected
+        and not _suppressed(event, source_lines)
+    ]
+    confirmations, unpredicted = match(diagnostics, events, path, executed)
+    return FileConfirmation(path, confirmations, unpredicted, result)
+
+
+def confirm_files(
+    diagnostics_by_path: dict[str, list[Diagnostic]],
+    selected_for: Callable[[str], frozenset[str]],
+    timeout: float,
+) -> list[FileConfirmation]:
+    """`confirm_file` for each file; the runs are subprocesses, so threads overlap them."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(
+            pool.map(
+                lambda path: confirm_file(path, diagnostics_by_path[path], selected_for(path), timeout),
+                sorted(diagnostics_by_path),
+            )
+        )
+
+
+def _read_lines(path: str) -> list[str]:
+    return split_lines(read_source(path).text)
+
+
+def _suppressed(event: dict, source_lines: list[str]) -> bool:
+    """An event at a line whose `# noqa` silences the rule predicting it (not a miss)."""
+    line = event.get("line", 0)
+    if not 1 <= line <= len(source_lines):
+        return False
+    codes = noqa_codes(source_lines[line - 1])
+    return codes is not None and (not codes or PREDICTING_RULE[event["kind"]] in codes)
+
+
+def _lines_maybe_run(path: str, result, source_lines: list[str]) -> set[int] | None:
+    """Until the runtime reports the lines it executed: when the program crashed at module
+    level, nothing after the top-level statement that crashed ran (functions defined after
+    it did not even exist). Every other line may have run. None: nothing is known."""
+    crash_line = _module_level_crash_line(path, result)
+    if crash_line is None:
+        return None
+    try:
+        wrapper = MetadataWrapper(cst.parse_module("\n".join(source_lines) + "\n"))
+    except cst.ParserSyntaxError:
+        return None
+    positions = wrapper.resolve(PositionProvider)
+    last_run = crash_line
+    for statement in wrapper.module.body:
+        span = positions[statement]
+        if span.start.line <= crash_line <= span.end.line:
+            last_run = span.end.line
+    return set(range(1, last_run + 1))
+
+
+def _module_level_crash_line(path: str, result) -> int | None:
+    """The line of the program's module-level code that was running when it crashed."""
+    if result.exception is None or result.timed_out:
+        return None
+    frames = [
+        match
+        for match in TRACEBACK_FRAME.finditer(result.stderr)
+        if os.path.realpath(match["file"]) == os.path.realpath(path) and match["function"] == "<module>"
+    ]
+    return int(frames[-1]["line"]) if frames else None

@@ -2,7 +2,8 @@
 
 Directories are walked for `*.py`, skipping VCS folders, virtual environments, build output,
 caches, `exclude` patterns and whatever `.gitignore` files say. A file named explicitly is
-always checked, as in ruff.
+always checked, as in ruff, unless `force_exclude` is set (`--force-exclude`, for pre-commit,
+which names every staged file): then `exclude` applies to it too.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ SKIPPED_DIRECTORIES = {
 }
 
 
-def discover(paths: list[str], exclude: tuple[str, ...], root: Path) -> Iterator[str]:
+def discover(
+    paths: list[str], exclude: tuple[str, ...], root: Path, force_exclude: bool = False
+) -> Iterator[str]:
     exclude_spec = pathspec.GitIgnoreSpec.from_lines(exclude)
     seen: set[str] = set()
     for given in paths:
         if os.path.isdir(given):
             found = _walk(given, exclude_spec, root)
+        elif force_exclude and exclude_spec.match_file(_relative(given, root)):
+            continue
         else:
             found = iter([given])  # named explicitly (even if missing: reported as VL901)
         for path in found:

@@ -13,14 +13,16 @@ import numpy as np
 
 from .. import dtypes
 from .. import functional as F
-from ..tensor import Tensor
+from ..tensor import Tensor, _check_device
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 
-def _empty(*shape) -> Tensor:
-    return Tensor._wrap(np.zeros(shape, dtype=dtypes.get_default_dtype().numpy))
+def _empty(shape, device=None, dtype=None) -> Tensor:
+    """Storage for a new parameter (zeros; the layer's init fills it). cuda raises M8."""
+    _check_device(device)
+    return Tensor._wrap(np.zeros(shape, dtype=(dtype or dtypes.get_default_dtype()).numpy))
 
 
 class Linear(Module):
@@ -31,9 +33,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty(out_features, in_features))
+        self.weight = Parameter(_empty((out_features, in_features), device, dtype))
         if bias:
-            self.bias = Parameter(_empty(out_features))
+            self.bias = Parameter(_empty((out_features,), device, dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

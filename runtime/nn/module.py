@@ -216,7 +216,8 @@ class Module:
                 seen.add(id(member))
                 yield (f"{owner_prefix}.{name}" if owner_prefix else name), member
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True):
         yield from self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True):
@@ -271,7 +272,8 @@ class Module:
                 destination[prefix + name] = buffer if keep_vars else buffer.detach()
         for name, module in self._modules.items():
             if module is not None:
-                module.state_dict(destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
+                module.state_dict(destination=destination, prefix=f"{prefix}{name}.",
+                                  keep_vars=keep_vars)
         return destination
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
@@ -304,9 +306,8 @@ class Module:
                 quoted = ", ".join(f'"{key}"' for key in missing)
                 errors.insert(0, f"Missing key(s) in state_dict: {quoted}. ")
         if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
-            )
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
         return _IncompatibleKeys(missing, unexpected)
 
     # -- devices and dtypes ----------------------------------------------------------------
@@ -473,3 +474,23 @@ class ModuleList(Module):
         for module in modules:
             self.append(module)
         return self
+
+    def __repr__(self):
+        # PyTorch compresses runs of identical children: "(0-1): 2 x Linear(...)"
+        reprs = [repr(module) for module in self]
+        if not reprs:
+            return self._get_name() + "()"
+        runs = []  # [first index, last index, repr]
+        for index, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index, text])
+        lines = []
+        for first, last, text in runs:
+            if first == last:
+                label = f"({first}): {text}"
+            else:
+                label = f"({first}-{last}): {last - first + 1} x {text}"
+            lines.append(_add_indent(label, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"

@@ -40,7 +40,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor._wrap(np.zeros((), dtype=np.float32))
     # the norm of the per-gradient norms = the norm of all gradients as one vector
-    norms = np.stack([np.asarray(_vector_norm(g._data, norm_type), dtype=g._data.dtype) for g in grads])
+    norms = np.stack([np.asarray(_vector_norm(g._data, norm_type), dtype=g._data.dtype)
+                      for g in grads])
     total_norm = np.asarray(_vector_norm(norms, norm_type), dtype=norms.dtype)
     if error_if_nonfinite and not np.isfinite(total_norm):
         raise RuntimeError(
@@ -49,7 +50,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
             "this error and scale the gradients by the non-finite norm anyway, "
             "set `error_if_nonfinite=False`"
         )
-    clip_coefficient = np.minimum(float(max_norm) / (total_norm + 1e-6), 1.0).astype(total_norm.dtype)
+    clip_coefficient = np.minimum(float(max_norm) / (total_norm + 1e-6), 1.0)
+    clip_coefficient = clip_coefficient.astype(total_norm.dtype)
     with grad_mode.no_grad():
         for grad in grads:
             # always multiplied, even by 1.0, as PyTorch does (it bumps the grad's version)

@@ -41,7 +41,7 @@ KNOWN_METHODS = frozenset(
         "named_modules", "train", "eval", "forward", "to", "cuda", "cpu", "double", "float",
         "half", "state_dict", "load_state_dict", "add_param_group", "item", "detach", "size",
         "view", "mean", "sum", "numpy", "tolist", "requires_grad_", "register_buffer",
-        "register_parameter", "apply", "append", "extend", "format", "print", "write",
+        "register_parameter", "apply", "append", "extend", "format", "write",
     }
 )
 
@@ -191,6 +191,8 @@ class LoopFacts:
         self.bindings: dict[tuple[cst.CSTNode, str], list[Binding]] = walker.bindings
         self.functions: dict[str, list[cst.FunctionDef]] = walker.functions
         self.methods: dict[str, list[cst.FunctionDef]] = walker.methods
+        self.classes: set[str] = walker.classes
+        self._training: dict[cst.CSTNode, bool] = {}
         self._classify_steps()
         self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
         for site in self.sites:
@@ -235,15 +237,28 @@ class LoopFacts:
             for name in self.context.names.qualified(value.func)
         )
 
-    def is_optimizer(self, expression: cst.BaseExpression, scope: cst.CSTNode) -> bool:
-        """A torch optimizer by its binding, or (bound elsewhere, e.g. a parameter) by its name."""
+    def is_optimizer(self, expression: cst.BaseExpression, scope: cst.CSTNode, depth: int = BINDING_DEPTH) -> bool:
+        """A torch optimizer by its binding (aliases followed: `self.opt = opt`); an object
+        built elsewhere (a parameter, a third-party optimizer) by its name."""
         path = path_of(expression)
-        if path is None:
+        if path is None or depth <= 0:
             return False
         bindings = self.bindings_of(path, scope)
-        if bindings:
-            return any(self.is_optimizer_call(binding.value) for binding in bindings)
+        if any(self.is_optimizer_call(binding.value) for binding in bindings):
+            return True
+        for binding in bindings:
+            if isinstance(binding.value, cst.Call) and self.is_not_optimizer_call(binding.value):
+                return False
+            if path_of(binding.value) is not None and self.is_optimizer(binding.value, binding.scope, depth - 1):
+                return True
         return OPTIMIZER_NAME.fullmatch(path.rsplit(".", 1)[-1]) is not None
+
+    def is_not_optimizer_call(self, call: cst.Call) -> bool:
+        """Something else of torch (a scheduler...), or code of this module (a wrapper whose
+        `step()` is the user's own)."""
+        if self.callees(call) is not None or (isinstance(call.func, cst.Name) and call.func.value in self.classes):
+            return True
+        return any(name.startswith("torch.") for name in self.context.names.qualified(call.func))
 
     def optimizer_roots(self, path: str, scope: cst.CSTNode) -> Roots:
         binding = self.optimizer_binding(path, scope)
@@ -427,7 +442,9 @@ class LoopFacts:
         ]
 
     def is_training_loop(self, loop: Loop) -> bool:
-        return bool(self.training_backwards(loop))
+        if loop.node not in self._training:
+            self._training[loop.node] = bool(self.training_backwards(loop))
+        return self._training[loop.node]
 
     def training_loop_of(self, site: Site) -> Loop | None:
         """The innermost enclosing loop of `site` that is a training loop."""
@@ -470,14 +487,11 @@ class LoopFacts:
         """Whether `path` gets a new value in the loop (its target, an assignment in the body)."""
         if isinstance(loop.node, cst.For) and head(path) in target_names(loop.node.target):
             return True
-        return any(
-            any(frame.node is loop.node for frame in binding.frames)
-            for binding in self.bindings_of(path, loop.scope)
-        )
+        return bool(self.assignments_in(loop, path))
 
     def fresh_each_iteration(self, loop: Loop, consumer: Site) -> bool:
-        """Whether every tensor the consumer uses is rebound in the loop (a fresh leaf starts
-        each iteration with no grad, so nothing accumulates), or the optimizer is rebuilt."""
+        """Whether every tensor the consumer uses is rebound in the loop: a fresh leaf starts
+        each iteration with no grad, so nothing accumulates."""
         if consumer.roots is None:
             return False
         return all(self.rebound(loop, head(root)) for root in consumer.roots)
@@ -535,6 +549,7 @@ class _Walker(cst.CSTVisitor):
         self.bindings: dict[tuple[cst.CSTNode, str], list[Binding]] = {}
         self.functions: dict[str, list[cst.FunctionDef]] = {}
         self.methods: dict[str, list[cst.FunctionDef]] = {}
+        self.classes: set[str] = set()
         self.scopes: list[cst.CSTNode] = []
         self.frames: list[list[Frame]] = []  # per open scope
 
@@ -563,6 +578,7 @@ class _Walker(cst.CSTVisitor):
         self._leave_scope(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.add(node.name.value)
         self._enter_scope(node)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
@@ -687,7 +703,7 @@ class _Walker(cst.CSTVisitor):
             # A candidate, confirmed once bindings are known (see LoopFacts._classify_steps).
             # `step(closure)` (LBFGS) resets inside its closure: not a plain consumption.
             self._site(SiteKind.STEP, node, key=path_of(receiver), receiver=receiver)
-        elif method == "zero_grad" and path_of(receiver) is not None:
+        elif method == "zero_grad":  # `get_optimizer().zero_grad()`: no key, resets anything
             self._site(SiteKind.RESET, node, key=path_of(receiver), receiver=receiver)
         elif self._grad_reset_call(method, receiver, node):
             self._site(SiteKind.RESET, node, receiver=grad_owner(receiver))

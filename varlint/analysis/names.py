@@ -38,6 +38,13 @@ def canonical(name: str) -> str:
     return name
 
 
+def is_dotted_name(node: cst.CSTNode) -> bool:
+    """`name` or `a.b.c`: an expression that names something."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
 class NameResolver:
     def __init__(self, wrapper: cst.MetadataWrapper) -> None:
         self._qualified = wrapper.resolve(QualifiedNameProvider)
@@ -45,6 +52,10 @@ class NameResolver:
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Canonical qualified names of `node` from imports or builtins (empty if local)."""
+        if not is_dotted_name(node):
+            # libcst names attributes of computed values too (`torch.ones(2).sum` as
+            # "torch.ones.sum", `(a + b).mean` as "builtins.None"): those are not names.
+            return set()
         names = self._qualified.get(node, ())
         if callable(names):  # libcst resolves qualified names lazily
             names = names()

@@ -9,8 +9,9 @@ Reports the uses of `.data` that bypass autograd:
 
 Other reads of `.data` (`print(loss.data)`, `x.data[0]` on a batch, `Variable(h.data)`) are
 not reported. An augmented assignment or item assignment through `.data` is reported only where
-the target is known to be a tensor (the shared analysis knows it, or the statement reads a
-`.grad`), since `self.data -= mean` is also how numpy datasets are normalised.
+the target is known to be a tensor (the shared analysis knows it, or a file that imports torch
+assigns something computed from a `.grad`), since `self.data -= mean` is also how numpy datasets
+are normalised, and `W.data -= lr * W.grad` how chainer updates its parameters.
 `loss.data.numpy()[0]` on a 0-dim `loss` is left to VL004 (`zero-dim-index`), whose fix
 replaces the whole expression with `loss.item()`.
 
@@ -64,7 +65,6 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ScopeProvider
 
-from varlint.analysis.gradflow import Leaf, RequiresGrad, ValueFacts
 from varlint.diagnostic import Applicability, Edit
 from varlint.rule import Rule, to_position
 from varlint.rules.zero_dim_index import find_zero_dim_index, method_call_name
@@ -78,7 +78,7 @@ IN_PLACE_METHODS = {
     cst.DivideAssign: "div_",
 }
 # In-place methods that are not value updates.
-NOT_UPDATES = frozenset({"requires_grad_", "retain_grad_", "share_memory_"})
+NOT_UPDATES = frozenset({"requires_grad_", "share_memory_"})
 
 
 def is_in_place_method(name: str) -> bool:
@@ -91,15 +91,6 @@ def is_grad(expression: cst.BaseExpression) -> bool:
 
 def reads_grad(node: cst.CSTNode) -> bool:
     return bool(m.findall(node, m.Attribute(attr=m.Name("grad"))))
-
-
-def known_tensor(facts: ValueFacts) -> bool:
-    """The shared analysis knows something about the value, so it is a tensor."""
-    return (
-        facts.requires_grad is not RequiresGrad.UNKNOWN
-        or facts.leaf is not Leaf.UNKNOWN
-        or facts.shape is not None
-    )
 
 
 class DropGradData(cst.CSTTransformer):
@@ -134,7 +125,7 @@ class DataAttribute(Rule):
     # --- in-place updates ------------------------------------------------------------------
 
     def check_augmented_update(self, data: cst.Attribute, statement: cst.AugAssign) -> None:
-        if not (self.is_known_tensor(data.value) or reads_grad(statement.value)):
+        if not self.updates_a_tensor(data, statement.value):
             return
         self.report(
             data,
@@ -169,9 +160,9 @@ class DataAttribute(Rule):
             content = update_code
             message = f"Replace with `{update_code}` (already under `no_grad`)"
         else:
-            newline = self.context.module.default_newline
-            indent = self.indentation(statement)
-            content = f"with {torch}.no_grad():{newline}{indent}{self.context.module.default_indent}{update_code}"
+            module = self.context.module
+            body_indent = self.indentation(statement) + module.default_indent
+            content = f"with {torch}.no_grad():{module.default_newline}{body_indent}{update_code}"
             message = f"Replace with `with {torch}.no_grad(): {update_code}`"
         return self.make_fix(Applicability.UNSAFE, message, [self.context.edit(statement, content)])
 
@@ -212,7 +203,7 @@ class DataAttribute(Rule):
             assignment = statement
         else:
             return  # a read such as `x.data[0]`: not reported
-        if not (self.is_known_tensor(data.value) or reads_grad(assignment.value)):
+        if not self.updates_a_tensor(data, assignment.value):
             return
         self.report(
             data,
@@ -258,7 +249,7 @@ class DataAttribute(Rule):
         while method_call_name(call) == "cpu":
             attribute = self.context.parents[call]
             outer = self.context.parents[attribute]
-            if not (isinstance(attribute, cst.Attribute) and isinstance(outer, cst.Call) and outer.func is attribute):
+            if not (isinstance(outer, cst.Call) and outer.func is attribute):
                 return None
             call = outer
         return call if method_call_name(call) == "numpy" else None
@@ -273,8 +264,12 @@ class DataAttribute(Rule):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def is_known_tensor(self, expression: cst.BaseExpression) -> bool:
-        return known_tensor(self.context.gradflow.facts(expression))
+    def updates_a_tensor(self, data: cst.Attribute, value: cst.BaseExpression) -> bool:
+        """Is `data.value` a tensor? Known by the shared analysis, or a torch program assigns
+        something computed from a `.grad` (numpy datasets and chainer also have `.data`)."""
+        if self.context.gradflow.facts(data.value).is_tensor:
+            return True
+        return self.imports_torch and reads_grad(value)
 
     @cached_property
     def imports_torch(self) -> bool:

@@ -46,8 +46,9 @@ Safe (checked on PyTorch 2.13: same values, dtype, shape, memory sharing):
   matching ndarray and copies otherwise, as the constructor does;
 - `x.type(torch.FloatTensor)` -> `x.float()` (and `.double()`, `.long()`, `.byte()` ...): the
   same tensor when the dtype already matches, the same differentiable copy otherwise. The fix
-  is unsafe in a file that uses CUDA (`.cuda()`, `torch.cuda`, a `"cuda"` device), because
-  `x.type(torch.FloatTensor)` also copies a CUDA tensor to the CPU and `x.float()` does not.
+  is unsafe in a file that mentions CUDA or devices anywhere (`.cuda()`, `torch.cuda`,
+  `"cuda"`, `x.to(device)`), because `x.type(torch.FloatTensor)` also copies a CUDA tensor to
+  the CPU and `x.float()` does not.
 
 Display-only: any other argument (a name whose type is not known could be a size, data or an
 ndarray; `torch.as_tensor(x, dtype=...)` is suggested, wrong when `x` is an int), keyword
@@ -59,7 +60,6 @@ from __future__ import annotations
 from functools import cached_property
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
 from varlint.analysis.torch_api import (
@@ -133,17 +133,26 @@ class LegacyTensorConstructor(Rule):
             meaning = f"with size arguments it creates an uninitialised {dtype} tensor"
         elif is_literal_data(single):
             factory, arguments, proven = "tensor", [self.context.code(single)], True
-            meaning = f"with a list or tuple it creates a {dtype} tensor whatever the default dtype (`torch.tensor` alone would infer int64 from ints)"
+            meaning = (
+                f"with a list or tuple it creates a {dtype} tensor whatever the default dtype "
+                "(`torch.tensor` alone would infer int64 from ints)"
+            )
         elif self.is_ndarray(single):
             factory, arguments, proven = "as_tensor", [self.context.code(single)], True
-            meaning = f"with an ndarray it creates a {dtype} tensor that aliases the array's memory when the dtypes match"
+            meaning = (
+                f"with an ndarray it creates a {dtype} tensor that aliases the array's memory "
+                "when the dtypes match"
+            )
         elif method_call_name(single) == "size" and not single.args:
             # `x.size()` of a tensor is a torch.Size, but the receiver's type is not known.
             factory, arguments, proven = "empty", [self.context.code(single)], False
             meaning = "a size argument gives an uninitialised tensor"
         else:
             factory, arguments, proven = "as_tensor", [self.context.code(single)], False
-            meaning = "its argument is read as a size if it is an int, as data (list, ndarray, tensor) otherwise"
+            meaning = (
+                "its argument is read as a size if it is an int, as data (list, ndarray, "
+                "tensor) otherwise"
+            )
         if cuda:
             message = (
                 f"Legacy typed constructor `{constructor}` creates a CUDA tensor; on a CPU-only "
@@ -221,7 +230,7 @@ class LegacyTensorConstructor(Rule):
             applicability = Applicability.DISPLAY_ONLY
         else:
             conversion = f"{TYPE_CONVERSION_METHODS[type_name]}()"
-            applicability = Applicability.UNSAFE if self.uses_cuda else Applicability.SAFE
+            applicability = Applicability.UNSAFE if self.may_use_cuda else Applicability.SAFE
         replacement = f"{receiver}.{conversion}"
         self.report(
             call,
@@ -245,16 +254,12 @@ class LegacyTensorConstructor(Rule):
         )
 
     @cached_property
-    def uses_cuda(self) -> bool:
-        """Does anything in this file put tensors on a GPU?"""
-        module = self.context.module
-        return bool(
-            m.findall(module, m.Attribute(attr=m.Name("cuda")))
-            or m.findall(
-                module,
-                m.SimpleString(value=m.MatchIfTrue(lambda value: "cuda" in value)),
-            )
-        )
+    def may_use_cuda(self) -> bool:
+        """Could a tensor of this file be on a GPU? Any mention of CUDA or of a device (`.cuda()`,
+        `torch.cuda`, `"cuda"`, `x.to(device)`, `args.cuda`) counts: a false alarm only makes
+        the fix unsafe."""
+        code = self.context.module.code
+        return "cuda" in code or "device" in code
 
 
 def without_comma(arg: cst.Arg) -> cst.Arg:

@@ -5,7 +5,9 @@ Finds `total += loss`, `total = total + loss` and `history.append(loss)` inside 
 `loss` is known to require grad (for example after `loss.backward()`, or computed from a
 trainable leaf) and the accumulator lives across iterations (it is not rebound at every
 iteration; a reset under an `if`, as in "print the running loss every 100 batches", still lets
-it span many iterations).
+it span many iterations). It stays silent when the accumulated graph is wanted: something
+computed from the accumulator is backpropagated later (summing the losses of the time steps of
+a sequence, then one `loss.backward()`), or it is returned to the caller.
 
 ## Why is this bad
 `total += loss` on a tensor that requires grad builds a new graph node that holds `loss`, and
@@ -42,9 +44,26 @@ import math
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad
-from varlint.analysis.loops import conditional, frames_inside, head, path_of, target_names
+from varlint.analysis.loops import Site, SiteKind, conditional, frames_inside, head, path_of, target_names
 from varlint.diagnostic import Applicability, Fix
 from varlint.rule import Rule
+
+def mentions(node: cst.CSTNode, paths: set[str]) -> bool:
+    """Whether `node` reads one of `paths` (a name, or an attribute chain such as `self.x`)."""
+    found = False
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            nonlocal found
+            found = found or name.value in paths
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            nonlocal found
+            found = found or path_of(attribute) in paths
+
+    node.visit(Reads())
+    return found
+
 
 # Expressions `.item()` can follow without parentheses.
 ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
@@ -94,7 +113,7 @@ class LossHistoryKept(Rule):
             return
         facts = self.context.loops
         loop = facts.enclosing_loop(node)
-        if loop is None or self.reset_every_iteration(loop, path):
+        if loop is None or self.reset_every_iteration(loop, path) or self.graph_is_used(loop.scope, path):
             return
         value_facts = self.context.gradflow.facts(value)
         if value_facts.requires_grad is not RequiresGrad.YES:
@@ -120,6 +139,42 @@ class LossHistoryKept(Rule):
             if not conditional(frames_inside(binding.frames, loop.node)):
                 return True
         return False
+
+    def graph_is_used(self, scope: cst.CSTNode, path: str) -> bool:
+        """Whether the accumulated graph is wanted: something computed from the accumulator is
+        backpropagated (`loss += step_loss` over time steps, then `loss.backward()`) or
+        returned to a caller that may do so. An attribute of `self` may be used by any method."""
+        facts = self.context.loops
+        scopes = {scope}
+        owner = facts.scope_parent.get(scope)
+        if path.startswith("self.") and isinstance(owner, cst.ClassDef):
+            scopes |= {method for method, parent in facts.scope_parent.items() if parent is owner}
+        derived = {path}
+        changed = True
+        while changed:  # names computed from the accumulator (`stacked = torch.stack(losses)`)
+            changed = False
+            for (_, name), bindings in facts.bindings.items():
+                if name not in derived and any(
+                    binding.scope in scopes and binding.value is not None and mentions(binding.value, derived)
+                    for binding in bindings
+                ):
+                    derived.add(name)
+                    changed = True
+        return any(
+            self.uses_graph(site, derived) for scope in scopes for site in facts.sites_by_scope.get(scope, ())
+        )
+
+    def uses_graph(self, site: Site, derived: set[str]) -> bool:
+        """A backward of, `torch.autograd.grad` of, or `return` of something in `derived`."""
+        if site.kind is SiteKind.BACKWARD:
+            return site.receiver is not None and mentions(site.receiver, derived)
+        if isinstance(site.node, cst.Return):
+            return site.node.value is not None and mentions(site.node.value, derived)
+        return (
+            site.kind is SiteKind.CALL
+            and self.context.names.is_(site.node.func, "torch.autograd.grad")
+            and mentions(site.node, derived)
+        )
 
     @staticmethod
     def is_accumulation(value: cst.BaseExpression, path: str) -> bool:

@@ -14,6 +14,13 @@ calls feeding one step (GANs, WGAN-GP critics), a fresh leaf created in every it
 `torch.autograd.grad(...)`, which does not accumulate. A reset only *outside* the loop (before
 it, or once per epoch while an inner loop steps every batch) does not help, and is reported.
 
+An optimizer is recognised by its construction (`torch.optim.SGD(model.parameters())`, also
+through aliases such as `self.optimizer = optimizer`) or, when it is built elsewhere (a
+function parameter, another library), by its name (`optimizer`, `opt`, `optimizerD`,
+`g_optim`...); a scheduler's `step()` and `step(closure)` are not gradient consumptions. A call
+of code from another module that receives the optimizer or the model might reset them, so the
+rule stays silent then.
+
 It is reported at the `.backward()` call; when several optimizers are stepped in the loop, at
 the `step()` of each optimizer that is never reset (nor the module it was built from).
 

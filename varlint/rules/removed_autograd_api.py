@@ -8,7 +8,8 @@ about:
 - `y.creator` (now `y.grad_fn`), read on a value known to be a tensor;
 - `action.reinforce(reward)` on a value known to be a tensor;
 - `size_average=` / `reduce=` keywords of a loss module (`nn.MSELoss(size_average=False)`) or a
-  functional loss (`F.nll_loss(out, y, size_average=False)`).
+  functional loss (`F.nll_loss(out, y, size_average=False)`); not when both are `None` (their
+  defaults, which PyTorch ignores), nor when passed positionally.
 
 `x.cuda(async=True)` belongs here too, but since Python 3.7 `async` is a keyword, so the file
 does not even parse: it is reported as VL900 (`syntax-error`); write `x.cuda(non_blocking=True)`.
@@ -56,12 +57,12 @@ import libcst as cst
 from libcst.metadata import ExpressionContext, ExpressionContextProvider
 
 from varlint.analysis.torch_api import LEGACY_REDUCTION_LOSSES
-from varlint.diagnostic import Applicability, Edit
+from varlint.diagnostic import Applicability, Edit, Position
 from varlint.rule import Rule, to_position
-from varlint.rules.data_attribute import known_tensor
 from varlint.rules.zero_dim_index import method_call_name
 
-REINFORCE_REMOVED = "RuntimeError: reinforce() was removed.\nUse torch.distributions instead."
+# The first line of the message; the rest shows the `torch.distributions` rewrite.
+REINFORCE_REMOVED = "RuntimeError: reinforce() was removed."
 GRAD_VARIABLES_WARNING = "FutureWarning: `grad_variables` is deprecated. Use `grad_tensors` instead."
 REDUCTION_WARNING = (
     "UserWarning: size_average and reduce args will be deprecated, please use "
@@ -98,7 +99,8 @@ class RemovedAutogradApi(Rule):
         elif method_call_name(node) == "reinforce" and self.is_known_tensor(node.func.value):
             self.report(
                 node,
-                f"`reinforce()` was removed: PyTorch 2.13 raises `{REINFORCE_REMOVED}`",
+                f"`reinforce()` was removed: PyTorch 2.13 raises `{REINFORCE_REMOVED}` (\"Use "
+                "torch.distributions instead.\", with an example)",
                 fix=self.make_fix(
                     Applicability.DISPLAY_ONLY,
                     "Sample with `m = torch.distributions.Categorical(probs)` and backpropagate "
@@ -121,7 +123,9 @@ class RemovedAutogradApi(Rule):
             "`.creator` was renamed `.grad_fn` in PyTorch 0.2: PyTorch 2.13 raises "
             "`AttributeError: 'Tensor' object has no attribute 'creator'`",
             fix=self.make_fix(
-                Applicability.SAFE, "Replace `.creator` with `.grad_fn`", [self.context.edit(node.attr, "grad_fn")]
+                Applicability.SAFE,
+                "Replace `.creator` with `.grad_fn`",
+                [self.context.edit(node.attr, "grad_fn")],
             ),
         )
 
@@ -145,7 +149,10 @@ class RemovedAutogradApi(Rule):
                 happens = f"warns `{GRAD_VARIABLES_WARNING}`"
             else:
                 new_keyword = "gradient"
-                happens = f"raises `TypeError: {function} got an unexpected keyword argument 'grad_variables'`"
+                happens = (
+                    f"raises `TypeError: {function} got an unexpected keyword argument "
+                    "'grad_variables'`"
+                )
             self.rename_keyword(
                 call,
                 grad_variables,
@@ -167,10 +174,16 @@ class RemovedAutogradApi(Rule):
     # --- size_average= / reduce= -----------------------------------------------------------
 
     def check_legacy_reduction(self, call: cst.Call) -> None:
-        legacy = [arg for arg in call.args if arg.keyword is not None and arg.keyword.value in LEGACY_REDUCTION_KEYWORDS]
+        legacy = [
+            arg
+            for arg in call.args
+            if arg.keyword is not None and arg.keyword.value in LEGACY_REDUCTION_KEYWORDS
+        ]
         if not legacy:
             return
         values = {arg.keyword.value: literal_value(arg.value) for arg in legacy}
+        if all(value is None for value in values.values()):
+            return  # `size_average=None` is the default: PyTorch ignores it and does not warn
         if any(value is ... for value in values.values()):
             self.report(
                 legacy[0],
@@ -196,23 +209,30 @@ class RemovedAutogradApi(Rule):
 
     def reduction_edits(self, call: cst.Call, legacy: list[cst.Arg], reduction: str) -> list[Edit]:
         """The first of the legacy keywords (and any `reduction=`, which they override) becomes
-        `reduction='...'`; the others are removed with the separator before them."""
+        `reduction='...'`; the others are removed."""
         replaced = [*legacy, *filter(None, [keyword_arg(call, "reduction")])]
         replaced.sort(key=call.args.index)
-        edits = [self.context.edit(replaced[0], f"reduction={quote(reduction)}")]
-        for arg in replaced[1:]:
-            previous = call.args[call.args.index(arg) - 1]
-            edits.append(
-                Edit(
-                    to_position(self.context.range(previous).end),
-                    to_position(self.context.range(arg).end),
-                    "",
-                )
-            )
+        edits = [self.context.edit(replaced[0], f"reduction='{reduction}'")]
+        edits.extend(self.removal(call, arg) for arg in replaced[1:])
         return edits
 
+    def removal(self, call: cst.Call, arg: cst.Arg) -> Edit:
+        """Remove a (never first) argument: its whole lines when it stands on lines of its own,
+        so comments on the neighbouring lines stay; else with the separator before it."""
+        index = call.args.index(arg)
+        previous = call.args[index - 1]
+        if starts_line(previous.comma) and starts_line(arg.comma):
+            if index + 1 < len(call.args):
+                next_line = self.context.range(call.args[index + 1]).start.line
+            else:
+                next_line = self.context.range(call).end.line  # the closing parenthesis
+            first_line = self.context.range(arg).start.line
+            return Edit(Position(first_line, 1), Position(next_line, 1), "")
+        start, end = self.context.range(previous).end, self.context.range(arg).end
+        return Edit(to_position(start), to_position(end), "")
+
     def is_known_tensor(self, expression: cst.BaseExpression) -> bool:
-        return known_tensor(self.context.gradflow.facts(expression))
+        return self.context.gradflow.facts(expression).is_tensor
 
 
 def literal_value(expression: cst.BaseExpression):
@@ -222,5 +242,7 @@ def literal_value(expression: cst.BaseExpression):
     return ...
 
 
-def quote(value: str) -> str:
-    return f"'{value}'"
+def starts_line(comma) -> bool:
+    """Is what follows this comma on a new line?"""
+    return isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
+

@@ -68,6 +68,7 @@ from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.names import VARIABLE
 from varlint.analysis.torch_api import (
     FACTORIES,
+    FACTORIES_WITHOUT_REQUIRES_GRAD,
     GRAD_CARRYING_FACTORIES,
     NEW_METHODS,
     NUMPY_NDARRAY_CONSTRUCTORS,
@@ -212,8 +213,11 @@ class VariableWrapper(Rule):
             f"`Variable` is a legacy wrapper: here it returns `{short_code(detached)}`, a new "
             f"tensor that shares storage and does not require grad"
         )
-        if self.context.gradflow.facts(data).requires_grad is RequiresGrad.YES:
+        requires_grad_state = self.context.gradflow.facts(data).requires_grad
+        if requires_grad_state is RequiresGrad.YES:
             message += f"; `{shown}` requires grad, so no gradient flows back into it from here"
+        elif requires_grad_state is RequiresGrad.UNKNOWN:
+            message += f" (plain `{shown}` is the same only if it never requires grad)"
         return message
 
     def _report_type_error(self, variable: VariableCall, type_name: str) -> None:
@@ -273,7 +277,9 @@ class VariableWrapper(Rule):
             if torch is None:
                 return None
             return f"{torch}.empty(0{'' if flag is None else f', requires_grad={flag}'})"
-        if self._is_fresh_factory(data):
+        if self._is_fresh_factory(data) and (
+            flag is None or not self.context.names.callee(data) & FACTORIES_WITHOUT_REQUIRES_GRAD
+        ):
             return self.context.code(with_requires_grad(data, flag))
         if flag is None and self._plain_data_is_exact(variable):
             if isinstance(self.context.parents.get(variable.call), cst.Arg):

@@ -40,11 +40,8 @@ with torch.no_grad():
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
-from varlint.analysis.gradflow import Leaf, RequiresGrad
 from varlint.analysis.names import VARIABLE
-from varlint.analysis.torch_api import FACTORIES, NEW_METHODS
 from varlint.diagnostic import Applicability, Edit, Position
 from varlint.fixes import split_lines
 from varlint.rule import Rule, to_position
@@ -53,9 +50,6 @@ from varlint.rules.variable_wrapper import (
     read_variable_call,
     volatile_drop_applicability,
 )
-
-# Methods that return a tensor whatever their receiver is, as long as it has them.
-TENSOR_METHODS = NEW_METHODS | {"detach", "requires_grad_"}
 
 NO_GRAD_HINT = "to skip building the graph, run the consumer under `with torch.no_grad():`"
 
@@ -88,7 +82,8 @@ class VolatileFlag(Rule):
         )
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value != "volatile" or not self._is_tensor(node.value):
+        # Only on tensors: `args.volatile` may well be an option of the program.
+        if node.attr.value != "volatile" or not self.context.gradflow.facts(node.value).is_tensor:
             return
         parent = self.context.parents.get(node)
         if isinstance(parent, cst.AssignTarget):
@@ -108,45 +103,6 @@ class VolatileFlag(Rule):
                     Applicability.UNSAFE, "Replace with `False`", [self.context.edit(node, "False")]
                 ),
             )
-
-    # What `x` in `x.volatile` is
-
-    def _is_tensor(self, value: cst.BaseExpression) -> bool:
-        """Only tensors are flagged (`args.volatile` may well be an option of the program):
-        a call that surely makes one, a name bound only to such calls, or a value the shared
-        analysis knows as a tensor."""
-        if isinstance(value, cst.Call):
-            return self._makes_tensor(value)
-        facts = self.context.gradflow.facts(value)
-        if facts.leaf is not Leaf.UNKNOWN or facts.shape is not None or facts.requires_grad is RequiresGrad.YES:
-            return True
-        return isinstance(value, cst.Name) and self._bound_only_to_tensors(value)
-
-    def _makes_tensor(self, call: cst.Call) -> bool:
-        """`Variable(...)` and what VL001 rewrites it to (so a fix keeps this rule's view):
-        a fresh factory, `x.detach()`, `x.requires_grad_()`."""
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in TENSOR_METHODS:
-            return True
-        return bool(self.context.names.callee(call) & ({VARIABLE} | FACTORIES))
-
-    def _bound_only_to_tensors(self, name: cst.Name) -> bool:
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None:
-            return False
-        referents = [referent for access in scope.accesses[name] for referent in access.referents]
-        if not referents:
-            return False
-        for referent in referents:
-            target = self.context.parents.get(getattr(referent, "node", None))
-            assign = self.context.parents.get(target) if isinstance(target, cst.AssignTarget) else None
-            if not (
-                isinstance(assign, cst.Assign)
-                and len(assign.targets) == 1
-                and isinstance(assign.value, cst.Call)
-                and self._makes_tensor(assign.value)
-            ):
-                return False
-        return True
 
     # Where `x.volatile` is
 
@@ -170,7 +126,8 @@ class VolatileFlag(Rule):
             start = self.context.range(argument).start
             end = self.context.range(arguments[1]).start
         else:
-            # The only argument: remove everything between the parentheses.
+            # The only argument: remove everything up to the closing parenthesis (the call
+            # ends just after it; libcst columns are 0-based, varlint's 1-based).
             start = self.context.range(argument).start
             call_end = self.context.range(call).end
             return Edit(to_position(start), Position(call_end.line, call_end.column), "")

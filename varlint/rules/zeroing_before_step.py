@@ -2,14 +2,17 @@
 
 ## What it does
 Finds a reset (`opt.zero_grad()`, `model.zero_grad()` of the module the optimizer was built
-from) in a training loop that runs after the last `.backward()` of the iteration and before the
-optimizer's `step()`, with no `.backward()` in between. It is reported at the reset.
+from, `w.grad = None` for a parameter of the optimizer) in a training loop that runs after the
+last `.backward()` of the iteration and before the optimizer's `step()`, with no `.backward()`
+in between: in the same branch as the step (or an enclosing one), with no `break`,
+`continue`, `return` or `raise` and no call that may run a backward between them. It is
+reported at the reset.
 
 ## Why is this bad
 The step runs on gradients that were just cleared. With the default `zero_grad()`
-(`set_to_none=True`) they are `None` and the optimizer skips every parameter; with
-`set_to_none=False` they are zeros. Either way the parameters do not move, and the loss stays
-where it started, without any error.
+(`set_to_none=True`) they are `None` and the optimizer skips every parameter: the parameters
+never move and the loss stays where it started, without any error. (With
+`set_to_none=False` they are zeros, and only momentum or weight decay still moves them.)
 
 ## Example
 ```python
