@@ -5,7 +5,8 @@ PyTorch 2.13 (values, errors and warnings with PyTorch's texts, tensor printing)
 event log that confirms the linter's diagnostics (events.py lists the kinds).
 
 Layout:
-    tensor.py        Tensor, autograd nodes, the backward engine, event bookkeeping
+    tensor.py        Tensor, autograd nodes, in-place/view semantics, event bookkeeping
+    engine.py        the backward engine (backward, autograd.grad)
     dtypes.py        dtypes, torch.Size, type promotion
     grad_mode.py     no_grad / enable_grad / set_grad_enabled
     printing.py      repr(tensor) as PyTorch formats it

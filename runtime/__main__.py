@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import builtins
 import importlib.machinery
+import io
 import os
 import signal
 import sys
-import traceback
+import tokenize
 import types
 
 from . import events, history, loader, tensor
@@ -68,11 +69,50 @@ def _note_zero_dim_index_crash(error):
                          "indexing the value of a 0-dim tensor (numpy()/tolist()) fails")
 
 
+def _format_like_python(error) -> str:
+    """The report of an uncaught exception, produced by Python's own excepthook (so that it
+    carries what `traceback` omits, like AttributeError's "Did you mean: ...?")."""
+    error.__traceback__ = _program_traceback(error)
+    real_stderr, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        sys.__excepthook__(type(error), error, error.__traceback__)
+        return sys.stderr.getvalue()
+    finally:
+        sys.stderr = real_stderr
+
+
+def _write_exception(path, final_line):
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(final_line)
+
+
+class _UndecodableSource(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _check_decodable(program: str, source: bytes) -> None:
+    """Python refuses a source file that is not valid in its declared (or UTF-8) encoding."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    try:
+        source.decode(encoding)
+    except UnicodeDecodeError as failure:
+        line = source[: failure.start].count(b"\n") + 1
+        byte = source[failure.start: failure.start + 1]
+        raise _UndecodableSource(
+            f"SyntaxError: Non-UTF-8 code starting with '\\x{byte.hex()}' in file {program} on "
+            f"line {line}, but no encoding declared; see https://peps.python.org/pep-0263/ for "
+            "details") from None
+
+
 def _run_as_main(program: str) -> None:
     """Execute the file as `__main__`, as `python PROGRAM.py` does (runpy.run_path would
     overwrite sys.argv[0] with the absolute path)."""
     with open(program, "rb") as handle:
         source = handle.read()
+    _check_decodable(program, source)
     code = compile(source, program, "exec", dont_inherit=True)
     module = types.ModuleType("__main__")
     module.__file__ = program
@@ -107,16 +147,19 @@ def main(argv=None) -> int:
         _run_as_main(program)
     except SystemExit as request:
         exit_request = request
+    except _UndecodableSource as error:
+        sys.stdout.flush()
+        print(error.message, file=sys.stderr)  # Python prints it without a traceback
+        _write_exception(exception_path, error.message)
+        returncode = 1
     except BaseException as error:  # noqa: BLE001 - report anything the program raised
         history.uninstall_append_watch()
         _note_zero_dim_index_crash(error)
         sys.stdout.flush()
-        traceback.print_exception(type(error), error, _program_traceback(error))
-        if exception_path:
-            lines = "".join(traceback.format_exception_only(type(error), error)).strip()
-            final_line = lines.splitlines()[-1] if lines else type(error).__name__
-            with open(exception_path, "w", encoding="utf-8") as handle:
-                handle.write(final_line)
+        report = _format_like_python(error)
+        sys.stderr.write(report)
+        lines = report.strip().splitlines()
+        _write_exception(exception_path, lines[-1] if lines else type(error).__name__)
         returncode = 1
     finally:
         history.uninstall_append_watch()

@@ -1,4 +1,4 @@
-"""Tensor, autograd nodes and the backward engine: a micrograd-sized autograd on numpy.
+"""Tensor and autograd nodes: a micrograd-style autograd on numpy (the engine is engine.py).
 
 How it fits together
 --------------------
@@ -11,12 +11,12 @@ How it fits together
   whose class is named like PyTorch's (`AddBackward0`, ...) holding `backward`: a closure
   mapping the output's gradient to one gradient per input. Closures are written with Tensor
   ops, so running them with grad mode on gives the graph of the gradient (create_graph).
-* `run_backward` topologically sorts the nodes reachable from the outputs and runs the
-  closures; gradients are summed back to each input's shape and dtype by the engine (as
-  PyTorch's validate_outputs does), so closures may return broadcast gradients. Leaves are
-  reached through `AccumulateGrad` nodes that add into `.grad` in place. Without
-  retain_graph the executed nodes are freed, and reaching a freed node raises M23.
+  Broadcast gradients are fine: the engine sums them back to each input's shape.
 * Saved tensors remember their version; a mismatch at backward time raises M18.
+* An in-place op runs the out-of-place op on a snapshot of the old value (`_shadow`) and
+  writes the result into the storage (`_commit`): the tensor takes the op's grad_fn (PyTorch's
+  history rewriting). On a view, the base's history is rewritten instead (`CopySlices`,
+  `_inplace_on_view`), and other views regenerate their grad_fn lazily (`_refresh_view`).
 
 Besides PyTorch semantics the module keeps the bookkeeping for the event log (see
 events.py): every gradient-carrying leaf has a `_GradBook` with the sequence numbers and
@@ -35,13 +35,12 @@ import operator
 import re
 import sys
 import weakref
-from collections import namedtuple
 
 import numpy as np
 
 from . import dtypes, events, history
 from .dtypes import Size, dtype as _DType
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .grad_mode import enable_grad, is_grad_enabled
 
 # -- messages (texts verbatim from PyTorch 2.13) -----------------------------------------
 
@@ -1233,8 +1232,9 @@ class Tensor:
         if isinstance(exponent, Tensor):
             return self._binary(
                 exponent, "PowBackward1", np.power,
-                lambda g, a, b: (g * b * a ** (b - 1) if _needs(a) else None,
-                                 g * (a ** b) * a.log() if _needs(b) else None),
+                lambda g, a, b: (where(b == 0, 0.0, g * b * a ** (b - 1)) if _needs(a) else None,
+                                 where((a == 0) & (b >= 0), 0.0, g * (a ** b) * a.log())
+                                 if _needs(b) else None),
                 saved=lambda a, b: (a, b))
         base = self
 
@@ -1257,7 +1257,10 @@ class Tensor:
             value = np.power(_as_array(base, result_dtype), _as_array(self, result_dtype))
 
         def backward(grad):
-            return (grad * result_holder[0] * math.log(base),)
+            with np.errstate(all="ignore"):
+                log_base = float(np.log(np.float64(base)))
+            product = grad * result_holder[0] * log_base
+            return (where(exponent >= 0, 0.0, product) if base == 0 else product,)
 
         result_holder = []
         result = record_op("PowBackward2", value, (exponent,), backward, save_output=True)
@@ -2593,241 +2596,5 @@ def _plain_data(data):
     return data
 
 
-# -- the backward engine ----------------------------------------------------------------
-
-
-def _tensor_list(value):
-    if value is None:
-        return None
-    if isinstance(value, Tensor):
-        return [value]
-    return list(value)
-
-
-def _make_grads(outputs, grads):
-    """Check or create the output gradients as torch.autograd._make_grads does."""
-    if grads is None:
-        grads = [None] * len(outputs)
-    if len(grads) != len(outputs):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs")
-    result = []
-    for index, (out, grad) in enumerate(zip(outputs, grads)):
-        if isinstance(grad, Tensor):
-            if grad._data.shape != out._data.shape:
-                events.record("backward-gradient-shape",
-                              f"gradient of shape {grad.shape} for an output of shape {out.shape}")
-                raise RuntimeError(M22.format(index=index, grad_shape=grad.shape, out_shape=out.shape))
-            result.append(grad)
-        elif grad is None:
-            if out._requires_grad:
-                if out._data.size != 1:
-                    events.record("backward-non-scalar",
-                                  f"implicit gradient for an output of shape {out.shape}")
-                    raise RuntimeError(M21)
-                result.append(Tensor._wrap(np.ones_like(out._data)))
-            else:
-                result.append(None)
-        else:
-            raise TypeError(f"gradients can be either Tensors or None, but got {type(grad).__name__}")
-    return result
-
-
-def _check_requires_grad(outputs):
-    for index, out in enumerate(outputs):
-        if not out._requires_grad:
-            events.record("backward-without-grad",
-                          "backward on a tensor that does not require grad (no grad_fn)")
-            raise RuntimeError(M20.format(index=index))
-
-
-def _root_node(tensor):
-    return tensor._grad_fn if tensor._grad_fn is not None else tensor._accumulate_grad_node()
-
-
-def _topological_order(roots):
-    """Nodes reachable from roots, each before all the nodes it feeds gradients into."""
-    order, visited = [], set()
-    for root in roots:
-        if id(root) in visited:
-            continue
-        visited.add(id(root))
-        stack = [(root, iter(root.next_functions))]
-        while stack:
-            node, children = stack[-1]
-            for child, _ in children:
-                if child is not None and id(child) not in visited:
-                    visited.add(id(child))
-                    stack.append((child, iter(child.next_functions)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
-
-
-def _fit(grad, meta):
-    shape, target_dtype = meta
-    if tuple(grad._data.shape) != tuple(shape):
-        grad = _sum_to(grad, shape)
-    if grad.dtype is not target_dtype and target_dtype.is_floating_point:
-        grad = grad.to(target_dtype)
-    return grad
-
-
-def _execute(roots, root_grads, retain_graph, create_graph, capture=None):
-    """Run the graph from (root node, grad) pairs.
-
-    capture: None to accumulate into leaves' .grad; otherwise a dict {node: None} of the
-    nodes whose incoming gradient autograd.grad wants (no accumulation then).
-    Returns (captured grads, leaves that received an accumulation into an existing grad).
-    """
-    order = _topological_order(roots)
-    if capture is not None:
-        # like PyTorch, only run the part of the graph that leads to the requested inputs
-        needed = set(id(node) for node in capture)
-        for node in reversed(order):
-            if any(child is not None and id(child) in needed for child, _ in node.next_functions):
-                needed.add(id(node))
-        order = [node for node in order if id(node) in needed]
-    grads = {}
-    for node, grad in zip(roots, root_grads):
-        if grad is not None:
-            grads[id(node)] = grads[id(node)] + grad if id(node) in grads else grad
-    accumulated_into = []
-    touched_leaves = []
-    with enable_grad() if create_graph else no_grad():
-        for node in order:
-            grad = grads.pop(id(node), None)
-            if grad is None:
-                continue
-            if capture is not None and node in capture:
-                capture[node] = grad if capture[node] is None else capture[node] + grad
-            if isinstance(node, AccumulateGrad):
-                if capture is None:
-                    leaf = node.variable
-                    for hook in leaf._hooks:
-                        replaced = hook(grad)
-                        grad = replaced if replaced is not None else grad
-                    if leaf._no_grad_view:
-                        continue
-                    if _accumulate(leaf, grad, create_graph):
-                        accumulated_into.append(leaf)
-                    touched_leaves.append(leaf)
-                continue
-            if node._freed:
-                raise RuntimeError(M23)
-            node._check_saved_versions()
-            for hook in node._tensor_hooks:
-                replaced = hook(grad)
-                grad = replaced if replaced is not None else grad
-            for ref in node._retained:
-                tensor = ref()
-                if tensor is not None and tensor._grad_fn is node:
-                    tensor._grad = grad.detach() if tensor._grad is None else tensor._grad + grad
-            input_grads = node._backward(grad)
-            for (child, _), meta, child_grad in zip(node.next_functions, node._input_meta, input_grads):
-                if child is None or child_grad is None:
-                    continue
-                child_grad = _fit(child_grad, meta)
-                key = id(child)
-                grads[key] = grads[key] + child_grad if key in grads else child_grad
-            if not retain_graph:
-                node._release()
-    return accumulated_into, touched_leaves
-
-
-def _accumulate(leaf, grad, create_graph) -> bool:
-    """Add grad into leaf.grad (in place, the same object). True if it added to an existing one."""
-    if leaf._grad is None:
-        if create_graph:  # a differentiable copy, as PyTorch's (grad_fn=CopyBackwards)
-            new = record_op("CopyBackwards", np.array(grad._data, copy=True), (grad,), lambda g: (g,))
-        else:
-            new = Tensor._wrap(np.array(grad._data, copy=True))
-        new._grad_owner = weakref.ref(leaf)
-        leaf._grad = new
-        return False
-    if create_graph:
-        new = leaf._grad + grad
-        new._grad_owner = weakref.ref(leaf)
-        leaf._grad = new
-    else:
-        leaf._grad._data += grad._data.astype(leaf._grad._data.dtype, copy=False)
-    return True
-
-
-def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None,
-                 from_method=False):
-    """torch.autograd.backward / Tensor.backward."""
-    outputs = _tensor_list(tensors)
-    grads = _make_grads(outputs, _tensor_list(grad_tensors))
-    _check_requires_grad(outputs)
-    if retain_graph is None:
-        retain_graph = create_graph
-    roots = [_root_node(out) for out in outputs]
-    root_grads = grads
-    if inputs is not None:
-        input_list = _tensor_list(inputs)
-        captured = _execute_for_inputs(roots, root_grads, retain_graph, create_graph, input_list)
-        for tensor, grad in zip(input_list, captured):
-            if grad is not None:
-                _accumulate(tensor, grad, create_graph)
-        return None
-    accumulated_into, touched = _execute(roots, root_grads, retain_graph, create_graph)
-    _after_backward_bookkeeping(accumulated_into, touched)
-    if create_graph and touched:
-        events.warn(CREATE_GRAPH_WARNING, UserWarning)
-    return None
-
-
-def _after_backward_bookkeeping(accumulated_into, touched):
-    """A backward that adds into a grad consumed since its last reset makes that grad stale.
-
-    The event is recorded only when a stale grad is consumed again (`_note_grad_consumed`):
-    a GAN's generator backward also adds into the discriminator's used grads, but those are
-    reset before the discriminator's next step, so nothing accumulates where it matters."""
-    call_id = next_sequence()
-    file, line = events.program_location()
-    for leaf in accumulated_into:
-        book = leaf._grad_book
-        if book is not None and book.consumed_seq > book.reset_seq and book.stale is None:
-            book.stale = (call_id, file, line, book.consumed_line)
-    for leaf in touched:
-        leaf._note_backward()
-
-
-def _execute_for_inputs(roots, root_grads, retain_graph, create_graph, inputs):
-    targets = []
-    for tensor in inputs:
-        if not tensor._requires_grad:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
-        targets.append(_root_node(tensor))
-    capture = {node: None for node in targets}
-    _execute(roots, root_grads, retain_graph, create_graph, capture=capture)
-    return [capture[node] for node in targets]
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
-    """torch.autograd.grad: gradients of outputs w.r.t. inputs, without touching .grad."""
-    output_list = _tensor_list(outputs)
-    input_list = _tensor_list(inputs)
-    grads = _make_grads(output_list, _tensor_list(grad_outputs))
-    _check_requires_grad(output_list)
-    if retain_graph is None:
-        retain_graph = create_graph
-    if allow_unused is None:
-        allow_unused = materialize_grads
-    roots = [_root_node(out) for out in output_list]
-    captured = _execute_for_inputs(roots, grads, retain_graph, create_graph, input_list)
-    result = []
-    for index, (tensor, value) in enumerate(zip(input_list, captured)):
-        if value is None:
-            if materialize_grads:
-                value = Tensor._wrap(np.zeros_like(tensor._data))
-            elif not allow_unused:
-                raise RuntimeError(
-                    f"The differentiated Tensor at index {index} appears to not have been used in "
-                    "the graph. Set allow_unused=True if this is the desired behavior.")
-        result.append(value)
-    return tuple(result)
+# The engine lives in engine.py; re-exported here for the modules that import it from tensor.
+from .engine import grad, run_backward  # noqa: E402  (engine imports this module)

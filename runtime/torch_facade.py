@@ -15,7 +15,6 @@ from __future__ import annotations
 import builtins
 import importlib
 import pickle
-import sys
 import types
 
 import numpy as np
@@ -28,7 +27,6 @@ from .tensor import (
     Tensor,
     _Device as device,
     _check_device,
-    _M35,
     _plain_data,
     cat,
     legacy_new,

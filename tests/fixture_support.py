@@ -31,6 +31,7 @@ __all__ = [
     "expected_diagnostics",
     "fixture_id",
     "lint_fixtures",
+    "orphan_outputs",
 ]
 
 

@@ -105,6 +105,10 @@ def test_a_diagnostic_whose_line_ran_without_its_event_is_unconfirmed(tmp_path):
     assert (item["code"], item["location"]["row"]) == ("VL201", BACKWARD_LINE)
     assert item["confirmed"] is False
     assert item["confirmation"] == "unconfirmed"
+    result = confirm(str(path))
+    assert result.exit_code == 1
+    assert "= runtime: NOT confirmed" in result.stdout
+    assert "0 of 1 runtime-observable diagnostic confirmed (1 unconfirmed)." in result.stdout
 
 
 def test_a_line_after_a_module_level_crash_is_not_reached(tmp_path):
@@ -202,7 +206,7 @@ def test_text_output_says_it_runs_the_code_and_shows_each_outcome(tmp_path):
     assert "this executes their code" in result.stderr
     assert f"{path}:{BACKWARD_LINE}:5: VL201" in result.stdout
     assert "= runtime: confirmed by the runtime" in result.stdout
-    assert "1 of 1 runtime-observable diagnostic confirmed" in result.stdout
+    assert "1 of 1 runtime-observable diagnostic confirmed." in result.stdout
 
 
 def test_json_output_prints_no_notice(tmp_path):

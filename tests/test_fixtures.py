@@ -108,7 +108,8 @@ def assert_same_bytes(actual: Path, expected: Path, case: FixtureCase) -> None:
             tofile="varlint output",
         )
     )
-    raise AssertionError(f"{case.id}: fix output differs from {expected.name}\n{diff or '(newlines/BOM differ)'}")
+    detail = diff or "(only the newlines or the BOM differ)"
+    raise AssertionError(f"{case.id}: fix output differs from {expected.name}\n{detail}")
 
 
 @pytest.mark.parametrize(

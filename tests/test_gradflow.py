@@ -263,6 +263,40 @@ CASES = [
         ["? ? (2,)", "? ? (2,)"],
     ),
     (
+        "module-objects-in-functions",
+        """
+        import torch.nn as nn
+        criterion = nn.MSELoss()
+        model = nn.Linear(2, 2)
+
+        def train(x, y):
+            probe(criterion(model(x), y))
+
+        def evaluate(x, y):
+            with torch.no_grad():
+                loss = criterion(model(x), y)
+            probe(loss)
+
+        train(torch.ones(1, 2), torch.zeros(1, 2))
+        evaluate(torch.ones(1, 2), torch.zeros(1, 2))
+        """,
+        ["? ? ()", "no leaf ()"],
+    ),
+    (
+        "unknown-grad-context",
+        """
+        import contextlib
+        w = torch.ones(2, requires_grad=True)
+        with torch.no_grad() if len(sys.argv) < 99 else contextlib.nullcontext():
+            a = w * 2
+        context = torch.no_grad()
+        with context:
+            b = w * 2
+        probe(a, b)
+        """,
+        ["? ? (2,)", "no leaf (2,)"],
+    ),
+    (
         "closures-and-globals",
         """
         w = torch.ones(2)
@@ -438,6 +472,26 @@ def test_retain_grad_and_assigned_grad_are_remembered():
         """
     )
     assert (before.grad_kept, after.grad_kept, assigned.grad_kept, fresh.grad_kept) == (False, True, True, False)
+
+
+def test_backward_with_inputs_fills_their_grad():
+    filled, alias, other = facts_of(
+        """
+        w = torch.ones(2, requires_grad=True)
+        h = w * 2
+        same = h
+        k = w * 3
+        (h * k).sum().backward(inputs=[h])
+        probe(h, same, k)
+        """
+    )
+    assert (filled.grad_kept, alias.grad_kept, other.grad_kept) == (True, None, False)
+
+
+def test_a_backward_with_an_unknown_keyword_raises_before_anything():
+    # `retain_variables=` (PyTorch 0.3) is a TypeError: the call proves nothing about `loss`.
+    (facts,) = facts_of("loss = unknown_model()\nloss.backward(retain_variables=True)\nprobe(loss)")
+    assert facts.shape is None and facts.requires_grad is RequiresGrad.UNKNOWN
 
 
 def test_a_frozen_tensor_may_keep_its_old_gradient():

@@ -396,3 +396,21 @@ def test_rules_are_off_for_a_selection_without_them():
     assert lint(source, frozenset({"VL202", "VL203"})) == []
     assert [d.code for d in lint(source)] == ["VL201"]
     assert Settings().selected_codes() >= LOOP_CODES
+
+
+def test_grad_none_goes_after_the_last_update_of_each_tensor():
+    loop = """\
+import torch
+
+w = torch.ones(1, requires_grad=True)
+b = torch.ones(1, requires_grad=True)
+for step in range(3):
+    (w * b).sum().backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        b -= 0.1 * b.grad
+{b_reset}        w -= 0.1 * w.grad
+{w_reset}"""
+    original = loop.format(b_reset="", w_reset="")
+    fixed = loop.format(b_reset="        b.grad = None\n", w_reset="        w.grad = None\n")
+    assert fix(original) == fixed

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from fixture_support import lint_fixtures
 from varlint import engine
 from varlint.cli import main
-from varlint.config import Settings
+from varlint.config import Settings, load_settings
 from varlint.diagnostic import Applicability
 from varlint.rules import all_rules
 
@@ -126,7 +126,8 @@ def test_quick_start_demo_tree_finds_legacy_code(monkeypatch):
     assert result.exit_code == 1, "the README says command 1 exits with status 1"
     items = json.loads(result.stdout)
     files = {Path(item["filename"]).name for item in items}
-    assert files == {path.name for path in (ROOT / "examples").glob("*.py")}, "every demo file shows something"
+    demo_files = {path.name for path in (ROOT / "examples").glob("*.py")}
+    assert files == demo_files, "every demo file shows something"
     assert "VL900" in {item["code"] for item in items}
 
 
@@ -136,7 +137,8 @@ def test_cli_reference_names_every_option():
         assert f"### `varlint {name}" in text, f"README has no section for `varlint {name}`"
         for parameter in command.params:
             if isinstance(parameter, click.Option) and parameter.name != "help":
-                assert any(re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) for flag in parameter.opts), (
+                mentioned = (re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) for flag in parameter.opts)
+                assert any(mentioned), (
                     f"README does not document `varlint {name} {parameter.opts[0]}`"
                 )
 
@@ -144,6 +146,15 @@ def test_cli_reference_names_every_option():
 def test_every_command_the_readme_documents_exists():
     documented = re.findall(r"^### `varlint (\w+)", README.read_text(encoding="utf-8"), re.M)
     assert sorted(set(documented)) == sorted(main.commands)
+
+
+def test_configuration_example_is_valid(tmp_path):
+    example = re.search(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert example, "README.md has no TOML configuration example"
+    (tmp_path / "pyproject.toml").write_text(example.group(1), encoding="utf-8")
+    settings = load_settings(None, tmp_path)
+    assert settings.source == tmp_path / "pyproject.toml"
+    assert "VL104" in settings.selected_codes() and "VL005" not in settings.selected_codes()
 
 
 def test_pre_commit_hook_ids_are_documented():

@@ -9,7 +9,7 @@ where ``L = sum(f(...) * W)`` is evaluated in numpy from the runtime's forward o
 Inputs come from hypothesis (shapes, broadcasting, values), kept away from the points where an
 op is not differentiable (0 for abs/relu, the bounds of clamp, ties for max/min) and inside the
 domain of log/sqrt. ``VARLINT_TEST_BACKEND=torch`` runs the same checks on real PyTorch,
-which validates the test itself.
+which validates the test itself; ``VARLINT_HYPOTHESIS_EXAMPLES=N`` hunts with N random examples.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ else:
     except AttributeError:  # the facade is expected to expose it; fall back to the module
         import runtime.functional as F
 
+# VARLINT_HYPOTHESIS_EXAMPLES=N: N random (not derandomized) examples per test, for bug hunting
+_HUNT = os.environ.get("VARLINT_HYPOTHESIS_EXAMPLES")
 GRADCHECK_SETTINGS = settings(
-    max_examples=12,
+    max_examples=int(_HUNT) if _HUNT else 12,
     deadline=None,
-    derandomize=True,
+    derandomize=not _HUNT,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )

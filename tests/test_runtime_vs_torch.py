@@ -284,10 +284,13 @@ def _compare_programs(source: str, leaves: list[str], retained: list[str], torch
         np.testing.assert_allclose(_values(actual), _values(expected), rtol=1e-5, atol=1e-6, err_msg=f"{name}.grad{context}")
 
 
+_HUNT = os.environ.get("VARLINT_HYPOTHESIS_EXAMPLES")  # N random examples, for bug hunting
+
+
 @settings(
-    max_examples=120,
+    max_examples=int(_HUNT) if _HUNT else 120,
     deadline=None,
-    derandomize=True,
+    derandomize=not _HUNT,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
@@ -335,6 +338,32 @@ with torch.no_grad():
     v3 = w * 2
 v4 = v0.sum() + v1.sum() + v2.sum()
 v4.backward()
+""",
+    "relu, abs and clamp at their kinks": """
+w = torch.tensor([0.0, 1.0, -1.0, 0.5], requires_grad=True)
+v0 = w.relu() + 2 * w.abs() + 3 * w.clamp(0, 1) + 4 * w.clamp(min=0) + 5 * F.relu(w)
+v0.sum().backward()
+""",
+    "max and min with ties": """
+a = torch.tensor([[2.0, 2.0, 1.0], [0.0, 3.0, 3.0]], requires_grad=True)
+v0 = a.max()
+v1 = a.max(1)[0]
+v2 = a.min(1)[0]
+v3 = a.max(1)[1]
+v4 = a.argmax(1)
+v5 = a.min()
+(v0 + 2 * v1.sum() + 3 * v2.sum() + 4 * v5).backward()
+""",
+    "pow with a zero base": """
+w = torch.tensor([0.0, 2.0], requires_grad=True)
+b = torch.tensor([2.0, 2.0], requires_grad=True)
+v0 = w ** b
+v0.sum().backward()
+""",
+    "sqrt and log at zero": """
+w = torch.tensor([0.0, 4.0], requires_grad=True)
+v0 = w.sqrt() + w.log()
+v0.sum().backward()
 """,
     "set_grad_enabled": """
 w = torch.tensor([0.5, -1.5], requires_grad=True)

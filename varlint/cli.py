@@ -81,7 +81,8 @@ def selection_options(function):
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics remain.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied by --fix.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
-@click.option("--force-exclude", is_flag=True, help="Apply `exclude` to files named on the command line too (for pre-commit).")
+@click.option("--force-exclude", is_flag=True,
+              help="Apply `exclude` to files named on the command line too (for pre-commit).")
 def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config, output_format,
           statistics, exit_zero, show_fixes, quiet, force_exclude):
     """Check PATHS (default: the current directory) for legacy autograd code."""
@@ -269,13 +270,24 @@ def confirm_report(entries, runs) -> dict:
 def confirm_summary(entries, unpredicted: int) -> str:
     counts = {status: sum(1 for _, s in entries if s == status) for status in CONFIRMATION_TEXT}
     observable = len(entries) - counts["not-observable"]
-    return (
-        f"{counts['confirmed']} of {observable} runtime-observable diagnostic{'s' * (observable != 1)} "
-        f"confirmed ({counts['unconfirmed']} unconfirmed, {counts['not-reached']} not reached, "
-        f"{counts['stopped']} stopped by the time limit, {counts['not-run']} in files that cannot be "
-        f"run); {counts['not-observable']} not observable; "
-        f"{unpredicted} runtime event{'s' * (unpredicted != 1)} that no diagnostic predicted."
-    )
+    details = [
+        f"{counts[status]} {label}"
+        for status, label in (
+            ("unconfirmed", "unconfirmed"),
+            ("not-reached", "not reached"),
+            ("stopped", "stopped by the time limit"),
+            ("not-run", "in files that cannot be run"),
+        )
+        if counts[status]
+    ]
+    headline = f"{counts['confirmed']} of {observable} runtime-observable diagnostic{'s' * (observable != 1)} confirmed"
+    lines = [f"{headline} ({', '.join(details)})." if details else f"{headline}."]
+    if counts["not-observable"]:
+        lines.append(f"{counts['not-observable']} diagnostic{'s' * (counts['not-observable'] != 1)} "
+                     "of rules without a runtime event.")
+    if unpredicted:
+        lines.append(f"{unpredicted} runtime event{'s' * (unpredicted != 1)} that no diagnostic predicted.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

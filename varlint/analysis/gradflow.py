@@ -27,6 +27,7 @@ Precision first: UNKNOWN never triggers a diagnostic, and whatever is not modell
 
 from __future__ import annotations
 
+import collections
 import enum
 import itertools
 import math
@@ -61,8 +62,8 @@ REASON_TEXT = {
     "no-grad": "it is computed with gradients disabled by {detail} (line {line})",
     "detach": "the graph is cut by `.detach()` at line {line}",
     "data": "the graph is cut by `.data` at line {line}",
-    "variable": "`Variable(...)` at line {line} returns a detached tensor (on modern PyTorch it is "
-    "`x.detach()`)",
+    "variable": "`Variable(...)` at line {line} returns a tensor that does not require grad: without "
+    "`requires_grad=True` it is `x.detach()` on modern PyTorch",
     "item": "it is rebuilt from a Python number (`{detail}` at line {line}), which has no autograd "
     "history",
     "numpy": "it is rebuilt from a numpy array (`.numpy()` at line {line}), which has no autograd "
@@ -115,14 +116,22 @@ class BackwardCall:
     # The gradient given for each output (None: implicit); None when not known per output.
     gradients: tuple[cst.BaseExpression | None, ...] | None
     method: bool  # the `t.backward(...)` form
+    # `backward(inputs=...)`: the tensors whose `.grad` it fills, leaves or not.
+    inputs: cst.BaseExpression | None = None
+
+
+# Tensor.backward's parameters: any other keyword raises TypeError (`retain_variables=`).
+BACKWARD_PARAMETERS = ("gradient", "retain_graph", "create_graph", "inputs")
 
 
 def backward_call(call: cst.Call, qualified: set[str]) -> BackwardCall | None:
     """Recognise a differentiating call; `qualified` are the qualified names of `call.func`."""
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value == "backward" and not qualified:
+        if any(arg.keyword is not None and arg.keyword.value not in BACKWARD_PARAMETERS for arg in call.args):
+            return None
         gradient = argument(call, 0, "gradient")
-        return BackwardCall((func.value,), (none_to_missing(gradient),), True)
+        return BackwardCall((func.value,), (none_to_missing(gradient),), True, argument(call, 3, "inputs"))
     name = next((n for n in qualified if n in api.AUTOGRAD_FUNCTIONS), None)
     if name is None:
         return None
@@ -139,7 +148,8 @@ def backward_call(call: cst.Call, qualified: set[str]) -> BackwardCall | None:
         gradients = gradients if len(gradients) == len(outputs) else None
     else:
         gradients = (gradient,) if len(outputs) == 1 else None
-    return BackwardCall(outputs, gradients, False)
+    inputs = argument(call, 5, "inputs") if name.endswith("backward") else None
+    return BackwardCall(outputs, gradients, False, inputs)
 
 
 def argument(call: cst.Call, index: int, *keywords: str) -> cst.BaseExpression | None:
@@ -217,6 +227,11 @@ class Kind(enum.Enum):
     UNKNOWN = "unknown"
 
 
+# Objects whose kind is all the analysis uses: the same whichever instance a name holds.
+OBJECT_KINDS = frozenset({
+    Kind.MODULE, Kind.IDENTITY_MODULE, Kind.LOSS, Kind.OPTIMIZER, Kind.NO_GRAD, Kind.ENABLE_GRAD,
+    Kind.CODE, Kind.MODULE_CLASS,
+})
 # Kinds that never carry gradients into an operation.
 CONSTANT_KINDS = frozenset({Kind.NUMBER, Kind.ARRAY, Kind.OTHER})
 
@@ -465,6 +480,10 @@ class Analysis:
         self.loops: list[tuple[list, list]] = []  # (break states, continue states) per loop
         self.try_states: list[list[State]] = []  # states an exception may leave, per `try`
         self.scope: ScopeInfo | None = None
+        # Module-level names bound once to an object whose kind is all that matters (a loss
+        # module, a model, an optimizer): functions that read them see that kind.
+        self.assigned_once: set[str] = set()
+        self.module_objects: dict[str, Value] = {}
 
     def run(self) -> dict[cst.CSTNode, Value]:
         module = self.context.module
@@ -474,6 +493,10 @@ class Analysis:
                 for referent in access.referents:
                     if referent.scope is not scope:
                         self.exposed.setdefault(referent.scope, set()).add(referent.name)
+        module_scope = self.scopes.get(module.body[0]) if module.body else None
+        if module_scope is not None:
+            counts = collections.Counter(assignment.name for assignment in module_scope.assignments)
+            self.assigned_once = {name for name, count in counts.items() if count == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
         while self.pending:
             node, mode = self.pending.pop(0)
@@ -732,12 +755,31 @@ class Analysis:
                 state.mode = GradMode(False, value.reason)
             elif value.kind is Kind.ENABLE_GRAD:
                 state.mode = ENABLED
+            elif self.mentions_grad_mode(item.item):  # `no_grad() if eval else nullcontext()`
+                state.mode = UNKNOWN_MODE
             if item.asname is not None:
                 self.assign(item.asname.name, OTHER if value.kind in (Kind.NO_GRAD, Kind.ENABLE_GRAD) else TOP, state)
         end = self.block(node.body.body, state)
         if end is not None:
             end.mode = before  # leaving a grad-mode context restores the previous mode
         return end
+
+    def mentions_grad_mode(self, node: cst.CSTNode) -> bool:
+        apis = api.NO_GRAD_CONTEXTS | api.ENABLE_GRAD_CONTEXTS | api.SET_GRAD_ENABLED
+        found = False
+        names = self.names
+
+        class Mentions(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                nonlocal found
+                found = found or bool(names.qualified(attribute) & apis)
+
+            def visit_Name(self, name: cst.Name) -> None:
+                nonlocal found
+                found = found or bool(names.qualified(name) & apis)
+
+        node.visit(Mentions())
+        return found
 
     def stmt_FunctionDef(self, node: cst.FunctionDef, state: State) -> State:
         self.schedule(node, self.function_entry_mode(node))
@@ -777,6 +819,8 @@ class Analysis:
         state.env[name] = value
         if name in self.scope.exposed:
             state.escaped |= value.objects
+        if isinstance(self.scope.node, cst.Module) and name in self.assigned_once and value.kind in OBJECT_KINDS:
+            self.module_objects[name] = join(self.module_objects.get(name, UNBOUND), value)
 
     def lookup(self, name: str, state: State) -> Value:
         if not self.tracked(name):
@@ -789,7 +833,7 @@ class Analysis:
             return number(name == "True")
         if name == "None":
             return OTHER
-        return TOP
+        return self.module_objects.get(name, TOP)  # a module-level object, or unknown
 
     def assign(self, target: cst.BaseExpression, value: Value, state: State, source=None) -> None:
         if isinstance(target, cst.Name):
@@ -1172,8 +1216,9 @@ class Analysis:
             return Value(Kind.LOSS if self.default_reduction(call, 0) else Kind.MODULE)
         if name in api.FUNCTIONAL_LOSSES:
             inputs = api.FUNCTIONAL_LOSS_INPUTS.get(name, 2)
-            result = self.operation(node, call.positional[:inputs] + list(call.keywords.values()), state, shape=None)
-            return replace(result, shape=()) if self.default_reduction(call, inputs) else result
+            shape = () if self.default_reduction(call, inputs) else None
+            tensors = call.positional[:inputs] + list(call.keywords.values())
+            return self.operation(node, tensors, state, shape=shape, kind=Kind.TENSOR)
         if name.startswith("torch.nn.init."):
             return call.get(0, "tensor") or TOP
         if name.startswith("torch.nn.") and name.rsplit(".", 1)[1][:1].isupper() and name not in api.NN_NON_MODULES:
@@ -1224,7 +1269,7 @@ class Analysis:
 
     def value_call(self, callee: Value, call: CallArguments, state: State) -> Value:
         if callee.kind is Kind.LOSS:
-            return replace(self.operation(call.node, call.positional[:2], state, shape=None), shape=())
+            return self.operation(call.node, call.positional[:2], state, shape=(), kind=Kind.TENSOR)
         if callee.kind in (Kind.MODULE, Kind.IDENTITY_MODULE):
             return self.module_output(callee, call, state)
         if callee.kind is Kind.MODULE_CLASS:
@@ -1525,21 +1570,19 @@ class Analysis:
         return None
 
     def grad_mode_call(self, name: str, call: CallArguments, state: State) -> Value:
+        """`torch.no_grad()` / `enable_grad()` make a context; `set_grad_enabled(flag)` also
+        switches at once (and, used in `with`, restores the previous mode at the end)."""
         node = call.node
         enabled = self.grad_context(node)
-        if name in api.SET_GRAD_ENABLED:
-            # Switches at once (and restores when used as a `with` context manager).
-            if enabled is False:
-                state.mode = GradMode(False, NoGradReason("no-grad", self.line(node), "`torch.set_grad_enabled(False)`"))
-            else:
-                state.mode = ENABLED if enabled else UNKNOWN_MODE
-            return OTHER
+        detail = f"`{self.context.code(node)}`" if name in api.SET_GRAD_ENABLED else f"`{self.context.code(node.func)}()`"
+        context = OTHER
         if enabled is False:
-            detail = f"`{self.context.code(node.func)}()`"
-            return Value(Kind.NO_GRAD, reason=NoGradReason("no-grad", self.line(node), detail))
-        if enabled is True:
-            return Value(Kind.ENABLE_GRAD)
-        return OTHER
+            context = Value(Kind.NO_GRAD, reason=NoGradReason("no-grad", self.line(node), detail))
+        elif enabled is True:
+            context = Value(Kind.ENABLE_GRAD)
+        if name in api.SET_GRAD_ENABLED:
+            state.mode = {False: GradMode(False, context.reason), True: ENABLED, None: UNKNOWN_MODE}[enabled]
+        return context
 
     def after_backward(self, backward: BackwardCall | None, state: State) -> None:
         """The program goes on after a backward only if every output required grad; one
@@ -1558,6 +1601,18 @@ class Analysis:
                 shape=() if implicit else current.shape,
             )
             state.env[output.value] = new
+        if backward.inputs is not None:  # fills the inputs' `.grad`, leaves or not
+            elements = sequence_elements(backward.inputs) or (backward.inputs,)
+            names = {e.value for e in elements if isinstance(e, cst.Name) and state.env.get(e.value, TOP).kind is Kind.TENSOR}
+            if len(names) < len(elements):  # an input that is not a named tensor may be anything
+                filled = frozenset().union(*(value.objects for value in state.env.values()))
+            else:
+                filled = frozenset().union(*(state.env[name].objects for name in names))
+            for name, value in state.env.items():
+                if name in names:
+                    state.env[name] = replace(value, grad_kept=True)
+                elif value.objects & filled or not value.objects:
+                    state.env[name] = replace(value, grad_kept=None)
 
     # Transfer functions
 

@@ -61,6 +61,7 @@ import libcst as cst
 
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, path_of, related
 from varlint.diagnostic import Applicability, Edit, Fix, Position
+from varlint.fixes import split_lines
 from varlint.rule import Rule, to_position
 
 
@@ -103,7 +104,10 @@ class MissingGradZeroing(Rule):
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)
         consumed = [f"`{step.key}.step()` (line {self.line(step)})"] if step else []
-        consumed += [f"the update of `{site.targets[0]}` (line {self.line(site)})" for site in updates]
+        first_update: dict[str, Site] = {}
+        for site in updates:
+            first_update.setdefault(site.targets[0], site)
+        consumed += [f"the update of `{path}` (line {self.line(site)})" for path, site in first_update.items()]
         message = (
             f"gradients are never reset in this loop: {' and '.join(consumed)} "
             f"{'uses' if len(consumed) == 1 else 'use'} the sum of the gradients of every earlier "
@@ -141,7 +145,7 @@ class MissingGradZeroing(Rule):
         for site in updates:
             last_update[site.targets[0]] = site
         names = ", ".join(f"`{path}.grad = None`" for path in last_update)
-        message = f"Insert {names} after the update"
+        message = f"Insert {names} after {'its update' if len(last_update) == 1 else 'their updates'}"
         edits = []
         for path, site in last_update.items():
             edit = self.insert_after(site.node, f"{path}.grad = None")
@@ -152,7 +156,8 @@ class MissingGradZeroing(Rule):
 
     @cached_property
     def lines(self) -> list[str]:
-        return self.context.module.code.splitlines()
+        # As the fixes count them: a file ending in a newline has an empty last line.
+        return split_lines(self.context.module.code)
 
     def insert_first(self, body: cst.BaseSuite, statement: str) -> Edit:
         """An edit putting `statement` before the first statement of a loop body."""
@@ -171,7 +176,7 @@ class MissingGradZeroing(Rule):
         if line is None:
             return None
         code_range = self.context.range(line)
-        if code_range.end.line >= len(self.lines):  # the last line of the file: no line after it
+        if code_range.end.line >= len(self.lines):  # the file's last line, without a newline
             return None
         indent = self.lines[code_range.start.line - 1][: code_range.start.column]
         position = Position(code_range.end.line + 1, 1)

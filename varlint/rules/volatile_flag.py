@@ -6,8 +6,8 @@ argument), reading `x.volatile` and assigning `x.volatile = ...` on a tensor.
 
 ## Why is this bad
 `volatile` was removed in PyTorch 0.4 and has no effect at all: passing or setting it only
-warns (`UserWarning: volatile was removed and now has no effect. Use `with torch.no_grad():`
-instead.`), reading it always gives `False`. The autograd graph **is** built, so an evaluation
+warns ("UserWarning: volatile was removed and now has no effect. Use `with torch.no_grad():`
+instead."), reading it always gives `False`. The autograd graph **is** built, so an evaluation
 loop written with `volatile=True` keeps every activation alive for a backward that never comes.
 Together with `requires_grad=True` it raises
 `ValueError: Variable can't be volatile and require_grad at the same time!`.
