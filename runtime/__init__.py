@@ -13,6 +13,7 @@ Layout:
     torch_facade.py  the `torch` module a program imports
     autograd.py      torch.autograd (Variable, backward, grad, Function)
     nn.py, functional.py, optim.py   torch.nn, torch.nn.functional, torch.optim
+    data.py          torch.utils.data (Dataset, TensorDataset, DataLoader)
     loader.py        serves the modules above under the `torch` names
     history.py       detects accumulators that keep every iteration's graph
     events.py        the event log
@@ -41,6 +42,8 @@ class Result:
     returncode: int
     events: list
     timed_out: bool
+    # The lines of the program file that ran (None if the log could not be read).
+    executed_lines: frozenset[int] | None = None
 
 
 def _text(value) -> str:
@@ -56,8 +59,10 @@ def run(path, args=(), timeout: float = 30.0) -> Result:
     with tempfile.TemporaryDirectory(prefix="varlint-runtime-") as scratch:
         events_path = os.path.join(scratch, "events.json")
         exception_path = os.path.join(scratch, "exception.txt")
+        lines_path = os.path.join(scratch, "lines.json")
         command = [sys.executable, "-m", "runtime", "--events", events_path,
-                   "--exception-file", exception_path, program, *map(str, args)]
+                   "--exception-file", exception_path, "--lines", lines_path,
+                   program, *map(str, args)]
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PROJECT_ROOT, environment.get("PYTHONPATH")) if p)
@@ -76,16 +81,22 @@ def run(path, args=(), timeout: float = 30.0) -> Result:
             except subprocess.TimeoutExpired:
                 process.kill()
                 stdout, stderr = process.communicate()
-        event_log = []
-        if os.path.exists(events_path):
-            try:
-                with open(events_path, encoding="utf-8") as handle:
-                    event_log = json.load(handle)
-            except (OSError, ValueError):
-                event_log = []
+        event_log = _read_json(events_path) or []
+        executed = _read_json(lines_path)
+        if executed is not None:
+            executed = frozenset(executed.get(program, ()))
         exception = None
         if os.path.exists(exception_path):
             with open(exception_path, encoding="utf-8") as handle:
                 exception = handle.read().strip() or None
     return Result(stdout=_text(stdout), stderr=_text(stderr), exception=exception,
-                  returncode=process.returncode, events=event_log, timed_out=timed_out)
+                  returncode=process.returncode, events=event_log, timed_out=timed_out,
+                  executed_lines=executed)
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None

@@ -3,13 +3,15 @@
 The program runs as `__main__` with `sys.argv = [PROGRAM, *args]`, its directory first on
 sys.path, and `torch` served by the runtime. Its stdout is exactly what it prints. An
 uncaught exception prints a Python-style traceback to stderr (without this launcher's frames)
-and exits 1. `--events FILE` writes the event log as JSON, also when the program crashed.
+and exits 1. `--events FILE` writes the event log as JSON, also when the program crashed; `--lines FILE`
+writes the program lines that ran ({file: [line, ...]}).
 (`--exception-file FILE` is used by `runtime.run()`: it receives the exception's final line.)
 """
 
 from __future__ import annotations
 
 import builtins
+import json
 import importlib.machinery
 import io
 import os
@@ -18,13 +20,13 @@ import sys
 import tokenize
 import types
 
-from . import events, history, loader, tensor
+from . import coverage, events, history, loader, tensor
 
-USAGE = "usage: python -m runtime [--events FILE] PROGRAM.py [args...]"
+USAGE = "usage: python -m runtime [--events FILE] [--lines FILE] PROGRAM.py [args...]"
 
 
 def _parse(argv):
-    options = {"--events": None, "--exception-file": None}
+    options = {"--events": None, "--exception-file": None, "--lines": None}
     index = 0
     while index < len(argv) and argv[index] in options:
         if index + 1 >= len(argv):
@@ -33,14 +35,26 @@ def _parse(argv):
         index += 2
     if index >= len(argv):
         raise SystemExit(USAGE)
-    return options["--events"], options["--exception-file"], argv[index], argv[index + 1:]
+    return options, argv[index], argv[index + 1:]
 
 
 def _program_traceback(error):
-    """The traceback from the program's first frame on, as Python shows a script's."""
+    """The traceback from the program's first frame on, as Python shows a script's, without
+    the runtime's innermost frames: PyTorch raises those errors from C++, so its tracebacks
+    end at the program's line (set VARLINT_RUNTIME_FULL_TRACEBACK=1 to keep them)."""
     tb = error.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
+    if os.environ.get("VARLINT_RUNTIME_FULL_TRACEBACK"):
+        return tb
+    last_outside = None
+    entry = tb
+    while entry is not None:
+        if not events._is_runtime_file(entry.tb_frame.f_code.co_filename):
+            last_outside = entry
+        entry = entry.tb_next
+    if last_outside is not None:
+        last_outside.tb_next = None
     return tb
 
 
@@ -129,7 +143,9 @@ def _on_sigterm(signum, frame):
 
 
 def main(argv=None) -> int:
-    events_path, exception_path, given_path, args = _parse(sys.argv[1:] if argv is None else argv)
+    options, given_path, args = _parse(sys.argv[1:] if argv is None else argv)
+    events_path, exception_path, lines_path = (
+        options["--events"], options["--exception-file"], options["--lines"])
     program = os.path.abspath(given_path)
     loader.install()
     sys.argv = [given_path, *args]  # as `python PROGRAM.py` leaves it; __file__ is absolute
@@ -143,6 +159,8 @@ def main(argv=None) -> int:
     returncode = 0
     exit_request = None
     history.install_append_watch()
+    if lines_path:
+        coverage.install()
     try:
         _run_as_main(program)
     except SystemExit as request:
@@ -162,10 +180,14 @@ def main(argv=None) -> int:
         _write_exception(exception_path, lines[-1] if lines else type(error).__name__)
         returncode = 1
     finally:
+        coverage.uninstall()
         history.uninstall_append_watch()
         sys.stdout.flush()
         if events_path:
             events.write_json(events_path)
+        if lines_path:
+            with open(lines_path, "w", encoding="utf-8") as handle:
+                json.dump(coverage.as_json(), handle)
     if exit_request is not None:
         raise exit_request
     return returncode

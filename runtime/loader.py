@@ -21,6 +21,7 @@ LAZY_MODULES = {
     "torch.nn": "runtime.nn",
     "torch.nn.functional": "runtime.functional",
     "torch.optim": "runtime.optim",
+    "torch.utils.data": "runtime.data",
 }
 
 

@@ -2081,6 +2081,26 @@ class Tensor:
         original = self._data.shape
         return self._make_view(data, "ExpandBackward0", lambda g: (_sum_to(g, original),))
 
+    def _reshape_inplace(self, result):
+        """squeeze_/unsqueeze_/t_/transpose_: self takes the view's shape (and grad_fn)."""
+        self._data = result._data
+        if result._grad_fn is not None:
+            self._grad_fn = result._grad_fn
+        self._version_counter.value += 1
+        return self
+
+    def squeeze_(self, dim=None):
+        return self._reshape_inplace(self.squeeze(dim))
+
+    def unsqueeze_(self, dim):
+        return self._reshape_inplace(self.unsqueeze(dim))
+
+    def t_(self):
+        return self._reshape_inplace(self.t())
+
+    def transpose_(self, dim0, dim1):
+        return self._reshape_inplace(self.transpose(dim0, dim1))
+
     def expand_as(self, other):
         return self.expand(other.shape)
 

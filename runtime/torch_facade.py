@@ -1,7 +1,8 @@
 """What `import torch` gives a program run by the runtime.
 
 Factories, dtypes, grad mode, functional forms of the Tensor methods, the legacy typed
-constructors (`torch.FloatTensor`, ...) and a CPU-only `torch.cuda`. Submodules
+constructors (`torch.FloatTensor`, ...), a CPU-only `torch.cuda` and `torch.utils.data`
+(runtime/data.py). Submodules
 `torch.autograd` (ours), `torch.nn`, `torch.nn.functional` and `torch.optim` (runtime/nn.py,
 functional.py, optim.py) are imported lazily on first attribute access, so this module works
 before they exist. runtime/loader.py serves this module as `torch`.
@@ -61,6 +62,11 @@ _SUBMODULES = {"nn": "runtime.nn", "optim": "runtime.optim", "autograd": "runtim
 
 
 def __getattr__(name):
+    if name == "utils":  # torch.utils only holds torch.utils.data here
+        module = types.ModuleType("torch.utils")
+        module.data = importlib.import_module("runtime.data")
+        globals()[name] = module
+        return module
     target = _SUBMODULES.get(name)
     if target is None:
         raise AttributeError(f"module 'torch' has no attribute '{name}'")

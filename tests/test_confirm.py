@@ -9,7 +9,9 @@ varlint/confirm.py pairs the two by line:
   (the furthest program line among the frames of the final traceback: the module-level statement
   that was running, or a line inside a function it called) never ran;
 - every event of a predicted kind is matched by a diagnostic: the linter misses nothing the
-  fixtures exercise.
+  fixtures exercise;
+- a diagnostic on the line where the program crashed that quotes an exception quotes the one
+  the program raised (the runtime raises PyTorch's texts, checked by the runtime suites).
 """
 
 from __future__ import annotations
@@ -69,6 +71,15 @@ def test_runtime_confirms_diagnostics(program: Path):
         f"{fixture_id(program)}: the runtime ran these lines without the predicted event:\n  "
         + "\n  ".join(unconfirmed)
     )
+    if crashed_at is not None and result.exception:
+        # A diagnostic on the crash line that names an exception names the one raised.
+        exception_type = result.exception.split(":", 1)[0]
+        for diagnostic in diagnostics:
+            on_crash_line = diagnostic.start.row <= crashed_at <= diagnostic.end.row
+            if on_crash_line and f"{exception_type}:" in diagnostic.message:
+                assert result.exception in diagnostic.message, (
+                    f"{fixture_id(program)}: {describe(diagnostic)}\n  raised: {result.exception}"
+                )
     assert not missed, (
         f"{fixture_id(program)}: the runtime recorded events no diagnostic predicts:\n  "
         + "\n  ".join(f"line {e['line']} {e['kind']}: {e.get('detail', '')}" for e in missed)

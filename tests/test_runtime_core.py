@@ -274,3 +274,23 @@ def test_imports_served_by_the_runtime(tmp_path):
         print(torch.autograd.variable.Variable is Variable, torch.cuda.is_available())
     """)
     assert result.stdout == "True True True True\nTrue False\n", result.stderr
+
+
+def test_inplace_on_a_view_rewrites_the_base_history():
+    w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = w * 2
+    h[0:2].mul_(3)
+    assert repr(h) == "tensor([ 6., 12.,  6.], grad_fn=<CopySlices>)"
+    h.sum().backward()
+    assert w.grad.tolist() == [6.0, 6.0, 2.0]
+
+
+def test_data_loader(tmp_path):
+    result = run_source(tmp_path, """
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+        data = TensorDataset(torch.arange(6.).view(3, 2), torch.arange(3))
+        for x, y in DataLoader(data, batch_size=2):
+            print(x.shape, y)
+    """)
+    assert result.stdout == "torch.Size([2, 2]) tensor([0, 1])\ntorch.Size([1, 2]) tensor([2])\n", result.stderr

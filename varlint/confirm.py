@@ -18,13 +18,9 @@ not observable, not run).
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from varlint.diagnostic import Diagnostic
 from varlint.engine import noqa_codes, read_source
@@ -103,7 +99,6 @@ def match(
 CONFIRMED, UNCONFIRMED, NOT_REACHED, STOPPED, NOT_OBSERVABLE, NOT_RUN = (
     "confirmed", "unconfirmed", "not-reached", "stopped", "not-observable", "not-run",
 )
-TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)', re.M)
 
 
 @dataclass
@@ -120,12 +115,11 @@ class FileConfirmation:
             return NOT_OBSERVABLE
         if self.result is None:
             return NOT_RUN
-        if confirmation.confirmed is None:
-            return NOT_REACHED
         if confirmation.confirmed:
             return CONFIRMED
-        # Stopped at the time limit: its line may just not have been reached yet.
-        return STOPPED if self.result.timed_out else UNCONFIRMED
+        if self.result.timed_out:
+            return STOPPED  # stopped at the time limit: its event may still have been to come
+        return NOT_REACHED if confirmation.confirmed is None else UNCONFIRMED
 
 
 def confirm_file(
@@ -139,12 +133,7 @@ def confirm_file(
 
     result = runtime.run(path, timeout=timeout)
     source_lines = _read_lines(path)
-    # The lines of this program the run executed, once the runtime reports them.
-    reported_lines = getattr(result, "executed_lines", None)
-    if reported_lines is not None:
-        executed = set(reported_lines)
-    else:
-        executed = _lines_maybe_run(path, result, source_lines)
+    executed = set(result.executed_lines) if result.executed_lines is not None else None
     events = [
         event
         for event in result.events
@@ -181,35 +170,3 @@ def _suppressed(event: dict, source_lines: list[str]) -> bool:
         return False
     codes = noqa_codes(source_lines[line - 1])
     return codes is not None and (not codes or PREDICTING_RULE[event["kind"]] in codes)
-
-
-def _lines_maybe_run(path: str, result, source_lines: list[str]) -> set[int] | None:
-    """Until the runtime reports the lines it executed: when the program crashed at module
-    level, nothing after the top-level statement that crashed ran (functions defined after
-    it did not even exist). Every other line may have run. None: nothing is known."""
-    crash_line = _module_level_crash_line(path, result)
-    if crash_line is None:
-        return None
-    try:
-        wrapper = MetadataWrapper(cst.parse_module("\n".join(source_lines) + "\n"))
-    except cst.ParserSyntaxError:
-        return None
-    positions = wrapper.resolve(PositionProvider)
-    last_run = crash_line
-    for statement in wrapper.module.body:
-        span = positions[statement]
-        if span.start.line <= crash_line <= span.end.line:
-            last_run = span.end.line
-    return set(range(1, last_run + 1))
-
-
-def _module_level_crash_line(path: str, result) -> int | None:
-    """The line of the program's module-level code that was running when it crashed."""
-    if result.exception is None or result.timed_out:
-        return None
-    frames = [
-        match
-        for match in TRACEBACK_FRAME.finditer(result.stderr)
-        if os.path.realpath(match["file"]) == os.path.realpath(path) and match["function"] == "<module>"
-    ]
-    return int(frames[-1]["line"]) if frames else None

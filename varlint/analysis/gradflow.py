@@ -199,7 +199,10 @@ class GradFlow:
     def facts(self, expression: cst.BaseExpression) -> ValueFacts:
         """What is known about the value of `expression` where it is evaluated."""
         if self._values is None:
-            self._values = Analysis(self.context).run()
+            try:
+                self._values = Analysis(self.context).run()
+            except RecursionError:  # code nested too deep to analyse: know nothing about it
+                self._values = {}
         value = self._values.get(expression)
         return UNKNOWN if value is None else value.public()
 
@@ -232,6 +235,22 @@ OBJECT_KINDS = frozenset({
     Kind.MODULE, Kind.IDENTITY_MODULE, Kind.LOSS, Kind.OPTIMIZER, Kind.NO_GRAD, Kind.ENABLE_GRAD,
     Kind.CODE, Kind.MODULE_CLASS,
 })
+# Tensor methods the analysis models (other methods of an unknown object are unknown calls).
+KNOWN_TENSOR_METHODS = (
+    api.ELEMENTWISE_OPS | api.MATMUL_OPS | api.VIEW_OPS | api.CONVERSION_OPS | api.DIFFERENTIABLE_OPS
+    | api.INTEGER_OPS | api.FULL_REDUCTIONS | api.PAIR_REDUCTIONS | api.PYTHON_VALUE_METHODS
+    | api.NEW_METHODS | {"detach", "item", "tolist", "numpy"}
+)
+# Constructors that build a tensor from data or sizes (the typed ones read ints as sizes).
+TENSOR_CONSTRUCTORS = (
+    frozenset(api.TYPED_CONSTRUCTORS)
+    | frozenset(api.CUDA_TYPED_CONSTRUCTORS)
+    | {"torch.Tensor", "torch.as_tensor"}
+)
+# Module methods that return the module itself.
+MODULE_RETURNING_METHODS = frozenset(
+    {"cuda", "cpu", "to", "train", "eval", "float", "double", "half", "type", "requires_grad_"}
+)
 # Kinds that never carry gradients into an operation.
 CONSTANT_KINDS = frozenset({Kind.NUMBER, Kind.ARRAY, Kind.OTHER})
 
@@ -265,9 +284,10 @@ class Value:
         return Value(kind, objects=self.objects)
 
 
-def forget_all(value: Value) -> Value:
-    """The top of the lattice (what a loop that will not converge ends with)."""
-    return Value(objects=value.objects)
+def is_module_class(name: str) -> bool:
+    """`torch.nn.Linear` and the like: a class whose instances are modules."""
+    capitalized = name.rsplit(".", 1)[1][:1].isupper()
+    return name.startswith("torch.nn.") and capitalized and name not in api.NN_NON_MODULES
 
 
 def is_int(constant) -> bool:
@@ -356,6 +376,8 @@ def join_states(*states: State | None) -> State | None:
 # --- Facts about the whole file, collected before the walk ----------------------------------
 
 FLAG_METHODS = frozenset({"requires_grad_", "detach_", "retain_grad"})
+# Builtins that reach objects and names by strings.
+REFLECTION = frozenset({"getattr", "setattr", "delattr", "exec", "eval", "vars", "globals", "locals"})
 FLAG_ATTRIBUTES = frozenset({"requires_grad", "grad"})
 MAX_ITERATIONS = 12
 PURE_LIBRARIES = frozenset(sys.stdlib_module_names) | {"numpy", "scipy", "matplotlib", "pandas"}
@@ -374,9 +396,12 @@ def changes_flags(node: cst.CSTNode) -> bool:
             if isinstance(func, cst.Name) and func.value == "setattr":
                 found = True
 
-        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+        def visit_Assign(self, assign: cst.Assign) -> None:
             nonlocal found
-            found = found or is_flag_target(target.target)
+            # `p.grad = None` (a reset) leaves no gradient to read: not a change that matters.
+            reset = none_to_missing(assign.value) is None
+            attributes = ("requires_grad",) if reset else FLAG_ATTRIBUTES
+            found = found or any(is_flag_target(target.target, attributes) for target in assign.targets)
 
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
             nonlocal found
@@ -386,10 +411,10 @@ def changes_flags(node: cst.CSTNode) -> bool:
     return found
 
 
-def is_flag_target(target: cst.BaseExpression) -> bool:
+def is_flag_target(target: cst.BaseExpression, attributes=FLAG_ATTRIBUTES) -> bool:
     if isinstance(target, (cst.Tuple, cst.List)):
-        return any(is_flag_target(element.value) for element in target.elements)
-    return isinstance(target, cst.Attribute) and target.attr.value in FLAG_ATTRIBUTES
+        return any(is_flag_target(element.value, attributes) for element in target.elements)
+    return isinstance(target, cst.Attribute) and target.attr.value in attributes
 
 
 class FilePrepass(cst.CSTVisitor):
@@ -447,6 +472,8 @@ class FilePrepass(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if self.no_grad_depth and isinstance(node.func, cst.Name):
             self.called_without_grad.add(node.func.value)
+        if self.analysis.names.qualified(node.func) & {f"builtins.{name}" for name in REFLECTION}:
+            self.functions_change_flags = True  # `getattr(t, "requires_grad_")()` and the like
         if self.analysis.names.qualified(node.func) & api.SET_GRAD_ENABLED:
             in_with = isinstance(self.analysis.parents.get(node), cst.WithItem)
             if not in_with and literal_bool(argument(node, 0, "mode")) is not True:
@@ -499,11 +526,7 @@ class Analysis:
             self.assigned_once = {name for name, count in counts.items() if count == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
         while self.pending:
-            node, mode = self.pending.pop(0)
-            try:
-                self.walk_scope(node, mode)
-            except RecursionError:  # pathologically deep code: say nothing more about it
-                continue
+            self.walk_scope(*self.pending.pop(0))
         return self.values
 
     def schedule(self, node: cst.CSTNode, mode: GradMode) -> None:
@@ -572,7 +595,8 @@ class Analysis:
         for decorator in node.decorators:
             enabled = self.grad_context(decorator.decorator, bare_ok=True)
             if enabled is False:
-                reason = NoGradReason("no-grad", self.line(decorator), f"`@{self.context.code(decorator.decorator)}`")
+                written = f"`@{self.context.code(decorator.decorator)}`"
+                reason = NoGradReason("no-grad", self.line(decorator), written)
                 return GradMode(False, reason)
             if enabled is True:
                 return ENABLED
@@ -691,8 +715,10 @@ class Analysis:
             item = UNBOUND
             for element in elements:
                 item = join(item, self.values.get(element, TOP))
-        else:
-            item = number() if self.is_range(node.iter) else TOP
+        elif self.is_range(node.iter):
+            item = number()
+        else:  # rows of a tensor are views of it: in-place changes through them reach it
+            item = Value(objects=iterable.objects)
         self.escape(iterable, state)
 
         def iteration(head: State) -> State | None:
@@ -722,7 +748,7 @@ class Analysis:
             if count >= MAX_ITERATIONS:  # not converging: forget what keeps changing
                 for name, value in following.env.items():
                     if head.env.get(name, UNBOUND) != value:
-                        following.env[name] = forget_all(value) if count > 2 * MAX_ITERATIONS else value.forgotten()
+                        following.env[name] = value.forgotten()
             head = following
 
     def stmt_Try(self, node, state: State) -> State | None:
@@ -731,7 +757,7 @@ class Analysis:
         raised = join_states(*self.try_states.pop())
         exits = []
         if node.orelse is not None:
-            after_body = self.block(node.orelse.body.body, after_body) if after_body else None
+            after_body = self.block(node.orelse.body.body, after_body) if after_body is not None else None
         exits.append(after_body)
         for handler in node.handlers:
             entry = raised.copy()
@@ -758,7 +784,8 @@ class Analysis:
             elif self.mentions_grad_mode(item.item):  # `no_grad() if eval else nullcontext()`
                 state.mode = UNKNOWN_MODE
             if item.asname is not None:
-                self.assign(item.asname.name, OTHER if value.kind in (Kind.NO_GRAD, Kind.ENABLE_GRAD) else TOP, state)
+                context = value.kind in (Kind.NO_GRAD, Kind.ENABLE_GRAD)
+                self.assign(item.asname.name, OTHER if context else TOP, state)
         end = self.block(node.body.body, state)
         if end is not None:
             end.mode = before  # leaving a grad-mode context restores the previous mode
@@ -783,7 +810,7 @@ class Analysis:
 
     def stmt_FunctionDef(self, node: cst.FunctionDef, state: State) -> State:
         self.schedule(node, self.function_entry_mode(node))
-        self.escape_free_names(node, state)
+        self.escape_free_names(state)
         self.bind(node.name.value, Value(Kind.CODE), state)
         return state
 
@@ -797,7 +824,7 @@ class Analysis:
                 local is not None and local.kind is Kind.MODULE_CLASS
             ):
                 is_module = True
-        self.escape_free_names(node, state)
+        self.escape_free_names(state)
         self.bind(node.name.value, Value(Kind.MODULE_CLASS if is_module else Kind.CODE), state)
         return state
 
@@ -819,7 +846,8 @@ class Analysis:
         state.env[name] = value
         if name in self.scope.exposed:
             state.escaped |= value.objects
-        if isinstance(self.scope.node, cst.Module) and name in self.assigned_once and value.kind in OBJECT_KINDS:
+        at_module_level = isinstance(self.scope.node, cst.Module)
+        if at_module_level and name in self.assigned_once and value.kind in OBJECT_KINDS:
             self.module_objects[name] = join(self.module_objects.get(name, UNBOUND), value)
 
     def lookup(self, name: str, state: State) -> Value:
@@ -855,7 +883,7 @@ class Analysis:
             self.subscript_parts(target, state)
             self.escape(value, state)
             if receiver.kind in (Kind.TENSOR, Kind.UNKNOWN):
-                self.in_place(target.value, receiver, [value], state, target)
+                self.in_place(target.value, receiver, [value], state)
 
     def assign_attribute(self, target: cst.Attribute, value: Value, state: State) -> None:
         receiver = self.expr(target.value, state)
@@ -868,7 +896,8 @@ class Analysis:
                 self.mutate(target.value, receiver, replace(receiver, grad_kept=True), state, flags=True)
         elif attribute == "data":
             if receiver.kind is Kind.TENSOR:
-                new = replace(receiver, shape=value.shape if value.kind is Kind.TENSOR else None, constant=None)
+                shape = value.shape if value.kind is Kind.TENSOR else None
+                new = replace(receiver, shape=shape, constant=None)
                 self.mutate(target.value, receiver, new, state)
         else:
             self.escape(value, state)
@@ -878,22 +907,24 @@ class Analysis:
         target = node.target
         if isinstance(target, cst.Name):
             current = self.expr(target, state)
-            rebound = self.binary(node.operator, current, operand, state, node)
             if current.kind is Kind.TENSOR:
-                self.in_place(target, current, [operand], state, node)
-            elif current.kind is Kind.UNKNOWN:  # a tensor (in place) or a number (rebound)
-                self.in_place(target, current, [operand], state, node)
-                self.bind(target.value, join(state.env.get(target.value, current), rebound), state)
-            else:
-                self.bind(target.value, rebound, state)
+                self.in_place(target, current, [operand], state)
+                return
+            rebound = self.binary(node.operator, current, operand, state, node)
+            if current.kind is Kind.UNKNOWN:  # a tensor (changed in place) or a number (rebound)
+                self.in_place(target, current, [operand], state)
+                rebound = join(state.env.get(target.value, current), rebound)
+            self.bind(target.value, rebound, state)
         elif isinstance(target, cst.Subscript):
             receiver = self.expr(target.value, state)
             self.subscript_parts(target, state)
             self.escape(operand, state)
             if receiver.kind in (Kind.TENSOR, Kind.UNKNOWN):
-                self.in_place(target.value, receiver, [operand], state, node)
+                self.in_place(target.value, receiver, [operand], state)
+            else:  # an element of a container, maybe an escaped tensor, changed in place
+                self.in_place(target, TOP, [operand], state)
         elif isinstance(target, cst.Attribute):
-            self.expr(target, state)
+            self.in_place(target, self.expr(target, state), [operand], state)
             self.escape(operand, state)
 
     def delete(self, target: cst.BaseExpression, state: State) -> None:
@@ -907,7 +938,7 @@ class Analysis:
         """`value` is now reachable from somewhere the walk does not follow."""
         state.escaped |= value.objects
 
-    def escape_free_names(self, node: cst.CSTNode, state: State) -> None:
+    def escape_free_names(self, state: State) -> None:
         for name in self.scope.exposed:
             if name in state.env:
                 self.escape(state.env[name], state)
@@ -935,7 +966,9 @@ class Analysis:
         if isinstance(receiver_node, cst.Name):
             self.bind(receiver_node.value, new, state)
 
-    def set_requires_grad(self, receiver_node, receiver: Value, flag, state: State, node, attribute: bool) -> Value:
+    def set_requires_grad(
+        self, receiver_node, receiver: Value, flag, state: State, node, attribute: bool
+    ) -> Value:
         """`x.requires_grad_(flag)` / `x.requires_grad = flag` (flag None: not a literal). Both
         raise on a non-leaf unless it is a no-op, so if the program goes on x is a leaf."""
         line = self.line(node)
@@ -946,19 +979,24 @@ class Analysis:
             new = replace(receiver, kind=Kind.TENSOR, requires_grad=YES, leaf=leaf, reason=None)
         else:
             detail = "requires_grad = False" if attribute else "requires_grad_(False)"
-            grad_kept = receiver.grad_kept if receiver.requires_grad is NO else None
+            was_no = receiver.requires_grad is NO
             new = replace(
                 receiver, kind=Kind.TENSOR, requires_grad=NO, leaf=Leaf.LEAF,
-                reason=receiver.reason if receiver.requires_grad is NO else NoGradReason("frozen", line, detail),
-                grad_kept=grad_kept,
+                reason=receiver.reason if was_no else NoGradReason("frozen", line, detail),
+                grad_kept=receiver.grad_kept if was_no else None,  # an old gradient stays
             )
         self.mutate(receiver_node, receiver, new, state, flags=True)
         return new
 
-    def in_place(self, receiver_node, receiver: Value, operands: list[Value], state: State, node, shape_kept=True) -> Value:
+    def in_place(
+        self, receiver_node, receiver: Value, operands: list[Value], state: State, shape_kept=True
+    ) -> Value:
         """An in-place op on `receiver` with `operands`: with grad enabled the receiver joins the
         operands' graph; with grad disabled its flags do not change."""
-        enabled = self.combine([receiver, *operands], ENABLED, node, tensor_op=True)
+        carries_grad = any(op.kind not in CONSTANT_KINDS and op.requires_grad is not NO for op in operands)
+        if not receiver.objects and carries_grad and state.mode.enabled is not False:
+            self.havoc(state)  # the receiver may be any escaped tensor, now part of a graph
+        enabled = self.combine([receiver, *operands], ENABLED, tensor_op=True)
         kept = receiver
         if state.mode.enabled is True:
             flags = enabled
@@ -967,7 +1005,7 @@ class Analysis:
         else:
             flags = join(enabled, kept)
         new = Value(
-            Kind.TENSOR if receiver.kind is Kind.TENSOR else receiver.kind,
+            receiver.kind,
             flags.requires_grad,
             flags.leaf,
             receiver.shape if shape_kept else None,
@@ -1037,7 +1075,8 @@ class Analysis:
     def displayed(self, node, state: State) -> Value:
         for element in node.elements:
             if isinstance(element, (cst.DictElement, cst.StarredDictElement)):
-                parts = [element.key, element.value] if isinstance(element, cst.DictElement) else [element.value]
+                keyed = isinstance(element, cst.DictElement)
+                parts = [element.key, element.value] if keyed else [element.value]
             else:
                 parts = [element.value]
             for part in parts:
@@ -1074,7 +1113,9 @@ class Analysis:
                 return number(-operand.constant)
             return operand if operand.kind is Kind.UNBOUND else number()
         if isinstance(node.operator, cst.BitInvert):
-            return self.integer_result(node, "~", operand.kind, [operand]) if operand.kind is Kind.TENSOR else TOP
+            if operand.kind is not Kind.TENSOR:
+                return TOP
+            return self.integer_result(node, "~", operand.kind, [operand])
         result = self.operation(node, [operand], state, shape=operand.shape)
         if isinstance(node.operator, cst.Minus) and operand.constant is not None:
             result = replace(result, constant=-operand.constant)
@@ -1196,16 +1237,14 @@ class Analysis:
         if name.startswith("builtins."):
             return self.builtin_call(name[len("builtins."):], call, state)
         if name == VARIABLE:
-            return self.variable(call, state)
+            return self.variable(call)
         if name == "torch.nn.Parameter":
             data = call.get(0, "data")
             flag = call.flag(1, "requires_grad", default=True)
             requires_grad = YES if flag is True else NO if flag is False else MAYBE
             reason = NoGradReason("no-trainable-leaf", self.line(node)) if requires_grad is NO else None
             return self.fresh(node, requires_grad, data.shape if data else None, reason)
-        if name in api.FACTORIES or name in api.TYPED_CONSTRUCTORS or name in api.CUDA_TYPED_CONSTRUCTORS or name in (
-            "torch.Tensor", "torch.as_tensor",
-        ):
+        if name in api.FACTORIES or name in TENSOR_CONSTRUCTORS:
             return self.factory(name, call, state)
         if name in api.SET_GRAD_ENABLED or name in api.NO_GRAD_CONTEXTS or name in api.ENABLE_GRAD_CONTEXTS:
             return self.grad_mode_call(name, call, state)
@@ -1221,7 +1260,7 @@ class Analysis:
             return self.operation(node, tensors, state, shape=shape, kind=Kind.TENSOR)
         if name.startswith("torch.nn.init."):
             return call.get(0, "tensor") or TOP
-        if name.startswith("torch.nn.") and name.rsplit(".", 1)[1][:1].isupper() and name not in api.NN_NON_MODULES:
+        if is_module_class(name):
             return Value(Kind.IDENTITY_MODULE if name in api.IDENTITY_MODULES else Kind.MODULE)
         if name.startswith("torch.optim."):
             for value in call.values:
@@ -1258,7 +1297,9 @@ class Analysis:
             return number()
         if name == "abs" and first is not None and first.kind is Kind.TENSOR:
             return self.operation(call.node, [first], state, shape=first.shape)
-        if name in ("setattr", "delattr", "exec", "eval", "vars", "globals", "locals"):
+        if name in REFLECTION:  # may rebind or change anything, by name
+            for variable, value in state.env.items():
+                state.env[variable] = Value(objects=value.objects)
             return self.unknown_call(call, state, direct=True)
         if name in ("print", "isinstance", "issubclass", "hasattr", "id", "type", "repr", "str",
                     "format", "hash", "callable", "range", "divmod"):
@@ -1271,26 +1312,28 @@ class Analysis:
         if callee.kind is Kind.LOSS:
             return self.operation(call.node, call.positional[:2], state, shape=(), kind=Kind.TENSOR)
         if callee.kind in (Kind.MODULE, Kind.IDENTITY_MODULE):
-            return self.module_output(callee, call, state)
+            return self.module_output(callee, state)
         if callee.kind is Kind.MODULE_CLASS:
             self.unknown_call(call, state)
             return Value(Kind.MODULE)
         return self.unknown_call(call, state)
 
-    def module_output(self, module: Value, call: CallArguments, state: State) -> Value:
+    def module_output(self, module: Value, state: State) -> Value:
         """A forward pass: unknown, except that with grad disabled nothing it computes requires
         grad (unless the module may hand back its input)."""
         if state.mode.enabled is False and module.kind is Kind.MODULE:
             return Value(Kind.UNKNOWN, NO, Leaf.LEAF, reason=state.mode.since)
         return TOP
 
-    def method_call(self, method: str, receiver_node, receiver: Value, call: CallArguments, state: State) -> Value:
+    def method_call(
+        self, method: str, receiver_node, receiver: Value, call: CallArguments, state: State
+    ) -> Value:
         node = call.node
         if receiver.kind in (Kind.MODULE, Kind.IDENTITY_MODULE):
-            if method in ("cuda", "cpu", "to", "train", "eval", "float", "double", "half", "type", "requires_grad_"):
+            if method in MODULE_RETURNING_METHODS:
                 return receiver
             if method == "forward":
-                return self.module_output(receiver, call, state)
+                return self.module_output(receiver, state)
             if method in ("parameters", "named_parameters", "state_dict", "zero_grad", "children", "modules"):
                 return OTHER
             return self.unknown_call(call, state)
@@ -1312,34 +1355,30 @@ class Analysis:
         if method == "retain_grad":
             self.mutate(receiver_node, receiver, replace(receiver, grad_kept=True), state, flags=True)
             return OTHER
-        if method == "detach_":
-            new = self.cut(receiver, "detach", node, Kind.TENSOR)
-            if receiver.requires_grad is not NO:
-                new = replace(new, grad_kept=None)
-            self.mutate(receiver_node, receiver, replace(new, objects=receiver.objects), state, flags=True)
+        if method == "detach_":  # detaches in place: a leaf now, and any old `.grad` stays
+            cut = self.cut(receiver, "detach", node, Kind.TENSOR)
+            grad_kept = receiver.grad_kept if receiver.requires_grad is NO else None
+            new = replace(cut, objects=receiver.objects, grad_kept=grad_kept)
+            self.mutate(receiver_node, receiver, new, state, flags=True)
             return new
         if method.endswith("_") and not method.endswith("__"):
-            return self.in_place(
-                receiver_node, receiver, call.values, state, node,
-                shape_kept=method not in api.SHAPE_CHANGING_INPLACE,
-            )
+            shape_kept = method not in api.SHAPE_CHANGING_INPLACE
+            return self.in_place(receiver_node, receiver, call.values, state, shape_kept)
         return self.tensor_operation(method, receiver, call, state, function=False)
 
-    def tensor_operation(self, name: str, receiver: Value, call: CallArguments, state: State, function: bool) -> Value:
+    def tensor_operation(
+        self, name: str, receiver: Value, call: CallArguments, state: State, function: bool
+    ) -> Value:
         """`receiver.name(...)` or `torch.name(receiver, ...)`: a torch operation."""
         node = call.node
         arguments = call.values[1:] if function else call.values
-        if function:
-            positional = call.positional[1:]
-        else:
-            positional = call.positional
+        positional = call.positional[1:] if function else call.positional
         tensor_only = function or name in api.TENSOR_ONLY_METHODS
-        if not function and receiver.kind is Kind.UNKNOWN and not tensor_only and name not in (
-            api.ELEMENTWISE_OPS | api.MATMUL_OPS | api.VIEW_OPS | api.CONVERSION_OPS | api.DIFFERENTIABLE_OPS
-            | api.INTEGER_OPS | api.FULL_REDUCTIONS | api.PAIR_REDUCTIONS | {"detach", "item", "tolist", "numpy"}
-            | api.PYTHON_VALUE_METHODS | api.NEW_METHODS
-        ):
-            return self.unknown_call(call, state)
+        if not function and receiver.kind is Kind.UNKNOWN and not tensor_only:
+            if name not in KNOWN_TENSOR_METHODS:
+                return self.unknown_call(call, state)
+            for value in arguments:  # `tracker.add(x)` on some object of the user's may keep x
+                self.escape(value, state)
         kind = Kind.TENSOR if tensor_only or receiver.kind is Kind.TENSOR else Kind.UNKNOWN
         if name == "detach":
             return self.cut(receiver, "detach", node, Kind.TENSOR)
@@ -1363,12 +1402,14 @@ class Analysis:
                 shape = ()
             return replace(self.integer_result(node, name, kind, [receiver, *arguments]), shape=shape)
         inputs = [receiver, *arguments]
-        if name in api.PAIR_REDUCTIONS | {"min", "max"} and positional:
-            if positional[0].kind in (Kind.TENSOR, Kind.UNKNOWN) and name in ("max", "min"):
-                return self.operation(node, inputs, state, shape=broadcast(inputs), kind=kind)
-            return TOP  # (values, indices)
-        if name in api.FULL_REDUCTIONS or name in api.PAIR_REDUCTIONS:
-            return self.operation(node, inputs, state, shape=self.reduced_shape(name, receiver, call, positional), kind=kind)
+        if name in api.PAIR_REDUCTIONS:
+            if name in ("max", "min") and positional and positional[0].kind in (Kind.TENSOR, Kind.UNKNOWN):
+                return self.operation(node, inputs, state, shape=broadcast(inputs), kind=kind)  # elementwise
+            if positional or "dim" in call.keywords or name not in api.FULL_REDUCTIONS:
+                return TOP  # (values, indices)
+        if name in api.FULL_REDUCTIONS:
+            shape = self.reduced_shape(name, receiver, call, positional)
+            return self.operation(node, inputs, state, shape=shape, kind=kind)
         if name in api.ELEMENTWISE_OPS:
             return self.operation(node, inputs, state, shape=broadcast(inputs), kind=kind)
         if name in api.MATMUL_OPS:
@@ -1376,7 +1417,8 @@ class Analysis:
             shape = matmul_shape(receiver.shape, other.shape) if other is not None else None
             return self.operation(node, inputs, state, shape=shape, kind=kind)
         if name in api.VIEW_OPS:
-            return self.view(node, receiver, state, shape=self.view_shape(name, receiver, call, positional), kind=kind, extra=arguments)
+            shape = self.view_shape(name, receiver, call, positional)
+            return self.view(node, receiver, state, shape=shape, kind=kind, extra=arguments)
         if name in api.CONVERSION_OPS and not function:
             return self.conversion(node, receiver, state, kind)
         if name in api.DIFFERENTIABLE_OPS:
@@ -1462,7 +1504,7 @@ class Analysis:
         for node in nodes:
             value = self.values.get(node)
             constant = value.constant if value is not None and value.kind is Kind.NUMBER else None
-            if not isinstance(constant, int) or isinstance(constant, bool) or (constant < 0 and not allow_negative):
+            if not is_int(constant) or (constant < 0 and not allow_negative):
                 return None
             sizes.append(constant)
         return tuple(sizes)
@@ -1475,9 +1517,9 @@ class Analysis:
         if "reduce" in call.keywords:
             return call.keywords["reduce"].constant is True
         reduction = call.node_for("reduction")
-        return reduction is None or (
-            isinstance(reduction, cst.SimpleString) and reduction.evaluated_value in ("mean", "sum", "batchmean")
-        )
+        reduces = ("mean", "sum", "batchmean")
+        literal = isinstance(reduction, cst.SimpleString)
+        return reduction is None or (literal and reduction.evaluated_value in reduces)
 
     # Sources
 
@@ -1488,7 +1530,7 @@ class Analysis:
             reason if requires_grad is NO else None, frozenset({id(node)}), False, constant,
         )
 
-    def variable(self, call: CallArguments, state: State) -> Value:
+    def variable(self, call: CallArguments) -> Value:
         """`Variable(x, requires_grad)` is `x.detach()` with requires_grad set: a new leaf."""
         node = call.node
         data = call.get(0, "data")
@@ -1498,9 +1540,8 @@ class Analysis:
         requires_grad = YES if flag is True else NO if flag is False else MAYBE
         reason = None
         if requires_grad is NO:
-            reason = data.reason if data is not None and data.requires_grad is NO and data.reason else NoGradReason(
-                "variable", self.line(node)
-            )
+            already = data is not None and data.requires_grad is NO and data.reason is not None
+            reason = data.reason if already else NoGradReason("variable", self.line(node))
         shape = data.shape if data is not None else (0,)
         constant = data.constant if data is not None else None
         return self.fresh(node, requires_grad, shape, reason, constant)
@@ -1519,16 +1560,15 @@ class Analysis:
             copied = data.reason if data.requires_grad is NO and data.reason else None
             reason = copied or NoGradReason("copy", self.line(node), "torch.tensor(...)")
             return self.fresh(node, requires_grad, data.shape, reason)
-        if short in ("tensor", "as_tensor") or name in api.TYPED_CONSTRUCTORS or name in api.CUDA_TYPED_CONSTRUCTORS or name == "torch.Tensor":
+        if short in ("tensor", "as_tensor") or name in TENSOR_CONSTRUCTORS:
             return self.tensor_from_data(short, call, created)
+        constant = {"ones": 1, "zeros": 0, "ones_like": 1, "zeros_like": 0}.get(short)
         if short.endswith("_like"):
-            like = data
-            shape = like.shape if like is not None else None
-            return self.fresh(node, requires_grad, shape, created, 1 if short == "ones_like" else 0 if short == "zeros_like" else None)
-        if name in api.GRAD_CARRYING_FACTORIES and any(v.kind in (Kind.TENSOR, Kind.UNKNOWN) for v in call.values):
+            shape = data.shape if data is not None else None
+            return self.fresh(node, requires_grad, shape, created, constant)
+        if name in api.GRAD_CARRYING_FACTORIES and any(v.kind not in CONSTANT_KINDS for v in call.values):
             return self.operation(node, call.values, state, shape=None, kind=Kind.TENSOR)
         shape = self.factory_shape(short, call)
-        constant = {"ones": 1, "zeros": 0}.get(short)
         if short == "full" and len(call.positional) > 1:
             constant = call.positional[1].constant
         return self.fresh(node, requires_grad, shape, created, constant)
@@ -1538,7 +1578,8 @@ class Analysis:
         node = call.node
         data = call.positional[0] if call.positional else None
         typed = short not in ("tensor", "as_tensor")
-        if typed and (data is None or all(is_int(v.constant) and v.kind is Kind.NUMBER for v in call.positional)):
+        sizes = all(is_int(v.constant) and v.kind is Kind.NUMBER for v in call.positional)
+        if typed and (data is None or sizes):  # `torch.FloatTensor(2, 3)`: sizes, not data
             shape = self.literal_shape(node.args) if data is not None else (0,)
             return self.fresh(node, NO, shape, created) if shape is not None and not call.keywords else TOP
         if data is None or data.kind in (Kind.TENSOR, Kind.UNKNOWN) or (typed and data.kind is Kind.NUMBER):
@@ -1559,14 +1600,14 @@ class Analysis:
         if any(not isinstance(i, int) for i in ints):
             return None
         if short == "arange" and 1 <= len(ints) <= 3:
-            start, end, step = (0, ints[0], 1) if len(ints) == 1 else (*ints[:2], ints[2] if len(ints) == 3 else 1)
+            start, end, step = (0, ints[0], 1) if len(ints) == 1 else (*ints[:2], (ints[2:] or [1])[0])
             return (max(0, -(-(end - start) // step)),) if step else None
         if short == "linspace" and len(ints) == 3:
             return (ints[2],)
         if short == "eye" and 1 <= len(ints) <= 2:
             return (ints[0], ints[-1])
         if short == "randint" and call.node_for("size") is not None:
-            return self.literal_shape([a for a in args if a.keyword is not None and a.keyword.value == "size"])
+            return self.literal_shape([a for a in args if a.keyword and a.keyword.value == "size"])
         return None
 
     def grad_mode_call(self, name: str, call: CallArguments, state: State) -> Value:
@@ -1574,7 +1615,10 @@ class Analysis:
         switches at once (and, used in `with`, restores the previous mode at the end)."""
         node = call.node
         enabled = self.grad_context(node)
-        detail = f"`{self.context.code(node)}`" if name in api.SET_GRAD_ENABLED else f"`{self.context.code(node.func)}()`"
+        if name in api.SET_GRAD_ENABLED:
+            detail = f"`{self.context.code(node)}`"
+        else:
+            detail = f"`{self.context.code(node.func)}()`"
         context = OTHER
         if enabled is False:
             context = Value(Kind.NO_GRAD, reason=NoGradReason("no-grad", self.line(node), detail))
@@ -1603,7 +1647,11 @@ class Analysis:
             state.env[output.value] = new
         if backward.inputs is not None:  # fills the inputs' `.grad`, leaves or not
             elements = sequence_elements(backward.inputs) or (backward.inputs,)
-            names = {e.value for e in elements if isinstance(e, cst.Name) and state.env.get(e.value, TOP).kind is Kind.TENSOR}
+            names = {
+                element.value
+                for element in elements
+                if isinstance(element, cst.Name) and state.env.get(element.value, TOP).kind is Kind.TENSOR
+            }
             if len(names) < len(elements):  # an input that is not a named tensor may be anything
                 filled = frozenset().union(*(value.objects for value in state.env.values()))
             else:
@@ -1616,7 +1664,7 @@ class Analysis:
 
     # Transfer functions
 
-    def combine(self, inputs: list[Value], mode: GradMode, node, tensor_op: bool) -> Value:
+    def combine(self, inputs: list[Value], mode: GradMode, tensor_op: bool) -> Value:
         """requires_grad / leaf / reason of an operation's result from its inputs."""
         carriers = [value for value in inputs if value.kind not in CONSTANT_KINDS]
         flags = [value.requires_grad for value in carriers]
@@ -1624,7 +1672,8 @@ class Analysis:
         for value in carriers:
             reason = stronger(reason, value.reason)
         if mode.enabled is None:
-            return join(self.combine(inputs, ENABLED, node, tensor_op), self.combine(inputs, GradMode(False), node, tensor_op))
+            enabled = self.combine(inputs, ENABLED, tensor_op)
+            return join(enabled, self.combine(inputs, GradMode(False), tensor_op))
         if mode.enabled is False:
             if all(flag is NO for flag in flags):
                 return Value(requires_grad=NO, leaf=Leaf.LEAF, reason=reason)
@@ -1641,7 +1690,7 @@ class Analysis:
         """A new tensor computed from `inputs` by a differentiable operation."""
         if kind is None:
             kind = Kind.TENSOR if any(v.kind is Kind.TENSOR for v in inputs) else Kind.UNKNOWN
-        flags = self.combine(inputs, state.mode, node, tensor_op=kind is Kind.TENSOR)
+        flags = self.combine(inputs, state.mode, tensor_op=kind is Kind.TENSOR)
         return Value(kind, flags.requires_grad, flags.leaf, shape, flags.reason, frozenset({id(node)}), False)
 
     def view(self, node, receiver: Value, state: State, shape, kind: Kind | None = None, extra=()) -> Value:
@@ -1703,7 +1752,8 @@ class CallArguments:
         return self.keywords.get(keyword)
 
     def node_for(self, keyword: str) -> cst.BaseExpression | None:
-        return next((arg.value for arg in self.node.args if arg.keyword and arg.keyword.value == keyword), None)
+        named = (arg.value for arg in self.node.args if arg.keyword and arg.keyword.value == keyword)
+        return next(named, None)
 
     def flag(self, index: int | None, keyword: str, default: bool) -> bool | None:
         """A boolean argument: its literal value, the default when absent, None if unknown."""

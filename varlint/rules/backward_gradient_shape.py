@@ -1,9 +1,10 @@
-"""`loss.backward(one)` with a one-element 1-D gradient on a 0-dim loss, which raises.
+"""`loss.backward(one)`: a gradient whose shape is not the output's, which raises.
 
 ## What it does
-Reports a backward whose gradient argument holds one element but has a dimension
-(`torch.FloatTensor([1])`, `torch.ones(1)`) while the output is 0-dim (a full reduction, a loss):
-the WGAN idiom `one = torch.FloatTensor([1]); mone = one * -1; errD_real.backward(one)`. Also
+Reports a backward whose gradient argument has a known shape different from the output's
+known shape. The case that matters in legacy code is a one-element gradient with a dimension
+(`torch.FloatTensor([1])`, `torch.ones(1)`) for a 0-dim output (a full reduction, a loss): the
+WGAN idiom `one = torch.FloatTensor([1]); mone = one * -1; errD_real.backward(one)`. Also
 `torch.autograd.backward` / `torch.autograd.grad` with such gradients.
 
 ## Why is this bad
@@ -47,7 +48,7 @@ from varlint.rules.variable_wrapper import receiver_code, short_code
 
 ERROR = (
     "RuntimeError: Mismatch in shape: grad_output[{index}] has a shape of {gradient} and "
-    "output[{index}] has a shape of torch.Size([])."
+    "output[{index}] has a shape of {output}."
 )
 
 
@@ -65,27 +66,31 @@ class BackwardGradientShape(Rule):
             output_facts = flow.facts(output)
             gradient_facts = None if gradient is None else flow.facts(gradient)
             if gradient_facts is not None and self.mismatched(output_facts, gradient_facts):
-                message = ERROR.format(index=index, gradient=torch_size(gradient_facts.shape))
-                self.report(
-                    node,
-                    f"`{short_code(self.context.code(node))}` raises `{message}`: "
-                    f"`{short_code(self.context.code(output))}` is 0-dim, and the gradient "
-                    f"`{short_code(self.context.code(gradient))}` has shape {list(gradient_facts.shape)}",
-                    fix=self.fix(node, backward.method, output, gradient, gradient_facts.constant),
-                )
+                self.report_mismatch(node, backward.method, index, output, gradient, output_facts, gradient_facts)
                 return
             if not gradient_accepted(output_facts, gradient_facts):
                 return
 
+    def report_mismatch(self, call, method: bool, index: int, output, gradient, output_facts, gradient_facts):
+        error = ERROR.format(
+            index=index, gradient=torch_size(gradient_facts.shape), output=torch_size(output_facts.shape)
+        )
+        fix = None
+        if output_facts.shape == () and numel(gradient_facts.shape) == 1:  # the `one` / `mone` idiom
+            fix = self.fix(call, method, output, gradient, gradient_facts.constant)
+        self.report(
+            call,
+            f"`{short_code(self.context.code(call))}` raises `{error}`: the gradient "
+            f"`{short_code(self.context.code(gradient))}` has shape {list(gradient_facts.shape)} and "
+            f"`{short_code(self.context.code(output))}` has shape {list(output_facts.shape)}; a "
+            f"gradient needs the output's exact shape",
+            fix=fix,
+        )
+
     @staticmethod
     def mismatched(output, gradient) -> bool:
-        return (
-            output.shape == ()
-            and gradient.is_tensor
-            and gradient.shape is not None
-            and len(gradient.shape) >= 1
-            and numel(gradient.shape) == 1
-        )
+        known = output.shape is not None and gradient.is_tensor and gradient.shape is not None
+        return known and gradient.shape != output.shape
 
     def fix(self, call: cst.Call, method: bool, output, gradient, constant):
         """`t.backward(one)` -> `t.backward()`, `t.backward(mone)` -> `(-t).backward()`."""
@@ -98,12 +103,14 @@ class BackwardGradientShape(Rule):
             or any(arg.keyword is None for arg in rest)  # positional arguments would shift
         ):
             return None
-        arguments = ", ".join(self.context.code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for arg in rest)
+        without_commas = [arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in rest]
+        arguments = ", ".join(self.context.code(arg) for arg in without_commas)
         tensor = receiver_code(self.context, output)
         if constant == 1:
-            replacement, message = f"{tensor}.backward({arguments})", f"Replace with `{tensor}.backward()`"
+            seeded = tensor
         else:
-            negated = self.context.code(output)
-            negated = f"-{tensor}" if negated == tensor else f"-({negated})"
-            replacement, message = f"({negated}).backward({arguments})", f"Replace with `({negated}).backward()`"
+            code = self.context.code(output)
+            seeded = f"(-{tensor})" if code == tensor else f"(-({code}))"
+        replacement = f"{seeded}.backward({arguments})"
+        message = f"Replace with `{seeded}.backward()`"
         return self.make_fix(Applicability.SAFE, message, [self.context.edit(call, replacement)])

@@ -85,7 +85,8 @@ class BackwardWithoutGrad(Rule):
 
     def message(self, call: cst.Call, output: cst.BaseExpression, index: int, facts: ValueFacts) -> str:
         shown = short_code(self.context.code(output))
-        message = f"`{short_code(self.context.code(call))}` raises `{ERROR.format(index=index)}`: `{shown}` does not require grad"
+        error = ERROR.format(index=index)
+        message = f"`{short_code(self.context.code(call))}` raises `{error}`: `{shown}` does not require grad"
         if facts.reason is not None:
             message += f" ({facts.reason.describe()})"
         return message

@@ -54,7 +54,8 @@ class GradNeverPopulated(Rule):
         if node.attr.value != "grad" or not is_read(node, self.context.parents):
             return
         facts = self.context.gradflow.facts(node.value)
-        if facts.requires_grad is not RequiresGrad.NO or facts.leaf is not Leaf.LEAF or facts.grad_kept is not False:
+        never_filled = facts.requires_grad is RequiresGrad.NO and facts.leaf is Leaf.LEAF
+        if not never_filled or facts.grad_kept is not False:
             return
         tensor = short_code(self.context.code(node.value))
         message = (

@@ -54,7 +54,8 @@ class GradOfNonLeaf(Rule):
         if node.attr.value != "grad" or not is_read(node, self.context.parents):
             return
         facts = self.context.gradflow.facts(node.value)
-        if facts.requires_grad is not RequiresGrad.YES or facts.leaf is not Leaf.NONLEAF or facts.grad_kept is not False:
+        non_leaf = facts.requires_grad is RequiresGrad.YES and facts.leaf is Leaf.NONLEAF
+        if not non_leaf or facts.grad_kept is not False:
             return
         tensor = short_code(self.context.code(node.value))
         self.report(
@@ -63,7 +64,8 @@ class GradOfNonLeaf(Rule):
             f"tensors that require grad, so it is not a leaf, and backward fills `.grad` only for leaves",
             fix=self.make_fix(
                 Applicability.DISPLAY_ONLY,
-                f"Call `{tensor}.retain_grad()` before `backward()`, or read the `.grad` of the leaf it is computed from",
+                f"Call `{tensor}.retain_grad()` before `backward()`, "
+                "or read the `.grad` of the leaf it is computed from",
                 [],
             ),
         )
