@@ -430,7 +430,9 @@ class FilePrepass(cst.CSTVisitor):
         self.called_without_grad: set[str] = set()  # names called inside no_grad code
         self.switches_in_functions = False  # `torch.set_grad_enabled(False)` run by a function
         self.switches_anywhere = False
-        self.functions_change_flags = False
+        # Code the walk does not follow may change requires_grad flags: a function or lambda
+        # that does, or reflection (`getattr(t, "requires_grad_")()`).
+        self.hidden_flag_changes = False
         self.function_depth = 0
         self.no_grad_depth = 0
 
@@ -445,7 +447,7 @@ class FilePrepass(cst.CSTVisitor):
             self.walrus_targets.add(node.target.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions_change_flags |= changes_flags(node.body)
+        self.hidden_flag_changes |= changes_flags(node.body)
         self.function_depth += 1
         self.no_grad_depth += self.disables(node)
 
@@ -458,7 +460,7 @@ class FilePrepass(cst.CSTVisitor):
         return mode is not None and mode.enabled is False
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.functions_change_flags |= changes_flags(node.body)
+        self.hidden_flag_changes |= changes_flags(node.body)
 
     def visit_With(self, node: cst.With) -> None:
         self.no_grad_depth += self.with_disables(node)
@@ -473,7 +475,7 @@ class FilePrepass(cst.CSTVisitor):
         if self.no_grad_depth and isinstance(node.func, cst.Name):
             self.called_without_grad.add(node.func.value)
         if self.analysis.names.qualified(node.func) & {f"builtins.{name}" for name in REFLECTION}:
-            self.functions_change_flags = True  # `getattr(t, "requires_grad_")()` and the like
+            self.hidden_flag_changes = True  # `getattr(t, "requires_grad_")()` and the like
         if self.analysis.names.qualified(node.func) & api.SET_GRAD_ENABLED:
             in_with = isinstance(self.analysis.parents.get(node), cst.WithItem)
             if not in_with and literal_bool(argument(node, 0, "mode")) is not True:
@@ -1285,7 +1287,7 @@ class Analysis:
         may change any escaped object."""
         passed = frozenset().union(*(value.objects for value in call.values)) if call.values else frozenset()
         state.escaped |= passed
-        if direct or self.prepass.functions_change_flags:
+        if direct or self.prepass.hidden_flag_changes:
             self.havoc(state, passed)
         return TOP
 
