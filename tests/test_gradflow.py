@@ -297,6 +297,42 @@ CASES = [
         ["? ? (2,)", "no leaf (2,)"],
     ),
     (
+        "reflection-and-containers",
+        """
+        w = torch.ones(2, requires_grad=True)
+        q = torch.zeros(2)
+        exec("q.requires_grad_()")
+        probe(q)
+        p = torch.zeros(2)
+        kept = [p]
+        kept[0] += w
+        probe(p)
+        r = torch.zeros(2)
+        getattr(r, "requires_grad_")()
+        probe(r)
+        """,
+        ["? ? ?", "? ? ?", "? ? ?"],
+    ),
+    (
+        "module-outputs-under-no-grad",
+        """
+        import torch.nn as nn
+
+        class PassThrough(nn.Module):
+            def forward(self, x):
+                return x
+
+        w = torch.ones(2, requires_grad=True)
+        linear, identity, mine = nn.Linear(2, 2), nn.Identity(), PassThrough()
+        relu = nn.ReLU(inplace=True)
+        with torch.no_grad():
+            a, b, c, d = linear(w), identity(w), mine(w), relu(w * 1)
+        x = torch.ones(2)
+        probe(a * x, b * x, c * x, d * x)
+        """,
+        ["no leaf ?", "? ? ?", "? ? ?", "? ? ?"],
+    ),
+    (
         "closures-and-globals",
         """
         w = torch.ones(2)
@@ -311,8 +347,28 @@ CASES = [
             probe(w)
 
         read_global()
+        g = torch.ones(2)
+
+        def rebind():
+            global g
+            g = torch.ones(2, requires_grad=True)
+
+        rebind()
+        probe(g)
+
+        def counter():
+            n = torch.zeros(1)
+
+            def bump():
+                nonlocal n
+                n = n + torch.ones(1, requires_grad=True)
+
+            bump()
+            probe(n)
+
+        counter()
         """,
-        ["? ? ?", "? ? ?"],
+        ["? ? ?", "? ? ?", "? ? ?", "? ? ?"],
     ),
 ]
 

@@ -217,8 +217,11 @@ class Kind(enum.Enum):
     TENSOR = "tensor"
     NUMBER = "number"  # a Python number or bool (`constant`: its value, when known)
     ARRAY = "array"  # a numpy array or scalar
-    MODULE = "module"  # an nn.Module instance: calling it runs a forward pass
-    IDENTITY_MODULE = "identity module"  # a module that may return its input (nn.Identity)
+    MODULE = "module"  # a torch.nn module computing a new tensor from its input
+    # A module that may return its input or a parameter as it is (nn.Identity, dropout, in-place
+    # activations, a module class of the user's): with grad disabled its output may still
+    # require grad.
+    PASSTHROUGH_MODULE = "passthrough module"
     LOSS = "loss"  # a loss module whose default reduction gives a 0-dim result
     OPTIMIZER = "optimizer"
     NO_GRAD = "no-grad context"  # `torch.no_grad()`, usable in `with`
@@ -232,7 +235,7 @@ class Kind(enum.Enum):
 
 # Objects whose kind is all the analysis uses: the same whichever instance a name holds.
 OBJECT_KINDS = frozenset({
-    Kind.MODULE, Kind.IDENTITY_MODULE, Kind.LOSS, Kind.OPTIMIZER, Kind.NO_GRAD, Kind.ENABLE_GRAD,
+    Kind.MODULE, Kind.PASSTHROUGH_MODULE, Kind.LOSS, Kind.OPTIMIZER, Kind.NO_GRAD, Kind.ENABLE_GRAD,
     Kind.CODE, Kind.MODULE_CLASS,
 })
 # Tensor methods the analysis models (other methods of an unknown object are unknown calls).
@@ -383,32 +386,37 @@ MAX_ITERATIONS = 12
 PURE_LIBRARIES = frozenset(sys.stdlib_module_names) | {"numpy", "scipy", "matplotlib", "pandas"}
 
 
+class FlagChanges(cst.CSTVisitor):
+    """Finds code that may change a tensor's requires_grad, or give it a `.grad` to keep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def counts(self) -> bool:
+        return True
+
+    def visit_Call(self, call: cst.Call) -> None:
+        func = call.func
+        flag_method = isinstance(func, cst.Attribute) and func.attr.value in FLAG_METHODS
+        reflection = isinstance(func, cst.Name) and func.value in REFLECTION
+        self.found |= (flag_method or reflection) and self.counts()
+
+    def visit_Assign(self, assign: cst.Assign) -> None:
+        # `p.grad = None` (a reset) leaves no gradient to read: not a change that matters.
+        reset = none_to_missing(assign.value) is None
+        attributes = ("requires_grad",) if reset else FLAG_ATTRIBUTES
+        changes = any(is_flag_target(target.target, attributes) for target in assign.targets)
+        self.found |= changes and self.counts()
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.found |= is_flag_target(node.target) and self.counts()
+
+
 def changes_flags(node: cst.CSTNode) -> bool:
-    """Whether code under `node` may change a tensor's requires_grad / retained grad."""
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            nonlocal found
-            func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value in FLAG_METHODS:
-                found = True
-            if isinstance(func, cst.Name) and func.value == "setattr":
-                found = True
-
-        def visit_Assign(self, assign: cst.Assign) -> None:
-            nonlocal found
-            # `p.grad = None` (a reset) leaves no gradient to read: not a change that matters.
-            reset = none_to_missing(assign.value) is None
-            attributes = ("requires_grad",) if reset else FLAG_ATTRIBUTES
-            found = found or any(is_flag_target(target.target, attributes) for target in assign.targets)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            nonlocal found
-            found = found or is_flag_target(node.target)
-
-    node.visit(Finder())
-    return found
+    finder = FlagChanges()
+    node.visit(finder)
+    return finder.found
 
 
 def is_flag_target(target: cst.BaseExpression, attributes=FLAG_ATTRIBUTES) -> bool:
@@ -417,42 +425,49 @@ def is_flag_target(target: cst.BaseExpression, attributes=FLAG_ATTRIBUTES) -> bo
     return isinstance(target, cst.Attribute) and target.attr.value in attributes
 
 
-class FilePrepass(cst.CSTVisitor):
-    """What the walk must know in advance: names rebound behind its back, functions that may
-    run with grad disabled, whether some function changes requires_grad flags."""
+class FilePrepass(FlagChanges):
+    """What the walk must know in advance, in one traversal: names rebound behind its back,
+    functions that may run with grad disabled, and whether code the walk does not follow (a
+    function or lambda body, reflection) may change requires_grad flags (`found`)."""
 
     def __init__(self, analysis: Analysis) -> None:
         super().__init__()
         self.analysis = analysis
         self.globals_declared: set[str] = set()
         self.nonlocals_declared: set[str] = set()
+        self.declared_in: dict[cst.CSTNode, set[str]] = {}  # function -> its global/nonlocal names
         self.walrus_targets: set[str] = set()
         self.called_without_grad: set[str] = set()  # names called inside no_grad code
         self.switches_in_functions = False  # `torch.set_grad_enabled(False)` run by a function
         self.switches_anywhere = False
-        # Code the walk does not follow may change requires_grad flags: a function or lambda
-        # that does, or reflection (`getattr(t, "requires_grad_")()`).
-        self.hidden_flag_changes = False
-        self.function_depth = 0
+        self.functions: list[cst.CSTNode] = []  # the enclosing functions and lambdas
         self.no_grad_depth = 0
 
+    def counts(self) -> bool:
+        return bool(self.functions)
+
+    def declare(self, items, declared: set[str]) -> None:
+        names = {item.name.value for item in items}
+        declared |= names
+        if self.functions:
+            self.declared_in.setdefault(self.functions[-1], set()).update(names)
+
     def visit_Global(self, node: cst.Global) -> None:
-        self.globals_declared.update(item.name.value for item in node.names)
+        self.declare(node.names, self.globals_declared)
 
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.nonlocals_declared.update(item.name.value for item in node.names)
+        self.declare(node.names, self.nonlocals_declared)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         if isinstance(node.target, cst.Name):
             self.walrus_targets.add(node.target.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.hidden_flag_changes |= changes_flags(node.body)
-        self.function_depth += 1
+        self.functions.append(node)
         self.no_grad_depth += self.disables(node)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.function_depth -= 1
+        self.functions.pop()
         self.no_grad_depth -= self.disables(node)
 
     def disables(self, node: cst.FunctionDef) -> bool:
@@ -460,7 +475,10 @@ class FilePrepass(cst.CSTVisitor):
         return mode is not None and mode.enabled is False
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.hidden_flag_changes |= changes_flags(node.body)
+        self.functions.append(node)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.functions.pop()
 
     def visit_With(self, node: cst.With) -> None:
         self.no_grad_depth += self.with_disables(node)
@@ -472,15 +490,17 @@ class FilePrepass(cst.CSTVisitor):
         return any(self.analysis.grad_context(item.item) is False for item in node.items)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.no_grad_depth and isinstance(node.func, cst.Name):
-            self.called_without_grad.add(node.func.value)
-        if self.analysis.names.qualified(node.func) & {f"builtins.{name}" for name in REFLECTION}:
-            self.hidden_flag_changes = True  # `getattr(t, "requires_grad_")()` and the like
+        super().visit_Call(node)
+        if isinstance(node.func, cst.Name):
+            if self.no_grad_depth:
+                self.called_without_grad.add(node.func.value)
+            if node.func.value in REFLECTION:  # `getattr(t, "requires_grad_")()` at any level
+                self.found = True
         if self.analysis.names.qualified(node.func) & api.SET_GRAD_ENABLED:
             in_with = isinstance(self.analysis.parents.get(node), cst.WithItem)
             if not in_with and literal_bool(argument(node, 0, "mode")) is not True:
                 self.switches_anywhere = True
-                self.switches_in_functions |= self.function_depth > 0
+                self.switches_in_functions |= bool(self.functions)
 
 
 @dataclass
@@ -550,26 +570,13 @@ class Analysis:
         if isinstance(node, cst.Module):
             untracked |= self.prepass.globals_declared
         else:
-            untracked |= self.declared_in(node)
+            untracked |= self.prepass.declared_in.get(node, set())
         local_names = {assignment.name for assignment in scope.assignments}
         env: dict[str, Value] = {}
         if isinstance(node, cst.FunctionDef):
             env = {name: TOP for name in self.parameters(node.params)}
         self.scope = ScopeInfo(node, local_names, untracked, self.exposed.get(scope, set()))
         self.block(body, State(env, mode, frozenset()))
-
-    def declared_in(self, function: cst.CSTNode) -> set[str]:
-        declared: set[str] = set()
-
-        class Declarations(cst.CSTVisitor):
-            def visit_Global(self, node: cst.Global) -> None:
-                declared.update(item.name.value for item in node.names)
-
-            def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-                declared.update(item.name.value for item in node.names)
-
-        function.body.visit(Declarations())
-        return declared
 
     @staticmethod
     def parameters(params: cst.Parameters) -> list[str]:
@@ -1263,7 +1270,10 @@ class Analysis:
         if name.startswith("torch.nn.init."):
             return call.get(0, "tensor") or TOP
         if is_module_class(name):
-            return Value(Kind.IDENTITY_MODULE if name in api.IDENTITY_MODULES else Kind.MODULE)
+            inplace = call.node_for("inplace")  # an in-place activation returns its input
+            in_place = inplace is not None and literal_bool(inplace) is not False
+            passthrough = name in api.PASSTHROUGH_MODULES or in_place
+            return Value(Kind.PASSTHROUGH_MODULE if passthrough else Kind.MODULE)
         if name.startswith("torch.optim."):
             for value in call.values:
                 self.escape(value, state)
@@ -1287,7 +1297,7 @@ class Analysis:
         may change any escaped object."""
         passed = frozenset().union(*(value.objects for value in call.values)) if call.values else frozenset()
         state.escaped |= passed
-        if direct or self.prepass.hidden_flag_changes:
+        if direct or self.prepass.found:
             self.havoc(state, passed)
         return TOP
 
@@ -1313,16 +1323,16 @@ class Analysis:
     def value_call(self, callee: Value, call: CallArguments, state: State) -> Value:
         if callee.kind is Kind.LOSS:
             return self.operation(call.node, call.positional[:2], state, shape=(), kind=Kind.TENSOR)
-        if callee.kind in (Kind.MODULE, Kind.IDENTITY_MODULE):
+        if callee.kind in (Kind.MODULE, Kind.PASSTHROUGH_MODULE):
             return self.module_output(callee, state)
         if callee.kind is Kind.MODULE_CLASS:
             self.unknown_call(call, state)
-            return Value(Kind.MODULE)
+            return Value(Kind.PASSTHROUGH_MODULE)
         return self.unknown_call(call, state)
 
     def module_output(self, module: Value, state: State) -> Value:
-        """A forward pass: unknown, except that with grad disabled nothing it computes requires
-        grad (unless the module may hand back its input)."""
+        """A forward pass: unknown, except that with grad disabled a torch.nn module that computes
+        a new tensor returns one that does not require grad."""
         if state.mode.enabled is False and module.kind is Kind.MODULE:
             return Value(Kind.UNKNOWN, NO, Leaf.LEAF, reason=state.mode.since)
         return TOP
@@ -1331,7 +1341,7 @@ class Analysis:
         self, method: str, receiver_node, receiver: Value, call: CallArguments, state: State
     ) -> Value:
         node = call.node
-        if receiver.kind in (Kind.MODULE, Kind.IDENTITY_MODULE):
+        if receiver.kind in (Kind.MODULE, Kind.PASSTHROUGH_MODULE):
             if method in MODULE_RETURNING_METHODS:
                 return receiver
             if method == "forward":

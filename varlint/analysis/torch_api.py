@@ -212,8 +212,8 @@ FUNCTIONAL_LOSS_INPUTS = {
     "torch.nn.functional.ctc_loss": 4,
 }
 # nn modules that may return their input itself (so under no_grad their output can still
-# require grad): identity, and dropout in eval mode.
-IDENTITY_MODULES = frozenset({
+# require grad): identity, dropout (in eval mode or with p=0), containers of modules.
+PASSTHROUGH_MODULES = frozenset({
     "torch.nn.Identity", "torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d",
     "torch.nn.Dropout3d", "torch.nn.AlphaDropout", "torch.nn.FeatureAlphaDropout",
     "torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict",

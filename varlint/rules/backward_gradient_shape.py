@@ -1,4 +1,4 @@
-"""`loss.backward(one)`: a gradient whose shape is not the output's, which raises.
+"""A backward gradient of another shape than the output (`loss.backward(one)` on a 0-dim loss): it raises.
 
 ## What it does
 Reports a backward whose gradient argument has a known shape different from the output's
