@@ -509,16 +509,23 @@ def test_many_files_are_checked_in_parallel_and_reported_in_order(varlint, tmp_p
     assert all(path.read_text() == LEGACY_FIXED for path in tmp_path.glob("*.py"))
 
 
-def test_internal_error_exits_2_with_the_traceback(varlint, tmp_path, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("rule crashed")
+def test_internal_error_in_one_file_exits_2_and_the_others_are_checked(varlint, tmp_path, monkeypatch):
+    from varlint import engine
 
-    monkeypatch.setattr("varlint.engine.check_paths", broken)
+    real_lint = engine._check_file
+
+    def lint_but_crash_on_broken(path, settings, fix):
+        if path.endswith("broken.py"):
+            raise RuntimeError("rule crashed")
+        return real_lint(path, settings, fix)
+
+    monkeypatch.setattr(engine, "_check_file", lint_but_crash_on_broken)
+    write(tmp_path / "broken.py", LEGACY)
     write(tmp_path / "train.py", LEGACY)
-    run = varlint("check", "train.py")
+    run = varlint("check", ".")
     assert run.exit_code == 2, run
-    assert "RuntimeError: rule crashed" in run.stderr
-    assert "internal error" in run.stderr
+    assert "internal error while checking broken.py: RuntimeError: rule crashed" in run.stderr
+    assert "train.py:" in run.stdout  # the run went on with the other file
 
 
 # --- fixing files: encoding, newlines, permissions, atomic write -----------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import sys
-import traceback
 from pathlib import Path
 
 import click
@@ -87,20 +86,12 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
           statistics, exit_zero, show_fixes, quiet, force_exclude):
     """Check PATHS (default: the current directory) for legacy autograd code."""
     paths = paths or (".",)
-    settings = build_settings(config, paths, select, ignore, extend_select)
-    missing = [path for path in paths if not Path(path).exists()]
-    if missing:
-        raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
-    files = list(discover(list(paths), settings.exclude, settings.root, force_exclude))
+    settings, files = settings_and_files(paths, config, select, ignore, extend_select, force_exclude)
     mode = None
     if fix or diff:
         mode = Applicability.UNSAFE if unsafe_fixes else Applicability.SAFE
-    try:
-        results = engine.check_paths(files, settings, mode)
-    except Exception:  # noqa: BLE001 - an internal error is exit 2 with the traceback
-        traceback.print_exc()
-        raise ExitError("varlint: internal error (please report it with the traceback above)") from None
-    results.sort(key=lambda result: result.path)
+    results = run_checks(files, settings, mode)
+    failed = any(result.internal_error for result in results)
 
     if diff:
         changed = [r for r in results if r.fixed_text is not None]
@@ -109,7 +100,7 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
         if not quiet:
             fixes_count = sum(r.fixed for r in changed)
             click.echo(f"Would fix {fixes_count} error{'s' * (fixes_count != 1)}." if changed else "No fixes available.", err=True)
-        sys.exit(1 if changed else 0)
+        sys.exit(2 if failed else 1 if changed else 0)
 
     if fix:
         for result in results:
@@ -135,7 +126,30 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
             if remaining:
                 click.echo()
             click.echo(text_output.summary(remaining, fixed))
+    if failed:
+        sys.exit(2)
     sys.exit(0 if exit_zero or not remaining else 1)
+
+
+def settings_and_files(paths, config, select, ignore, extend_select, force_exclude=False):
+    settings = build_settings(config, paths, select, ignore, extend_select)
+    missing = [path for path in paths if not Path(path).exists()]
+    if missing:
+        raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
+    return settings, list(discover(list(paths), settings.exclude, settings.root, force_exclude))
+
+
+def run_checks(files, settings, mode=None):
+    """Check the files; a file varlint fails on is reported on stderr, the others go on."""
+    results = sorted(engine.check_paths(files, settings, mode), key=lambda result: result.path)
+    for result in results:
+        if result.internal_error:
+            click.echo(
+                f"varlint: internal error while checking {result.path}: {result.internal_error} "
+                "(please report it)",
+                err=True,
+            )
+    return results
 
 
 def unified_diff(result) -> str:
@@ -202,23 +216,16 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
     from varlint.confirm import PREDICTING_RULE, confirm_files
 
     paths = paths or (".",)
-    settings = build_settings(config, paths, select, ignore, extend_select)
-    missing = [path for path in paths if not Path(path).exists()]
-    if missing:
-        raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
-    files = sorted(discover(list(paths), settings.exclude, settings.root))
+    settings, files = settings_and_files(paths, config, select, ignore, extend_select)
     if output_format == "text":
         click.echo(f"varlint confirm: running {len(files)} file{'s' * (len(files) != 1)} on the "
                    "reference runtime (this executes their code)", err=True)
-    try:
-        runs = confirm_files(
-            {result.path: result.diagnostics for result in engine.check_paths(files, settings)},
-            lambda path: settings.selected_codes() - settings.ignored_for(path),
-            timeout,
-        )
-    except Exception:  # noqa: BLE001 - an internal error is exit 2 with the traceback
-        traceback.print_exc()
-        raise ExitError("varlint: internal error (please report it with the traceback above)") from None
+    results = run_checks(files, settings)
+    runs = confirm_files(
+        {result.path: result.diagnostics for result in results if not result.internal_error},
+        lambda path: settings.selected_codes() - settings.ignored_for(path),
+        timeout,
+    )
 
     entries = sorted(
         ((entry, run.status(entry)) for run in runs for entry in run.confirmations),
@@ -240,6 +247,8 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
                 click.echo(f"{run.path}: the program did not finish within {timeout:g} s")
         click.echo()
         click.echo(confirm_summary(entries, sum(len(run.unpredicted) for run in runs)))
+    if any(result.internal_error for result in results):
+        sys.exit(2)
     sys.exit(1 if entries else 0)
 
 

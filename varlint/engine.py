@@ -10,6 +10,7 @@ import io
 import os
 import re
 import tokenize
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ class FileResult:
     fixed_text: str | None = None
     encoding: str = "utf-8"
     written: bool = False
+    internal_error: str | None = None  # a bug in varlint, reported without stopping the run
 
 
 class UnreadableFile(Exception):
@@ -177,11 +179,25 @@ def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
     parsed = parse(path, text)
     if isinstance(parsed, Diagnostic):
         return [parsed] if "VL900" in codes else []
-    return lint_module(path, parsed, text, codes)
+    try:
+        return lint_module(path, parsed, text, codes)
+    except RecursionError:
+        # libcst's metadata providers recurse over the tree: a pathologically nested
+        # expression (hundreds of terms) exhausts the stack.
+        message = "cannot analyse the file: it nests expressions too deeply for the parser"
+        return [tool_diagnostic("VL900", path, message)] if "VL900" in codes else []
 
 
 def check_file(path: str, settings: Settings, fix: Applicability | None = None) -> FileResult:
-    """Lint one file; with `fix`, apply fixes up to that applicability and write the result."""
+    """Lint one file; with `fix`, apply fixes up to that applicability (nothing is written)."""
+    try:
+        return _check_file(path, settings, fix)
+    except Exception as error:  # noqa: BLE001 - one file's failure must not stop the run
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return FileResult(path, internal_error=detail)
+
+
+def _check_file(path: str, settings: Settings, fix: Applicability | None) -> FileResult:
     codes = settings.selected_codes() - settings.ignored_for(path)
     result = FileResult(path)
     try:
