@@ -48,21 +48,24 @@ from varlint.analysis.loops import Site, SiteKind, conditional, frames_inside, h
 from varlint.diagnostic import Applicability, Fix
 from varlint.rule import Rule
 
-def mentions(node: cst.CSTNode, paths: set[str]) -> bool:
-    """Whether `node` reads one of `paths` (a name, or an attribute chain such as `self.x`)."""
-    found = False
+def read_paths(node: cst.CSTNode) -> set[str]:
+    """The names and attribute chains (such as `self.x`) that `node` reads."""
+    paths: set[str] = set()
 
     class Reads(cst.CSTVisitor):
         def visit_Name(self, name: cst.Name) -> None:
-            nonlocal found
-            found = found or name.value in paths
+            paths.add(name.value)
 
         def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            nonlocal found
-            found = found or path_of(attribute) in paths
+            paths.add(path_of(attribute))
 
     node.visit(Reads())
-    return found
+    return paths
+
+
+def mentions(node: cst.CSTNode, paths: set[str]) -> bool:
+    """Whether `node` reads one of `paths`."""
+    return not read_paths(node).isdisjoint(paths)
 
 
 # Expressions `.item()` can follow without parentheses.
@@ -149,15 +152,18 @@ class LossHistoryKept(Rule):
         owner = facts.scope_parent.get(scope)
         if path.startswith("self.") and isinstance(owner, cst.ClassDef):
             scopes |= {method for method, parent in facts.scope_parent.items() if parent is owner}
+        candidates = [
+            (name, read_paths(binding.value))
+            for (_, name), bindings in facts.bindings.items()
+            for binding in bindings
+            if binding.scope in scopes and binding.value is not None
+        ]
         derived = {path}
         changed = True
         while changed:  # names computed from the accumulator (`stacked = torch.stack(losses)`)
             changed = False
-            for (_, name), bindings in facts.bindings.items():
-                if name not in derived and any(
-                    binding.scope in scopes and binding.value is not None and mentions(binding.value, derived)
-                    for binding in bindings
-                ):
+            for name, reads in candidates:
+                if name not in derived and not reads.isdisjoint(derived):
                     derived.add(name)
                     changed = True
         return any(
