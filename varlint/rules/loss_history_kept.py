@@ -76,6 +76,10 @@ class LossHistoryKept(Rule):
     code = "VL203"
     name = "loss-history-kept"
 
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.reads_cache: dict[cst.CSTNode, set[str]] = {}
+
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.operator, cst.AddAssign):
             self.check(node, node.target, node.value)
@@ -143,6 +147,12 @@ class LossHistoryKept(Rule):
                 return True
         return False
 
+    def reads_of(self, value: cst.CSTNode) -> set[str]:
+        """`read_paths`, computed once per expression per file (loops ask again and again)."""
+        if value not in self.reads_cache:
+            self.reads_cache[value] = read_paths(value)
+        return self.reads_cache[value]
+
     def graph_is_used(self, scope: cst.CSTNode, path: str) -> bool:
         """Whether the accumulated graph is wanted: something computed from the accumulator is
         backpropagated (`loss += step_loss` over time steps, then `loss.backward()`) or
@@ -153,7 +163,7 @@ class LossHistoryKept(Rule):
         if path.startswith("self.") and isinstance(owner, cst.ClassDef):
             scopes |= {method for method, parent in facts.scope_parent.items() if parent is owner}
         candidates = [
-            (name, read_paths(binding.value))
+            (name, self.reads_of(binding.value))
             for (_, name), bindings in facts.bindings.items()
             for binding in bindings
             if binding.scope in scopes and binding.value is not None
