@@ -164,7 +164,7 @@ def what_happens(found: ZeroDimIndexing) -> str:
         if found.requires_grad and not found.detached:
             return f"`.numpy()` raises `{NUMPY_REQUIRES_GRAD_ERROR}`"
         return f"`.numpy()` returns a 0-d array, so `[0]` raises `{NUMPY_INDEX_ERROR}`"
-    return f"indexing it raises `{INDEX_ERROR}`"
+    return f'indexing it raises "{INDEX_ERROR}"'  # the text has backticks of its own
 
 
 def describe(code: str) -> str:
