@@ -1710,6 +1710,10 @@ class Analysis:
         receiver, so it keeps the receiver's objects too."""
         kind = kind or (Kind.TENSOR if receiver.kind is Kind.TENSOR else Kind.UNKNOWN)
         result = self.operation(node, [receiver, *extra], state, shape=shape, kind=kind)
+        if state.mode.enabled is not True and receiver.requires_grad is not NO:
+            # PyTorch quirk: a view taken under no_grad of a tensor that requires grad still
+            # says requires_grad=True (and backward through it works): not a NO fact.
+            result = replace(result, requires_grad=MAYBE, leaf=Leaf.UNKNOWN, reason=None)
         return replace(result, objects=result.objects | receiver.objects, constant=receiver.constant)
 
     def conversion(self, node, receiver: Value, state: State, kind: Kind) -> Value:
