@@ -10,13 +10,14 @@ documented in runtime/events.py.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from varlint.confirm import PREDICTING_RULE
 
 try:
     import runtime_harness as harness
@@ -25,23 +26,8 @@ except ImportError:  # tests/ is a package in some layouts
 
 runtime = pytest.importorskip("runtime")
 
-#: the rule whose diagnostic each event kind confirms (rules.md); rules without an event
-#: (VL002, VL005, VL006, VL007) are not observable at run time as an event
-EVENT_OF_RULE = {
-    "VL001": "variable-call",
-    "VL003": "volatile",
-    "VL004": "zero-dim-index",
-    "VL101": "backward-without-grad",
-    "VL102": "grad-never-populated",
-    "VL103": "grad-of-non-leaf",
-    "VL104": "grad-fn-none",
-    "VL105": "backward-non-scalar",
-    "VL106": "backward-gradient-shape",
-    "VL201": "grad-accumulated",
-    "VL202": "step-after-reset",
-    "VL203": "history-across-iterations",
-}
-EVENT_KINDS = set(EVENT_OF_RULE.values())
+#: the event kinds of the contract (runtime/events.py), one per rule that predicts it
+EVENT_KINDS = set(PREDICTING_RULE)
 EVENT_KEYS = {"kind", "line", "file", "detail", "related"}
 
 
@@ -116,58 +102,12 @@ def assert_events_match_markers(
     observe(path, check)
 
 
-# --------------------------------------------------------------------------------------------
-# every fixture (layer 3 of the fixture tests): the events confirm the annotated diagnostics,
-# and the runtime observes nothing the annotations do not predict
-# --------------------------------------------------------------------------------------------
-
-RUNNABLE_FIXTURES = [
-    p for p in harness.fixture_programs() if harness.original_of(p) is None and "no-run" not in harness.directives(p)
-]
-
-
-def module_level_crash_line(result, program: Path) -> int | None:
-    """The line of the program's module-level statement that raised, when it crashed."""
-    if result.exception is None:
-        return None
-    pattern = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in <module>')
-    for match in pattern.finditer(result.stderr):
-        if Path(match.group("file")).resolve() == program.resolve():
-            return int(match.group("line"))
-    return None
-
-
-def confirmed(annotation: tuple[int, str], events) -> bool:
-    line, kind = annotation
-    return any(e["kind"] == kind and (e["line"] == line or line in e["related"]) for e in events)
-
-
-@pytest.mark.parametrize("program", RUNNABLE_FIXTURES, ids=[harness.fixture_id(p) for p in RUNNABLE_FIXTURES])
-def test_fixture_events_confirm_its_annotations(program):
-    expected = {
-        (line, EVENT_OF_RULE[code]) for line, code in harness.expected_diagnostics(program) if code in EVENT_OF_RULE
-    }
-    name = harness.fixture_id(program)
-
-    def check(result):
-        events = [e for e in result.events if Path(e["file"]).resolve() == program.resolve()]
-        crash_line = module_level_crash_line(result, program)
-        # module-level statements after a crash never ran: nothing there can be observed
-        reachable = {a for a in expected if crash_line is None or a[0] <= crash_line}
-        missing = sorted(a for a in reachable if not confirmed(a, events))
-        unpredicted = sorted(
-            (e["line"], e["kind"])
-            for e in events
-            if (e["line"], e["kind"]) not in expected and not any((r, e["kind"]) in expected for r in e["related"])
-        )
-        assert not missing, f"{name}: annotated but not observed by the runtime: {missing}" + describe(result)
-        assert not unpredicted, f"{name}: observed by the runtime but not annotated: {unpredicted}" + describe(result)
-
-    observe(program, check)
+# Layer 3 of the fixture tests (every fixture's diagnostics confirmed by its events, and no
+# event left unpredicted) is tests/test_confirm.py, which matches the linter's own output.
 
 
 def test_core_fixtures_exist():
-    names = {p.name for p in RUNNABLE_FIXTURES if p.parent.name == "core"}
+    names = {p.name for p in harness.fixture_programs() if p.parent.name == "core"}
     assert {f"behaviour_{n}" for n in range(1, 6)} <= {name[: len("behaviour_1")] for name in names}
 
 
