@@ -141,3 +141,22 @@ class Rule(cst.BatchableCSTVisitor):
         edits: Iterable[Edit],
     ) -> Fix:
         return Fix(applicability, message, tuple(edits))
+
+
+class TrainingLoopRule(Rule):
+    """A rule about training loops: `check_loop` runs for every for/while loop that calls
+    `.backward()` on a value that may require grad (see varlint/analysis/loops.py)."""
+
+    def visit_For(self, node: cst.For) -> None:
+        self._visit_loop(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._visit_loop(node)
+
+    def _visit_loop(self, node: cst.For | cst.While) -> None:
+        loop = self.context.loops.loop(node)
+        if self.context.loops.is_training_loop(loop):
+            self.check_loop(loop)
+
+    def check_loop(self, loop) -> None:
+        raise NotImplementedError

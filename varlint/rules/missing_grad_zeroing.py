@@ -62,24 +62,15 @@ import libcst as cst
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, path_of, related
 from varlint.diagnostic import Applicability, Edit, Fix, Position
 from varlint.fixes import split_lines
-from varlint.rule import Rule, to_position
+from varlint.rule import TrainingLoopRule, to_position
 
 
-class MissingGradZeroing(Rule):
+class MissingGradZeroing(TrainingLoopRule):
     code = "VL201"
     name = "missing-grad-zeroing"
 
-    def visit_For(self, node: cst.For) -> None:
-        self.check(node)
-
-    def visit_While(self, node: cst.While) -> None:
-        self.check(node)
-
-    def check(self, node: cst.For | cst.While) -> None:
+    def check_loop(self, loop: Loop) -> None:
         facts = self.context.loops
-        loop = facts.loop(node)
-        if not facts.is_training_loop(loop):
-            return
         consumers = [site for site in facts.consumers(loop) if not facts.fresh_each_iteration(loop, site)]
         unreset = [site for site in consumers if not facts.resets(loop, site)]
         if not unreset:

@@ -42,24 +42,14 @@ import libcst as cst
 
 from varlint.analysis.loops import Loop, Site, SiteKind
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule
+from varlint.rule import TrainingLoopRule
 
 
-class ZeroingBeforeStep(Rule):
+class ZeroingBeforeStep(TrainingLoopRule):
     code = "VL202"
     name = "zeroing-before-step"
 
-    def visit_For(self, node: cst.For) -> None:
-        self.check(node)
-
-    def visit_While(self, node: cst.While) -> None:
-        self.check(node)
-
-    def check(self, node: cst.For | cst.While) -> None:
-        facts = self.context.loops
-        loop = facts.loop(node)
-        if not facts.is_training_loop(loop):
-            return
+    def check_loop(self, loop: Loop) -> None:
         reported: set[int] = set()
         for step in loop.of(SiteKind.STEP):
             if not loop.directly(step):
