@@ -148,8 +148,12 @@ CASES = [
         out = model(torch.ones(2)).view(1)
         out.backward(torch.ones(1))
         probe(out)
+        one = model(torch.ones(2)).view(1)
+        one.backward()
+        probe(one)
         """,
-        ["? ? ?", "yes ? ()", "yes ? (1,)"],
+        # a backward without a gradient needs one element, not 0 dims: `(1,)` works too
+        ["? ? ?", "yes ? ?", "yes ? (1,)", "yes ? (1,)"],
     ),
     (
         "aliases-and-escapes",
@@ -596,3 +600,30 @@ def test_code_too_deep_for_the_analysis_is_unknown_not_a_crash():
         sys.setrecursionlimit(limit)
     # The whole file is given up: nothing half-analysed is reported.
     assert facts == [ValueFacts(), ValueFacts()]
+
+
+def test_call_of_a_dotless_qualified_name_does_not_crash():
+    """`import model` then `model(data)` (pytorch/examples word_language_model/main.py): the
+    qualified name of the callee, `model`, has no dot; it is no `torch.nn` module class."""
+    from varlint import engine
+    from varlint.analysis.gradflow import is_module_class
+    from varlint.rules import all_rules
+
+    assert not is_module_class("model")
+    assert is_module_class("torch.nn.Linear")
+    source = textwrap.dedent(
+        """\
+        import model
+
+
+        def repackage_hidden(h):
+            if isinstance(h, torch.Tensor):
+                output = model(data)
+            for batch, i in enumerate(range(0, train_data.size(0) - 1, args.bptt)):
+                if args.model == 'Transformer':
+                    output = model(data)
+                total_loss += loss.item()
+        """
+    )
+    codes = frozenset(rule.code for rule in all_rules())
+    assert engine.lint_text("case.py", source, codes) == []

@@ -13,8 +13,9 @@ times it is evaluated. Sources and transfer rules are the ones of rules.md: fact
 `Variable` take their `requires_grad`, `nn.Parameter` is YES, `.detach()` / `.data` / `.item()`
 / `.numpy()` / integer results are NO, known differentiable ops combine their inputs, anything
 computed with grad disabled is NO; function parameters, attributes, globals read in functions,
-user calls and module calls are UNKNOWN. After `t.backward()` without a gradient the program
-only goes on if `t` required grad and held one element, so from there `t` is YES and 0-dim.
+user calls and module calls are UNKNOWN. After `t.backward()` the program only goes on if `t`
+required grad, so from there `t` is YES (its shape stays what it was: without a gradient it held
+one element, but a `(1,)` tensor does too, so it need not be 0-dim).
 
 Soundness against aliasing: every tensor value carries the allocation sites of the objects it
 may be. A flag change (`requires_grad_()`, `.requires_grad = ...`) or an in-place op through one
@@ -289,8 +290,10 @@ class Value:
 
 def is_module_class(name: str) -> bool:
     """`torch.nn.Linear` and the like: a class whose instances are modules."""
+    if not name.startswith("torch.nn."):  # also `model` of `import model`: no dot at all
+        return False
     capitalized = name.rsplit(".", 1)[1][:1].isupper()
-    return name.startswith("torch.nn.") and capitalized and name not in api.NN_NON_MODULES
+    return capitalized and name not in api.NN_NON_MODULES
 
 
 def is_int(constant) -> bool:
@@ -1642,7 +1645,8 @@ class Analysis:
 
     def after_backward(self, backward: BackwardCall | None, state: State) -> None:
         """The program goes on after a backward only if every output required grad; one
-        without a gradient argument was a one-element tensor, by then 0-dim."""
+        without a gradient argument held one element, but that says nothing of its shape: a
+        `(1,)` tensor backpropagates without a gradient too (and `t.data[0]` then works)."""
         if backward is None:
             return
         for index, output in enumerate(backward.outputs):
@@ -1651,11 +1655,7 @@ class Analysis:
             current = state.env.get(output.value, TOP)
             if current.kind is Kind.UNBOUND:
                 continue
-            implicit = backward.gradients is not None and backward.gradients[index] is None
-            new = replace(
-                current, kind=Kind.TENSOR, requires_grad=YES, reason=None,
-                shape=() if implicit else current.shape,
-            )
+            new = replace(current, kind=Kind.TENSOR, requires_grad=YES, reason=None)
             state.env[output.value] = new
         if backward.inputs is not None:  # fills the inputs' `.grad`, leaves or not
             elements = sequence_elements(backward.inputs) or (backward.inputs,)

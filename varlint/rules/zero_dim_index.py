@@ -5,8 +5,8 @@ Reports `t.data[0]` and `t[0]`, and the variants `t.cpu().data[0]`, `t.data.nump
 `t.data.cpu().numpy()[0]` and `t.data.tolist()[0]`, where `t` is known to be a 0-dim tensor:
 the result of a full reduction (`x.sum()`, `x.mean()`, `x.norm()` ... without `dim`), of a loss
 module (`criterion = nn.MSELoss(); loss = criterion(out, y)`) or a functional loss
-(`F.mse_loss(out, y)`) with the default reduction, or a tensor on which `.backward()` is called
-without a gradient argument (which only works on a scalar).
+(`F.mse_loss(out, y)`) with the default reduction. A `.backward()` without a gradient argument
+says nothing of the shape: it works on any one-element tensor, `(1,)` included.
 
 ## Why is this bad
 Up to PyTorch 0.3 a loss had shape `(1,)`, and `loss.data[0]` was how a training loop read it as
