@@ -78,6 +78,40 @@ class FileContext:
         return Edit(to_position(code_range.start), to_position(code_range.end), content)
 
 
+# Expressions that can take `.method()` without parentheses.
+PRIMARY_EXPRESSIONS = (
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.List,
+    cst.ListComp,
+    cst.Dict,
+    cst.DictComp,
+    cst.Set,
+    cst.SetComp,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+)
+
+
+def needs_parentheses(expression: cst.BaseExpression) -> bool:
+    return not (getattr(expression, "lpar", None) or isinstance(expression, PRIMARY_EXPRESSIONS))
+
+
+def receiver_code(context, expression: cst.BaseExpression) -> str:
+    """Source text of `expression`, parenthesized when needed before `.method()`."""
+    code = context.code(expression)
+    return f"({code})" if needs_parentheses(expression) else code
+
+
+def short_code(code: str, limit: int = 40) -> str:
+    """A snippet for a message: the code itself if it is short and on one line."""
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
 def to_position(code_position) -> Position:
     # libcst: 1-based lines, 0-based columns; ruff and varlint: both 1-based.
     return Position(code_position.line, code_position.column + 1)

@@ -44,7 +44,7 @@ from varlint.analysis.gradflow import numel, torch_size
 from varlint.diagnostic import Applicability
 from varlint.rule import Rule
 from varlint.rules.backward_without_grad import gradient_accepted
-from varlint.rules.variable_wrapper import receiver_code, short_code
+from varlint.rule import receiver_code, short_code
 
 ERROR = (
     "RuntimeError: Mismatch in shape: grad_output[{index}] has a shape of {gradient} and "

@@ -33,8 +33,7 @@ import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad, numel
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule
-from varlint.rules.variable_wrapper import receiver_code, short_code
+from varlint.rule import Rule, receiver_code, short_code
 
 ERROR = "RuntimeError: grad can be implicitly created only for scalar outputs"
 

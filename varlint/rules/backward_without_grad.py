@@ -45,8 +45,7 @@ from __future__ import annotations
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad, ValueFacts, numel
-from varlint.rule import Rule
-from varlint.rules.variable_wrapper import short_code
+from varlint.rule import Rule, short_code
 
 ERROR = "RuntimeError: element {index} of tensors does not require grad and does not have a grad_fn"
 

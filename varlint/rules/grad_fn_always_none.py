@@ -27,8 +27,7 @@ from __future__ import annotations
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad, is_read
-from varlint.rule import Rule
-from varlint.rules.variable_wrapper import short_code
+from varlint.rule import Rule, short_code
 
 
 class GradFnAlwaysNone(Rule):

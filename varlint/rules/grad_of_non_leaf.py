@@ -40,8 +40,7 @@ import libcst as cst
 
 from varlint.analysis.gradflow import Leaf, RequiresGrad, is_read
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule
-from varlint.rules.variable_wrapper import short_code
+from varlint.rule import Rule, short_code
 
 WARNING = "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor is being accessed"
 

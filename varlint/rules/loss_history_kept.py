@@ -46,7 +46,7 @@ import libcst as cst
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.loops import Site, SiteKind, conditional, frames_inside, head, path_of, target_names
 from varlint.diagnostic import Applicability, Fix
-from varlint.rule import Rule
+from varlint.rule import Rule, receiver_code
 
 def read_paths(node: cst.CSTNode) -> set[str]:
     """The names and attribute chains (such as `self.x`) that `node` reads."""
@@ -66,10 +66,6 @@ def read_paths(node: cst.CSTNode) -> set[str]:
 def mentions(node: cst.CSTNode, paths: set[str]) -> bool:
     """Whether `node` reads one of `paths`."""
     return not read_paths(node).isdisjoint(paths)
-
-
-# Expressions `.item()` can follow without parentheses.
-ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
 
 
 class LossHistoryKept(Rule):
@@ -202,8 +198,7 @@ class LossHistoryKept(Rule):
         )
 
     def item_code(self, value: cst.BaseExpression) -> str:
-        code = self.context.code(value)
-        return f"{code}.item()" if isinstance(value, ATOMS) else f"({code}).item()"
+        return f"{receiver_code(self.context, value)}.item()"
 
     def item_fix(self, value: cst.BaseExpression, shape: tuple[int, ...] | None) -> Fix:
         if shape is not None and math.prod(shape) == 1:

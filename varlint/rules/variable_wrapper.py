@@ -75,7 +75,7 @@ from varlint.analysis.torch_api import (
     NUMPY_SCALAR_TYPES,
 )
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule
+from varlint.rule import Rule, receiver_code, short_code
 
 # `Variable(data=None, requires_grad=False, volatile=False, _grad_fn=None, name=None)`
 PARAMETERS = ("data", "requires_grad", "volatile", "_grad_fn", "name")
@@ -464,34 +464,3 @@ def with_requires_grad(factory: cst.Call, flag: str | None) -> cst.Call:
 
 
 # Expressions that can be followed by `.attr` as they are.
-PRIMARY_EXPRESSIONS = (
-    cst.Name,
-    cst.Attribute,
-    cst.Call,
-    cst.Subscript,
-    cst.List,
-    cst.ListComp,
-    cst.Dict,
-    cst.DictComp,
-    cst.Set,
-    cst.SetComp,
-    cst.SimpleString,
-    cst.ConcatenatedString,
-    cst.FormattedString,
-)
-
-
-def needs_parentheses(expression: cst.BaseExpression) -> bool:
-    return not (getattr(expression, "lpar", None) or isinstance(expression, PRIMARY_EXPRESSIONS))
-
-
-def receiver_code(context, expression: cst.BaseExpression) -> str:
-    """Source text of `expression`, parenthesized when needed before `.method()`."""
-    code = context.code(expression)
-    return f"({code})" if needs_parentheses(expression) else code
-
-
-def short_code(code: str, limit: int = 40) -> str:
-    """A snippet for a message: the code itself if it is short and on one line."""
-    code = " ".join(code.split())
-    return code if len(code) <= limit else code[: limit - 3] + "..."
