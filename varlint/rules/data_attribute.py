@@ -58,7 +58,6 @@ array = x.detach().numpy()
 
 from __future__ import annotations
 
-from functools import cached_property
 
 import libcst as cst
 import libcst.matchers as m
@@ -271,13 +270,19 @@ class DataAttribute(Rule):
             return True
         return self.imports_torch and reads_grad(value)
 
-    @cached_property
-    def imports_torch(self) -> bool:
-        return any(
-            name == "torch" or name.startswith("torch.")
-            for node in m.findall(self.context.module, m.Import() | m.ImportFrom())
-            for name in imported_modules(node)
-        )
+    # Whether an import of torch came before the node being visited: the traversal follows
+    # the source, and imports come first (a later one only makes the rule quieter).
+    imports_torch = False
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.note_imports(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.note_imports(node)
+
+    def note_imports(self, node: cst.Import | cst.ImportFrom) -> None:
+        if any(name == "torch" or name.startswith("torch.") for name in imported_modules(node)):
+            self.imports_torch = True
 
     def replace_data(self, data: cst.Attribute, replacement: str, applicability: Applicability):
         """Replace `.data` (from the end of its receiver to the end of `data`) by `replacement`."""
