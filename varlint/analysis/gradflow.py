@@ -39,7 +39,7 @@ import libcst as cst
 from libcst.metadata import ScopeProvider
 
 from varlint.analysis import torch_api as api
-from varlint.analysis.names import VARIABLE
+from varlint.analysis.names import VARIABLE, read_paths
 
 
 class RequiresGrad(enum.Enum):
@@ -1051,14 +1051,7 @@ class Analysis:
 
     @staticmethod
     def names_read(node: cst.CSTNode) -> set[str]:
-        found: set[str] = set()
-
-        class Reads(cst.CSTVisitor):
-            def visit_Name(self, name: cst.Name) -> None:
-                found.add(name.value)
-
-        node.visit(Reads())
-        return found
+        return {path for path in read_paths(node) if "." not in path}
 
     def expr_Name(self, node: cst.Name, state: State) -> Value:
         return self.lookup(node.value, state)

@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad
+from varlint.analysis.names import path_of
 
 Roots = frozenset[str] | None
 
@@ -120,16 +121,6 @@ def frames_inside(frames: tuple[Frame, ...], loop_node: cst.CSTNode) -> tuple[Fr
 def conditional(frames: Iterable[Frame]) -> bool:
     """Whether some branch among `frames` may not run."""
     return any(not frame.is_loop for frame in frames)
-
-
-def path_of(expression: cst.CSTNode | None) -> str | None:
-    """`model.fc.weight` for an attribute chain over a name; None for anything else."""
-    if isinstance(expression, cst.Name):
-        return expression.value
-    if isinstance(expression, cst.Attribute):
-        base = path_of(expression.value)
-        return None if base is None else f"{base}.{expression.attr.value}"
-    return None
 
 
 def head(path: str) -> str:

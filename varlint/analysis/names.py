@@ -93,3 +93,30 @@ class NameResolver:
             if set(scope.get_qualified_names_for(name)) == imported:
                 return name
         return None
+
+
+def path_of(expression: cst.CSTNode | None) -> str | None:
+    """`model.fc.weight` for an attribute chain over a name; None for anything else."""
+    if isinstance(expression, cst.Name):
+        return expression.value
+    if isinstance(expression, cst.Attribute):
+        base = path_of(expression.value)
+        return None if base is None else f"{base}.{expression.attr.value}"
+    return None
+
+
+def read_paths(node: cst.CSTNode) -> set[str]:
+    """The names and attribute chains (such as `self.x`) that `node` mentions."""
+    paths: set[str] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            paths.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            path = path_of(attribute)
+            if path is not None:
+                paths.add(path)
+
+    node.visit(Reads())
+    return paths

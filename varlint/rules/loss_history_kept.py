@@ -44,24 +44,10 @@ import math
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad
-from varlint.analysis.loops import Site, SiteKind, conditional, frames_inside, head, path_of, target_names
+from varlint.analysis.loops import Site, SiteKind, conditional, frames_inside, head, target_names
+from varlint.analysis.names import path_of, read_paths
 from varlint.diagnostic import Applicability, Fix
 from varlint.rule import Rule, receiver_code
-
-def read_paths(node: cst.CSTNode) -> set[str]:
-    """The names and attribute chains (such as `self.x`) that `node` reads."""
-    paths: set[str] = set()
-
-    class Reads(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            paths.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            paths.add(path_of(attribute))
-
-    node.visit(Reads())
-    return paths
-
 
 def mentions(node: cst.CSTNode, paths: set[str]) -> bool:
     """Whether `node` reads one of `paths`."""

@@ -59,7 +59,8 @@ from functools import cached_property
 
 import libcst as cst
 
-from varlint.analysis.loops import Loop, Site, SiteKind, conditional, path_of, related
+from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
+from varlint.analysis.names import path_of
 from varlint.diagnostic import Applicability, Edit, Fix, Position
 from varlint.fixes import split_lines
 from varlint.rule import TrainingLoopRule, to_position
