@@ -315,3 +315,98 @@ def multinomial(engine: Engine, probs: np.ndarray, num_samples: int, replacement
             result[i] = np.searchsorted(cumulative.astype(np.float64), u, side="left")
     result = result.astype(np.int64)
     return result.reshape(-1) if probs.ndim == 1 else result
+
+
+# -- torch.Generator ------------------------------------------------------------------------
+
+_STATE_BYTES = 5056  # sizeof(CPUGeneratorImplState), the layout of torch.get_rng_state()
+
+
+class Generator:
+    """torch.Generator: a CPU generator, seeded with 67280421310721 unless seeded otherwise."""
+
+    def __init__(self, device="cpu"):
+        if str(device) != "cpu":
+            raise RuntimeError("Device type CUDA is not supported for torch.Generator() api.")
+        self.device = device
+        self._engine = Engine(DEFAULT_SEED)
+
+    def manual_seed(self, seed):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            seed = int(seed)  # torch accepts numbers convertible to int, e.g. numpy ints, floats
+        seed = int(seed)
+        if not -(1 << 63) <= seed <= _U64:
+            raise RuntimeError(
+                "Overflow when unpacking long long" if seed > _U64 else
+                "Overflow when unpacking long")
+        self._engine.seed(seed)
+        return self
+
+    def initial_seed(self) -> int:
+        return self._engine.initial_seed
+
+    def seed(self) -> int:
+        value = int.from_bytes(os.urandom(8), "little")
+        self._engine.seed(value)
+        return value
+
+    def get_state(self) -> np.ndarray:
+        """The generator's state in PyTorch's byte layout (so torch.set_rng_state accepts it)."""
+        engine = self._engine
+        state = engine.bits.state["state"]
+        position = int(state["pos"])
+        buffer = bytearray(_STATE_BYTES)
+        left = 1 if position >= 624 else 625 - position
+        np.frombuffer(buffer, np.uint64, 1, 0)[:] = engine.initial_seed
+        np.frombuffer(buffer, np.int32, 2, 8)[:] = (left, 1)
+        np.frombuffer(buffer, np.uint64, 1, 16)[:] = position if position < 624 else 0
+        np.frombuffer(buffer, np.uint64, 624, 24)[:] = np.asarray(state["key"], np.uint64)
+        if engine.next_double_normal is not None:
+            np.frombuffer(buffer, np.float64, 1, 5024)[:] = engine.next_double_normal
+            np.frombuffer(buffer, np.int32, 1, 5040)[:] = 1
+        if engine.next_float_normal is not None:
+            np.frombuffer(buffer, np.float32, 1, 5048)[:] = engine.next_float_normal
+            buffer[5052] = 1
+        return np.frombuffer(bytes(buffer), np.uint8).copy()
+
+    def set_state(self, new_state: np.ndarray) -> "Generator":
+        raw = np.ascontiguousarray(new_state, np.uint8).tobytes()
+        if len(raw) != _STATE_BYTES:
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but found "
+                               f"the input RNG state size to be {len(raw)}")
+        left, _seeded = np.frombuffer(raw, np.int32, 2, 8)
+        position = int(np.frombuffer(raw, np.uint64, 1, 16)[0])
+        engine = self._engine
+        engine.initial_seed = int(np.frombuffer(raw, np.uint64, 1, 0)[0])
+        engine.bits = np.random.MT19937()
+        engine.bits.state = {"bit_generator": "MT19937", "state": {
+            "key": np.frombuffer(raw, np.uint64, 624, 24).astype(np.uint32),
+            "pos": 624 if left <= 1 else position}}
+        valid_double = np.frombuffer(raw, np.int32, 1, 5040)[0]
+        engine.next_double_normal = float(np.frombuffer(raw, np.float64, 1, 5024)[0]) if valid_double else None
+        engine.next_float_normal = float(np.frombuffer(raw, np.float32, 1, 5048)[0]) if raw[5052] else None
+        return self
+
+    def __repr__(self):
+        return f"<torch._C.Generator object at {id(self):#x}>"
+
+
+default_generator = Generator()
+default_generator.seed()  # PyTorch seeds its default generator nondeterministically
+
+
+def engine_of(generator) -> Engine:
+    """The engine a random op draws from: its `generator=` argument or the default one."""
+    if generator is None:
+        return default_generator._engine
+    if not isinstance(generator, Generator):
+        raise TypeError(f"expected a torch.Generator, got {type(generator).__name__}")
+    return generator._engine
+
+
+def dropout_mask(shape, np_dtype, p: float, generator=None) -> np.ndarray:
+    """The noise of F.dropout (and, with the feature shape, Dropout2d): `bernoulli_(1 - p)`
+    on an array of the input's dtype, then divided in place by `1 - p` in that dtype."""
+    count = int(np.prod(shape)) if len(shape) else 1
+    keep = bernoulli_scalar(engine_of(generator), count, 1 - p, np_dtype).reshape(shape)
+    return (keep / np_dtype(1 - p)).astype(np_dtype)
