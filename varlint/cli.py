@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from varlint import engine
+from varlint import engine, notebook
 from varlint.config import ConfigError, Settings, load_settings, split_codes
 from varlint.diagnostic import Applicability
 from varlint.files import discover
@@ -153,6 +153,8 @@ def run_checks(files, settings, mode=None):
 
 
 def unified_diff(result) -> str:
+    if result.cell_changes is not None:
+        return notebook.cell_diff(result.path, result.cell_changes)
     return "".join(
         difflib.unified_diff(
             result.original.splitlines(keepends=True),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from varlint import fixes
+from varlint import fixes, notebook
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rule import FileContext
@@ -41,6 +41,7 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
+    cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
 
 
 class UnreadableFile(Exception):
@@ -206,6 +207,8 @@ def _check_file(path: str, settings: Settings, fix: Applicability | None) -> Fil
         if "VL901" in codes:
             result.diagnostics.append(tool_diagnostic("VL901", path, f"cannot read the file: {error}"))
         return result
+    if notebook.is_notebook(path):
+        return _check_notebook(result, source, codes, fix)
     if fix is None:
         result.diagnostics = lint_text(path, source.text, codes)
         return result
@@ -215,6 +218,21 @@ def _check_file(path: str, settings: Settings, fix: Applicability | None) -> Fil
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
         result.encoding = source.encoding
+    return result
+
+
+def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str], fix) -> FileResult:
+    try:
+        book = notebook.parse_notebook(result.path, source.text)
+    except notebook.NotebookError as error:
+        if "VL901" in codes:
+            result.diagnostics.append(tool_diagnostic("VL901", result.path, f"cannot read the notebook: {error}"))
+        return result
+    checked = notebook.check(book, codes, fix, lint_text)
+    result.diagnostics, result.fixed = checked.diagnostics, checked.fixed
+    if checked.fixed_raw is not None:
+        result.original, result.fixed_text, result.encoding = source.text, checked.fixed_raw, source.encoding
+        result.cell_changes = checked.changes
     return result
 
 
