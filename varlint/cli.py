@@ -242,7 +242,8 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
             click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}")
         for run in runs:
             for event in run.unpredicted:
-                click.echo(f"{run.path}:{event['line']}: runtime event `{event['kind']}` that no "
+                cell = f"cell {event['cell']}:" if "cell" in event else ""
+                click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
             if run.result is not None and run.result.timed_out:

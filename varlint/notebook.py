@@ -47,6 +47,9 @@ IPYTHON_LINE = re.compile(
 # (bash, writefile, html, ...) makes the whole cell another language.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 NEWLINE = re.compile(r"\r\n|\r|\n")
+# How rule messages refer to other lines ("`optimizer.step()` (line 19)"): rows of the script,
+# rewritten to rows of cells.
+LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 
 
 def is_notebook(path: str) -> bool:
@@ -126,10 +129,12 @@ class Script:
         return row - self.starts[index] >= len(self.parts[index].lines)
 
     def within_one_cell(self, fix: Fix) -> bool:
-        rows = {row for edit in fix.edits for row in (edit.start.row, edit.end.row)}
-        return len({self._cell_index(row) for row in rows}) == 1 and not any(
-            self._is_boundary(row) for row in rows
-        )
+        """Whether every edit of the fix stays inside one cell (the start of the boundary
+        line counts as the end of the cell before it: deleting a cell's last line ends there)."""
+        positions = [position for edit in fix.edits for position in (edit.start, edit.end)]
+        if any(self._is_boundary(p.row) and p.column != 1 for p in positions):
+            return False
+        return len({self._cell_index(p.row) for p in positions}) == 1
 
     def linter(self, lint: Callable[[str, str, frozenset[str]], list[Diagnostic]]):
         """`lint` for fixes.fix_until_stable: fixes that would cross a cell boundary are
@@ -160,11 +165,26 @@ class Script:
             )
         return dataclasses.replace(
             diagnostic,
+            message=LINE_REFERENCE.sub(lambda match: self._line_reference(int(match.group(1)), cell), diagnostic.message),
             cell=cell,
             start=Position(row, diagnostic.start.column),
             end=self._in_cell(end),
             fix=fix,
         )
+
+    def to_script(self, diagnostic: Diagnostic) -> Diagnostic:
+        """The inverse of `to_cells` for positions: the diagnostic at rows of the script."""
+        start = self.starts[[part.cell.number for part in self.parts].index(diagnostic.cell)]
+        return dataclasses.replace(
+            diagnostic,
+            cell=None,
+            start=Position(start + diagnostic.start.row - 1, diagnostic.start.column),
+            end=Position(start + diagnostic.end.row - 1, diagnostic.end.column),
+        )
+
+    def _line_reference(self, row: int, cell: int) -> str:
+        row_cell, row_in_cell = self.locate(row)
+        return f"line {row_in_cell}" if row_cell == cell else f"line {row_in_cell} of cell {row_cell}"
 
     def _in_cell(self, position: Position) -> Position:
         return Position(self.locate(position.row)[1], position.column)
