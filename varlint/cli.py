@@ -184,6 +184,17 @@ def rule(code, show_all):
     click.echo(rule_class.documentation())
 
 
+@main.command()
+def server():
+    """Run the language server: LSP over stdin/stdout, for editors (see the README)."""
+    try:
+        from varlint.server import main as serve
+    except ImportError as error:  # pygls is the optional `server` extra
+        raise ExitError(f"varlint: error: the language server needs pygls 2 ({error}): "
+                        "pip install 'varlint[server]'") from None
+    serve()
+
+
 CONFIRMATION_TEXT = {
     "confirmed": "confirmed by the runtime",
     "unconfirmed": "NOT confirmed: the runtime did not observe it (a false positive? please report it)",
