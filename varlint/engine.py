@@ -62,7 +62,10 @@ def read_source(path: str) -> SourceText:
         raise UnreadableFile("binary content (NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
+    except SyntaxError as error:
+        # CPython refuses a file whose coding cookie names no codec (or contradicts its BOM)
+        if str(error).startswith(("unknown encoding", "encoding problem")):
+            raise UnreadableFile(f"{_cookie_problem(data, str(error))}; Python refuses to run it") from None
         encoding = "utf-8"  # no valid cookie and not UTF-8: the decode below says where
     try:
         text = data.decode(encoding)
@@ -76,6 +79,21 @@ def read_source(path: str) -> SourceText:
     if encoding == "utf-8-sig":
         text = text.removeprefix("\ufeff")
     return SourceText(text, encoding)
+
+
+CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _cookie_problem(data: bytes, reason: str) -> str:
+    """What is wrong with the coding cookie, naming it (`# -*- coding: klingon -*-`)."""
+    for line in data.removeprefix(b"\xef\xbb\xbf").splitlines()[:2]:
+        match = CODING_COOKIE.match(line)
+        if match:
+            name = match.group(1).decode("ascii", "replace")
+            if reason.startswith("encoding problem"):
+                return f"its coding comment declares `{name}`, but it starts with a UTF-8 byte order mark"
+            return f"unknown encoding `{name}` in its coding comment"
+    return reason
 
 
 def write_source(path: str, text: str, encoding: str) -> None:
