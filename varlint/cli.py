@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import signal
 import sys
 from pathlib import Path
 
@@ -103,6 +104,8 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
         sys.exit(2 if failed else 1 if changed else 0)
 
     if fix:
+        # SIGTERM as Ctrl-C: the atomic write in progress cleans up its temporary file
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         for result in results:
             engine.write_fixes(result)
 
