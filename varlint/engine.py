@@ -160,15 +160,65 @@ def suppressed(diagnostic: Diagnostic, lines: list[str]) -> bool:
     return codes is not None and (not codes or diagnostic.code in codes)
 
 
-def lint_module(path: str, module: cst.Module, text: str, codes: frozenset[str]) -> list[Diagnostic]:
-    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    context = FileContext(path, module, wrapper)
+def lint_module(
+    path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None
+) -> list[Diagnostic]:
+    context = FileContext(path, module, project=project, module_name=module_name)
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
     if rules:
-        wrapper.visit_batched(rules)
+        run_rules(context, rules)
     lines = fixes.split_lines(text)
     diagnostics = [d for rule in rules for d in rule.diagnostics if not suppressed(d, lines)]
     return sorted(diagnostics, key=lambda d: d.sort_key)
+
+
+def run_rules(context: FileContext, rules: list) -> None:
+    """Call each rule's `visit_<Node>` methods over the nodes in source order (the order the
+    name pass recorded): one traversal for all rules, no libcst visitor machinery. A rule
+    with `leave_` methods or per-attribute visitors is run by libcst's batched visitor."""
+    plain = [rule for rule in rules if not _needs_libcst(type(rule))]
+    special = [rule for rule in rules if _needs_libcst(type(rule))]
+    dispatch: dict[type, list] = {}
+    for rule in plain:
+        for node_type, name in _visit_methods(type(rule)):
+            dispatch.setdefault(node_type, []).append(getattr(rule, name))
+    if dispatch:
+        for node in context.names.order:
+            methods = dispatch.get(type(node))
+            if methods is not None:
+                for method in methods:
+                    method(node)
+    if special:
+        context.wrapper.visit_batched(special)
+
+
+_VISIT_METHODS: dict[type, tuple] = {}
+
+
+def _visit_methods(rule_class: type) -> tuple:
+    found = _VISIT_METHODS.get(rule_class)
+    if found is None:
+        found = tuple(
+            (getattr(cst, name[len("visit_"):]), name)
+            for name in dir(rule_class)
+            if name.startswith("visit_") and isinstance(getattr(cst, name[len("visit_"):], None), type)
+            and callable(getattr(rule_class, name))
+        )
+        _VISIT_METHODS[rule_class] = found
+    return found
+
+
+def _needs_libcst(rule_class: type) -> bool:
+    own = {
+        name
+        for klass in rule_class.__mro__
+        if klass.__module__.startswith("varlint")
+        for name in vars(klass)
+    }
+    return any(
+        name.startswith("leave_") or (name.startswith("visit_") and "_" in name[len("visit_"):])
+        for name in own
+    )
 
 
 def _is_visitor(rule) -> bool:

@@ -36,7 +36,6 @@ import sys
 from dataclasses import dataclass, replace
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from varlint.analysis import torch_api as api
 from varlint.analysis.names import VARIABLE, read_paths
@@ -523,11 +522,9 @@ class Analysis:
         self.names = context.names
         self.parents = context.parents
         self.positions = context.positions
-        self.scopes = context.wrapper.resolve(ScopeProvider)
         self.values: dict[cst.CSTNode, Value] = {}
         self.pending: list[tuple[cst.CSTNode, GradMode]] = []  # scopes to walk, in order
         self.scheduled: set[cst.CSTNode] = set()
-        self.exposed: dict[object, set[str]] = {}  # scope -> its names read by nested scopes
         self.prepass = FilePrepass(self)
         self.loops: list[tuple[list, list]] = []  # (break states, continue states) per loop
         self.try_states: list[list[State]] = []  # states an exception may leave, per `try`
@@ -540,15 +537,8 @@ class Analysis:
     def run(self) -> dict[cst.CSTNode, Value]:
         module = self.context.module
         module.visit(self.prepass)
-        for scope in set(self.scopes.values()) - {None}:
-            for access in scope.accesses:
-                for referent in access.referents:
-                    if referent.scope is not scope:
-                        self.exposed.setdefault(referent.scope, set()).add(referent.name)
-        module_scope = self.scopes.get(module.body[0]) if module.body else None
-        if module_scope is not None:
-            counts = collections.Counter(assignment.name for assignment in module_scope.assignments)
-            self.assigned_once = {name for name, count in counts.items() if count == 1}
+        module_scope = self.names.scope_created[module]
+        self.assigned_once = {name for name, bindings in module_scope.bindings.items() if len(bindings) == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
         while self.pending:
             self.walk_scope(*self.pending.pop(0))
@@ -566,19 +556,19 @@ class Analysis:
 
     def walk_scope(self, node: cst.CSTNode, mode: GradMode) -> None:
         body = list(node.body) if isinstance(node, cst.Module) else list(node.body.body)
-        scope = self.scopes.get(body[0]) if body else None
-        if scope is None:
+        scope = self.names.scope_created.get(node)
+        if scope is None or not body:
             return
         untracked = self.prepass.walrus_targets | self.prepass.nonlocals_declared
         if isinstance(node, cst.Module):
             untracked |= self.prepass.globals_declared
         else:
             untracked |= self.prepass.declared_in.get(node, set())
-        local_names = {assignment.name for assignment in scope.assignments}
+        local_names = scope.local_names
         env: dict[str, Value] = {}
         if isinstance(node, cst.FunctionDef):
             env = {name: TOP for name in self.parameters(node.params)}
-        self.scope = ScopeInfo(node, local_names, untracked, self.exposed.get(scope, set()))
+        self.scope = ScopeInfo(node, local_names, untracked, scope.exposed)
         self.block(body, State(env, mode, frozenset()))
 
     @staticmethod

@@ -44,7 +44,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import ExpressionContext, ExpressionContextProvider
 
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import SAME_SHAPE_METHODS
@@ -131,11 +130,9 @@ class ZeroDimIndex(Rule):
     code = "VL004"
     name = "zero-dim-index"
 
-    METADATA_DEPENDENCIES = Rule.METADATA_DEPENDENCIES + (ExpressionContextProvider,)
-
     def visit_Subscript(self, node: cst.Subscript) -> None:
         # `loss.data[0] = v` fails too, but `.item()` cannot be a target: not this rule's fix.
-        if self.get_metadata(ExpressionContextProvider, node, None) is not ExpressionContext.LOAD:
+        if self.context.expression_context(node) != "load":
             return
         found = find_zero_dim_index(self.context, node)
         if found is None:
