@@ -4,19 +4,26 @@ Legacy PyTorch programs run unchanged on it (`python -m runtime PROGRAM.py`), be
 PyTorch 2.13 (values, errors and warnings with PyTorch's texts, tensor printing), and leave an
 event log that confirms the linter's diagnostics (events.py lists the kinds).
 
-Layout:
-    tensor.py        Tensor, autograd nodes, in-place/view semantics, event bookkeeping
-    engine.py        the backward engine (backward, autograd.grad)
-    dtypes.py        dtypes, torch.Size, type promotion
-    grad_mode.py     no_grad / enable_grad / set_grad_enabled
-    printing.py      repr(tensor) as PyTorch formats it
-    torch_facade.py  the `torch` module a program imports
+Layout (imports point down this list; no module imports one above it):
+    torch_facade.py  the `torch` module a program imports (factories, dtypes, torch.cuda, ...)
     autograd.py      torch.autograd (Variable, backward, grad, Function)
-    nn.py, functional.py, optim.py   torch.nn, torch.nn.functional, torch.optim
-    data.py          torch.utils.data (Dataset, TensorDataset, DataLoader)
-    loader.py        serves the modules above under the `torch` names
+    nn/, functional.py, optim.py, data.py   torch.nn, torch.nn.functional, torch.optim,
+                     torch.utils.data
+    tensor.py        `Tensor` with every op bound onto it (import Tensor from here)
+    engine.py        the backward engine (backward, autograd.grad)
+    ops/             the ops, one module per family, each op's forward and backward together:
+                     creation, conversions, sampling (random fills), arithmetic, comparison,
+                     pointwise, reductions, linalg, views, indexing; ops/__init__.py binds
+                     them as Tensor methods and torch functions
+    core.py          the Tensor class (storage, grad, in-place/view machinery), Node, record_op
+    printing.py      repr(tensor) as PyTorch formats it
+    random.py        the generator every random op draws from
+    gradbook.py      per-leaf gradient bookkeeping for the event log
+    device.py, dtypes.py, messages.py, grad_mode.py   devices, dtypes and type promotion,
+                     PyTorch's message texts, no_grad / enable_grad
     history.py       detects accumulators that keep every iteration's graph
     events.py        the event log
+    loader.py        serves the modules above under the `torch` names
 
 `run(path)` runs a program in a fresh subprocess with a time limit and returns a `Result`.
 """
