@@ -12,12 +12,13 @@ Layout (imports point down this list; no module imports one above it):
     tensor.py        `Tensor` with every op bound onto it (import Tensor from here)
     engine.py        the backward engine (backward, autograd.grad)
     ops/             the ops, one module per family, each op's forward and backward together:
-                     creation, conversions, sampling (random fills), arithmetic, comparison,
+                     creation, conversions, arithmetic, comparison,
                      pointwise, reductions, linalg, views, indexing; ops/__init__.py binds
                      them as Tensor methods and torch functions
     core.py          the Tensor class (storage, grad, in-place/view machinery), Node, record_op
     printing.py      repr(tensor) as PyTorch formats it
-    random.py        the generator every random op draws from
+    random_ops.py    torch.rand/randn/..., Tensor.normal_/uniform_/..., torch.Generator
+    random.py        PyTorch's CPU generator (mt19937) and its sampling kernels, bit for bit
     gradbook.py      per-leaf gradient bookkeeping for the event log
     device.py, dtypes.py, messages.py, grad_mode.py   devices, dtypes and type promotion,
                      PyTorch's message texts, no_grad / enable_grad

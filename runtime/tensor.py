@@ -6,7 +6,7 @@ re-exported below are those the other runtime modules use.
 
 from __future__ import annotations
 
-from . import engine, ops
+from . import engine, ops, random_ops
 from .core import (  # noqa: F401 - re-exported
     AccumulateGrad,
     Node,
@@ -20,7 +20,6 @@ from .messages import _REINFORCE_REMOVED, M5A  # noqa: F401 - re-exported
 from .ops.creation import legacy_new  # noqa: F401 - re-exported
 from .ops.indexing import cat, stack  # noqa: F401 - re-exported
 from .ops.pointwise import maximum, minimum, where  # noqa: F401 - re-exported
-from .random import manual_seed, random_generator  # noqa: F401 - re-exported
 
 
 def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -33,3 +32,4 @@ def reinforce(self, reward):
 
 
 ops.bind_methods(Tensor, {**ops.methods(), "backward": backward, "reinforce": reinforce})
+random_ops.bind(Tensor)  # the random fills and samplers (PyTorch's generator, random.py)

@@ -18,11 +18,10 @@ from . import (
     linalg,
     pointwise,
     reductions,
-    sampling,
     views,
 )
 
-FAMILIES = (creation, conversions, sampling, arithmetic, comparison, pointwise, reductions, linalg,
+FAMILIES = (creation, conversions, arithmetic, comparison, pointwise, reductions, linalg,
             views, indexing)
 
 
