@@ -202,6 +202,43 @@ def stack(tensors, dim=0):
                      lambda g: tuple(g.select(axis, i) for i in range(len(tensors))))
 
 
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` picked by the indices in `input`; the row `padding_idx` gets no gradient.
+    With max_norm, the picked rows are renormalised in place first (as PyTorch does)."""
+    if input.dtype not in (dtypes.int64, dtypes.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
+    indices = input._data.astype(np.int64)
+    rows = weight._data.shape[0]
+    if indices.size and (indices.min() < -rows or indices.max() >= rows or indices.min() < 0):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += rows
+    if max_norm is not None:
+        picked = np.unique(indices)
+        norms = np.linalg.norm(weight._data[picked], ord=norm_type, axis=1)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight._data[picked] *= scale[:, None].astype(weight._data.dtype)
+        weight._version_counter.value += 1
+    counts = np.bincount(indices.ravel(), minlength=rows) if scale_grad_by_freq else None
+
+    def backward(grad):
+        g = grad._data.reshape(-1, weight._data.shape[1])
+        flat = indices.ravel()
+        if counts is not None:
+            g = g / counts[flat][:, None]
+        summed = np.zeros_like(weight._data)
+        np.add.at(summed, flat, g)
+        if padding_idx is not None:
+            summed[padding_idx] = 0
+        return (None, Tensor._wrap(summed))
+
+    return record_op("EmbeddingBackward0", weight._data[indices], (input, weight), backward)
+
+
 # Tensor.NAME for every NAME below (bound by runtime/tensor.py)
 METHODS = {
     "gather": gather,
@@ -214,4 +251,4 @@ METHODS = {
 }
 
 FUNCTION_FORMS = ("gather", "scatter", "index_select", "masked_select")
-FUNCTIONS = {"cat": cat, "stack": stack}
+FUNCTIONS = {"cat": cat, "stack": stack, "embedding": embedding}

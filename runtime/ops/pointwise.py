@@ -218,6 +218,33 @@ def where(condition, a, b):
                      lambda g: (g * keep if _needs(a) else None, g * keep.logical_not() if _needs(b) else None))
 
 
+
+def log_sigmoid(input):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for large |x|."""
+    x = input._data
+    value = (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)
+    return record_op("LogSigmoidBackward0", value, (input,), lambda g: (g * (-input).sigmoid(),),
+                     saved=(input,))
+
+
+def xlogy(input, other):
+    """x * log(y), 0 where x == 0 (torch.xlogy)."""
+    x, y = _as_array(input), _as_array(other)
+    with np.errstate(all="ignore"):
+        value = np.where(x == 0, 0, x * np.log(y))
+    result_dtype = dtypes.result_type(input, other)
+    if not result_dtype.is_floating_point:
+        result_dtype = dtypes.get_default_dtype()
+
+    def backward(grad):
+        grad_input = grad * xlogy(Tensor._wrap((x != 0).astype(value.dtype)), other) if _needs(input) else None
+        grad_other = grad * input / other if _needs(other) else None
+        return (grad_input, grad_other)
+
+    return record_op("XlogyBackward0", value.astype(result_dtype.numpy), (input, other), backward,
+                     saved=(input, other))
+
+
 # Tensor.NAME for every NAME below (bound by runtime/tensor.py)
 METHODS = {
     "sign": sign,
@@ -260,10 +287,11 @@ METHODS = {
     "masked_fill": masked_fill,
     "masked_fill_": masked_fill_,
     "lerp": lerp,
+    "xlogy": xlogy,
     "where": _where_method,
 }
 
 FUNCTION_FORMS = ("abs", "exp", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
                   "sigmoid", "tanh", "relu", "sign", "floor", "ceil", "round", "trunc", "square", "clamp",
                   "clip", "masked_fill", "lerp")
-FUNCTIONS = {"where": where, "maximum": maximum, "minimum": minimum}
+FUNCTIONS = {"where": where, "maximum": maximum, "minimum": minimum, "xlogy": xlogy}
