@@ -87,6 +87,10 @@ def resize_(self, *sizes):
     self._data = new.reshape(shape)
     return self
 
+def resize_as_(self, other, memory_format=None):
+    return self.resize_(other.shape)
+
+
 def set_(self, source):
     self._data = source._data
     return self
@@ -214,6 +218,7 @@ METHODS = {
     "fill_": fill_,
     "copy_": copy_,
     "resize_": resize_,
+    "resize_as_": resize_as_,
     "set_": set_,
     "__new__": staticmethod(_tensor_new),
 }
