@@ -206,8 +206,6 @@ class RNNBase(Module):
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
-        if self.mode.startswith("RNN") and self.nonlinearity != "tanh":
-            text += f", nonlinearity={self.nonlinearity!r}"
         if self.bias is not True:
             text += f", bias={self.bias}"
         if self.batch_first is not False:
@@ -276,7 +274,7 @@ class RNNCellBase(Module):
         if self.bias is not True:
             text += f", bias={self.bias}"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
-            text += f", nonlinearity={self.nonlinearity!r}"
+            text += f", nonlinearity={self.nonlinearity}"
         return text
 
 
