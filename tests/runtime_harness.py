@@ -128,8 +128,13 @@ _EXPECT_LINE_RE = re.compile(r"#\s*expect-line\s+(\d+):\s*([A-Z]+[0-9]+(?:\s*,\s
 
 def expected_diagnostics(path: Path) -> list[tuple[int, str]]:
     """Sorted (line, code) pairs of the ``# expect:`` / ``# expect-line N:`` annotations."""
+    return expected_in_source(read_text(path))
+
+
+def expected_in_source(source: str) -> list[tuple[int, str]]:
+    """`expected_diagnostics` of a program's text (a notebook cell, say)."""
     found = []
-    for line, text in _comments(read_text(path)):
+    for line, text in _comments(source):
         for match in _EXPECT_LINE_RE.finditer(text):
             found += [(int(match.group(1)), code.strip()) for code in match.group(2).split(",")]
         for match in _EXPECT_RE.finditer(text):
