@@ -22,6 +22,8 @@ LAZY_MODULES = {
     "torch.nn.functional": "runtime.functional",
     "torch.optim": "runtime.optim",
     "torch.utils.data": "runtime.data",
+    "torch.distributions": "runtime.distributions",
+    "torch.optim.lr_scheduler": "runtime.lr_scheduler",
 }
 
 
