@@ -120,7 +120,7 @@ class MissingGradZeroing(TrainingLoopRule):
         return (plain or backwards)[0]
 
     def line(self, site: Site) -> int:
-        return self.context.range(site.where).start.line
+        return self.context.range(site.node).start.line
 
     # --- fixes ---------------------------------------------------------------------------
 

@@ -117,4 +117,4 @@ class ZeroingBeforeStep(TrainingLoopRule):
         return any(root == owner or root.startswith(owner + ".") for root in step.roots for owner in reset.roots)
 
     def line(self, site: Site) -> int:
-        return self.context.range(site.where).start.line
+        return self.context.range(site.node).start.line
