@@ -11,6 +11,7 @@ import os
 import re
 import tokenize
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
+    fix_failures: list[str] = field(default_factory=list)  # fixes left out: they did not parse
 
 
 class UnreadableFile(Exception):
@@ -115,7 +117,9 @@ def parse(path: str, text: str) -> cst.Module | Diagnostic:
     """Parse with libcst; CPython's parser is asked first, since libcst accepts a few Python 2
     forms (`except E, e:`) and CPython's messages are clearer ("Missing parentheses ...")."""
     try:
-        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
+            compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         return cst.parse_module(text)
     except SyntaxError as error:
         reason, row, column = error.msg, error.lineno or 1, error.offset or 1
@@ -212,6 +216,7 @@ def _check_file(path: str, settings: Settings, fix: Applicability | None) -> Fil
     outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint_text)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
+    result.fix_failures = [failure.describe() for failure in outcome.failures]
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
         result.encoding = source.encoding
