@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from varlint import engine
+from varlint import engine, notebook
 from varlint.config import ConfigError, Settings, load_settings, split_codes
 from varlint.diagnostic import Applicability
 from varlint.files import discover
@@ -155,6 +155,8 @@ def run_checks(files, settings, mode=None):
 
 
 def unified_diff(result) -> str:
+    if result.cell_changes is not None:
+        return notebook.cell_diff(result.path, result.cell_changes)
     return "".join(
         difflib.unified_diff(
             result.original.splitlines(keepends=True),
@@ -182,6 +184,17 @@ def rule(code, show_all):
         raise ExitError(f"varlint: error: unknown rule code `{code}` (see `varlint rule --all`)")
     click.echo(f"# {rule_class.name} ({rule_class.code})\n")
     click.echo(rule_class.documentation())
+
+
+@main.command()
+def server():
+    """Run the language server: LSP over stdin/stdout, for editors (see the README)."""
+    try:
+        from varlint.server import main as serve
+    except ImportError as error:  # pygls is the optional `server` extra
+        raise ExitError(f"varlint: error: the language server needs pygls 2 ({error}): "
+                        "pip install 'varlint[server]'") from None
+    serve()
 
 
 CONFIRMATION_TEXT = {
@@ -242,7 +255,8 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
             click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}")
         for run in runs:
             for event in run.unpredicted:
-                click.echo(f"{run.path}:{event['line']}: runtime event `{event['kind']}` that no "
+                cell = f"cell {event['cell']}:" if "cell" in event else ""
+                click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
             if run.result is not None and run.result.timed_out:

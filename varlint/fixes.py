@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,19 +48,25 @@ def _line_starts(text: str) -> list[int]:
 
 def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, int]:
     """Apply the fixes whose edits overlap no earlier fix's; return (text, fixes applied)."""
+    text, applied = _apply(text, fixes)
+    return text, len(applied)
+
+
+def _apply(text: str, fixes: list[Fix]) -> tuple[str, list[int]]:
+    """`apply_fixes`, returning the indexes (in `fixes`) of the fixes applied."""
     starts = _line_starts(text)
 
     def offset(position) -> int:
         return starts[position.row - 1] + position.column - 1
 
     accepted: list[tuple[int, int, str]] = []
-    applied = 0
-    for fix in sorted(fixes, key=lambda f: min(edit.start for edit in f.edits)):
-        spans = [(offset(edit.start), offset(edit.end), edit.content) for edit in fix.edits]
+    applied: list[int] = []
+    for index in sorted(range(len(fixes)), key=lambda i: min(edit.start for edit in fixes[i].edits)):
+        spans = [(offset(edit.start), offset(edit.end), edit.content) for edit in fixes[index].edits]
         if any(_overlaps(span, taken) for span in spans for taken in accepted):
             continue
         accepted.extend(spans)
-        applied += 1
+        applied.append(index)
     for start, end, content in sorted(accepted, key=lambda span: (span[0], span[1]), reverse=True):
         text = text[:start] + content + text[end:]
     return text, applied
@@ -91,6 +98,7 @@ class FixOutcome:
     text: str
     fixed: int
     remaining: list[Diagnostic]
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # diagnostics fixed per rule code
     failures: list[FixFailure] = field(default_factory=list)
 
 
@@ -103,7 +111,7 @@ def fix_until_stable(
     allowed = APPLIES[mode]
     original = text
     diagnostics = lint(path, text, codes)
-    before = len(diagnostics)
+    initial = diagnostics
     failures: list[FixFailure] = []
     broken: set[tuple] = set()  # fixes known not to parse, by what they do
     changed = False
@@ -114,7 +122,7 @@ def fix_until_stable(
         ]
         if not fixable:
             break
-        new_text, _ = apply_fixes(text, [d.fix for d in fixable])
+        new_text, _ = _apply(text, [d.fix for d in fixable])
         bad: list[Diagnostic] = []
         if new_text != text and not _parses(new_text):
             new_text, bad = apply_parseable_fixes(text, fixable)
@@ -132,8 +140,10 @@ def fix_until_stable(
         if cleaned != text and _parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
-    fixed = max(0, before - len(diagnostics)) if text != original else 0
-    return FixOutcome(text, fixed, diagnostics, failures)
+    fixed_codes = Counter()
+    if text != original:
+        fixed_codes = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
+    return FixOutcome(text, sum(fixed_codes.values()), diagnostics, dict(fixed_codes), failures)
 
 
 def fix_key(diagnostic: Diagnostic) -> tuple:
