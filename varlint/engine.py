@@ -11,6 +11,7 @@ import os
 import re
 import tokenize
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
+    fix_failures: list[str] = field(default_factory=list)  # fixes left out: they did not parse
     warnings: list[str] = field(default_factory=list)  # invalid noqa directives, ...
     fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
     cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
@@ -118,7 +120,9 @@ def parse(path: str, text: str) -> cst.Module | Diagnostic:
     """Parse with libcst; CPython's parser is asked first, since libcst accepts a few Python 2
     forms (`except E, e:`) and CPython's messages are clearer ("Missing parentheses ...")."""
     try:
-        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
+            compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         return cst.parse_module(text)
     except SyntaxError as error:
         reason, row, column = error.msg, error.lineno or 1, error.offset or 1
@@ -207,6 +211,7 @@ def check_text(path: str, source: SourceText, codes: frozenset[str], fix: Applic
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
     result.fixed_codes = outcome.fixed_codes
+    result.fix_failures = [failure.describe() for failure in outcome.failures]
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
     return result
