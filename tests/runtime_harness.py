@@ -43,7 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT / "fixtures"
 
 #: directives (``# fixture: WORD ...``) that exclude a program from the comparison with PyTorch
-NOT_COMPARED_WITH_TORCH = frozenset({"no-run", "random", "no-torch-compare"})
+NOT_COMPARED_WITH_TORCH = frozenset({"no-run", "no-torch-compare"})
 
 DEFAULT_TIMEOUT = 60.0
 

@@ -24,8 +24,8 @@ from typing import Callable
 
 from varlint import notebook
 from varlint.diagnostic import Diagnostic
-from varlint.engine import noqa_codes, read_source
-from varlint.fixes import split_lines
+from varlint import noqa
+from varlint.engine import read_source
 
 # The runtime event kinds each rule predicts. Rules absent here are not runtime-observable.
 EVENT_KINDS: dict[str, tuple[str, ...]] = {
@@ -135,13 +135,13 @@ def confirm_file(
     import runtime  # late: only `varlint confirm` needs the runtime
 
     result = runtime.run(path, timeout=timeout)
-    source_lines = _read_lines(path)
+    directives = noqa.parse(read_source(path).text)
     executed = set(result.executed_lines) if result.executed_lines is not None else None
     events = [
         event
         for event in result.events
         if PREDICTING_RULE.get(event.get("kind")) in selected
-        and not _suppressed(event, source_lines)
+        and not directives.suppresses(PREDICTING_RULE[event["kind"]], event.get("line", 0))
     ]
     confirmations, unpredicted = match(diagnostics, events, path, executed)
     return FileConfirmation(path, confirmations, unpredicted, result)
@@ -187,16 +187,3 @@ def confirm_files(
                 sorted(diagnostics_by_path),
             )
         )
-
-
-def _read_lines(path: str) -> list[str]:
-    return split_lines(read_source(path).text)
-
-
-def _suppressed(event: dict, source_lines: list[str]) -> bool:
-    """An event at a line whose `# noqa` silences the rule predicting it (not a miss)."""
-    line = event.get("line", 0)
-    if not 1 <= line <= len(source_lines):
-        return False
-    codes = noqa_codes(source_lines[line - 1])
-    return codes is not None and (not codes or PREDICTING_RULE[event["kind"]] in codes)

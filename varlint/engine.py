@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from varlint import fixes, notebook
+from varlint import fixes, noqa, notebook
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rule import FileContext
@@ -41,6 +41,8 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
+    warnings: list[str] = field(default_factory=list)  # invalid noqa directives, ...
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
     cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
 
 
@@ -139,41 +141,23 @@ def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: in
 
 # --- Linting ----------------------------------------------------------------------------
 
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*))?", re.I)
-
-
-def noqa_codes(line: str) -> frozenset[str] | None:
-    """Codes suppressed on a line: empty set = everything (`# noqa`), None = no noqa."""
-    match = NOQA.search(line)
-    if match is None:
-        return None
-    codes = match.group("codes")
-    if not codes:
-        return frozenset()
-    return frozenset(code.strip().upper() for code in codes.split(","))
-
-
-def suppressed(diagnostic: Diagnostic, lines: list[str]) -> bool:
-    row = diagnostic.start.row
-    if not 1 <= row <= len(lines):
-        return False
-    codes = noqa_codes(lines[row - 1])
-    return codes is not None and (not codes or diagnostic.code in codes)
-
-
 def lint_module(path: str, module: cst.Module, text: str, codes: frozenset[str]) -> list[Diagnostic]:
     wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
     context = FileContext(path, module, wrapper)
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
     if rules:
         wrapper.visit_batched(rules)
-    lines = fixes.split_lines(text)
-    diagnostics = [d for rule in rules for d in rule.diagnostics if not suppressed(d, lines)]
+    found = [d for rule in rules for d in rule.diagnostics]
+    diagnostics = noqa.apply(path, text, found, codes, known_codes())
     return sorted(diagnostics, key=lambda d: d.sort_key)
 
 
+def known_codes() -> frozenset[str]:
+    return frozenset(rule.code for rule in all_rules())
+
+
 def _is_visitor(rule) -> bool:
-    return rule.code not in ("VL900", "VL901")
+    return rule.code not in ("VL900", "VL901", "VL902")
 
 
 def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
@@ -200,24 +184,31 @@ def check_file(path: str, settings: Settings, fix: Applicability | None = None) 
 
 def _check_file(path: str, settings: Settings, fix: Applicability | None) -> FileResult:
     codes = settings.selected_codes() - settings.ignored_for(path)
-    result = FileResult(path)
     try:
         source = read_source(path)
     except UnreadableFile as error:
+        result = FileResult(path)
         if "VL901" in codes:
             result.diagnostics.append(tool_diagnostic("VL901", path, f"cannot read the file: {error}"))
         return result
+    return check_text(path, source, codes, fix)
+
+
+def check_text(path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None) -> FileResult:
+    """Lint a text already read (a file, or standard input named `path`)."""
+    result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
         return _check_notebook(result, source, codes, fix)
+    result.warnings = noqa.parse(source.text, path, known_codes()).warnings
     if fix is None:
         result.diagnostics = lint_text(path, source.text, codes)
         return result
     outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint_text)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
+    result.fixed_codes = outcome.fixed_codes
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
-        result.encoding = source.encoding
     return result
 
 

@@ -9,7 +9,8 @@ import of `Variable` whose uses were all fixed away is removed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
@@ -40,19 +41,25 @@ def _line_starts(text: str) -> list[int]:
 
 def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, int]:
     """Apply the fixes whose edits overlap no earlier fix's; return (text, fixes applied)."""
+    text, applied = _apply(text, fixes)
+    return text, len(applied)
+
+
+def _apply(text: str, fixes: list[Fix]) -> tuple[str, list[int]]:
+    """`apply_fixes`, returning the indexes (in `fixes`) of the fixes applied."""
     starts = _line_starts(text)
 
     def offset(position) -> int:
         return starts[position.row - 1] + position.column - 1
 
     accepted: list[tuple[int, int, str]] = []
-    applied = 0
-    for fix in sorted(fixes, key=lambda f: min(edit.start for edit in f.edits)):
-        spans = [(offset(edit.start), offset(edit.end), edit.content) for edit in fix.edits]
+    applied: list[int] = []
+    for index in sorted(range(len(fixes)), key=lambda i: min(edit.start for edit in fixes[i].edits)):
+        spans = [(offset(edit.start), offset(edit.end), edit.content) for edit in fixes[index].edits]
         if any(_overlaps(span, taken) for span in spans for taken in accepted):
             continue
         accepted.extend(spans)
-        applied += 1
+        applied.append(index)
     for start, end, content in sorted(accepted, key=lambda span: (span[0], span[1]), reverse=True):
         text = text[:start] + content + text[end:]
     return text, applied
@@ -70,6 +77,7 @@ class FixOutcome:
     text: str
     fixed: int
     remaining: list[Diagnostic]
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied per rule code
 
 
 Linter = Callable[[str, str, frozenset[str]], list[Diagnostic]]
@@ -80,24 +88,26 @@ def fix_until_stable(
 ) -> FixOutcome:
     allowed = APPLIES[mode]
     fixed = 0
+    fixed_codes: Counter[str] = Counter()
     original = text
     diagnostics = lint(path, text, codes)
     for _ in range(MAX_PASSES):
-        candidates = [d.fix for d in diagnostics if d.fix and d.fix.applicability in allowed]
-        if not candidates:
+        fixable = [d for d in diagnostics if d.fix and d.fix.applicability in allowed]
+        if not fixable:
             break
-        new_text, applied = apply_fixes(text, candidates)
-        if applied == 0 or new_text == text or not _parses(new_text):
+        new_text, applied = _apply(text, [d.fix for d in fixable])
+        if not applied or new_text == text or not _parses(new_text):
             break
         text = new_text
-        fixed += applied
+        fixed += len(applied)
+        fixed_codes.update(fixable[index].code for index in applied)
         diagnostics = lint(path, text, codes)
     if text != original:
         cleaned = remove_unused_variable_imports(text, original)
         if cleaned != text and _parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
-    return FixOutcome(text, fixed, diagnostics)
+    return FixOutcome(text, fixed, diagnostics, dict(fixed_codes))
 
 
 def _parses(text: str) -> bool:
