@@ -108,6 +108,8 @@ class VarlintServer(LanguageServer):
             return
         document = self.workspace.get_text_document(uri)
         text, doc_version, path = document.source, document.version, document_path(uri, self)
+        if notebook.is_notebook(path):
+            return  # a notebook's JSON opened as text: notebooks are linted as notebook documents
         codes = self.codes_for(path)
         diagnostics = await asyncio.get_running_loop().run_in_executor(
             None, engine.lint_text, path, text, codes
