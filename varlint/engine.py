@@ -225,7 +225,7 @@ def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str
             result.diagnostics.append(tool_diagnostic("VL901", result.path, f"cannot read the notebook: {error}"))
         return result
     checked = notebook.check(book, codes, fix, lint_text)
-    result.diagnostics, result.fixed = checked.diagnostics, checked.fixed
+    result.diagnostics, result.fixed, result.fixed_codes = checked.diagnostics, checked.fixed, checked.fixed_codes
     if checked.fixed_raw is not None:
         result.original, result.fixed_text, result.encoding = source.text, checked.fixed_raw, source.encoding
         result.cell_changes = checked.changes
