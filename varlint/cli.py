@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from varlint import engine
+from varlint import engine, notebook
 from varlint.config import ConfigError, Settings, load_settings, split_codes
 from varlint.diagnostic import Applicability
 from varlint.files import discover
@@ -82,16 +82,27 @@ def selection_options(function):
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--force-exclude", is_flag=True,
               help="Apply `exclude` to files named on the command line too (for pre-commit).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes (default: the number of cores).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Where the result cache lives (default: .varlint_cache next to the configuration, "
+                   "or $VARLINT_CACHE_DIR).")
 def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config, output_format,
-          statistics, exit_zero, show_fixes, quiet, force_exclude):
+          statistics, exit_zero, show_fixes, quiet, force_exclude, jobs, no_cache, cache_dir):
     """Check PATHS (default: the current directory) for legacy autograd code."""
     paths = paths or (".",)
     settings, files = settings_and_files(paths, config, select, ignore, extend_select, force_exclude)
     mode = None
     if fix or diff:
         mode = Applicability.UNSAFE if unsafe_fixes else Applicability.SAFE
-    results = run_checks(files, settings, mode)
-    failed = any(result.internal_error for result in results)
+    cache = None
+    if not no_cache and mode is None:
+        from varlint.cache import ResultCache, default_cache_dir
+
+        cache = ResultCache(default_cache_dir(settings, cache_dir))
+    results = run_checks(files, settings, mode, jobs=jobs, cache=cache)
+    failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
         changed = [r for r in results if r.fixed_text is not None]
@@ -139,9 +150,10 @@ def settings_and_files(paths, config, select, ignore, extend_select, force_exclu
     return settings, list(discover(list(paths), settings.exclude, settings.root, force_exclude))
 
 
-def run_checks(files, settings, mode=None):
+def run_checks(files, settings, mode=None, jobs=None, cache=None):
     """Check the files; a file varlint fails on is reported on stderr, the others go on."""
-    results = sorted(engine.check_paths(files, settings, mode), key=lambda result: result.path)
+    checked = engine.check_paths(files, settings, mode, jobs=jobs, cache=cache)
+    results = sorted(checked, key=lambda result: result.path)
     for result in results:
         if result.internal_error:
             click.echo(
@@ -149,10 +161,14 @@ def run_checks(files, settings, mode=None):
                 "(please report it)",
                 err=True,
             )
+        for failure in result.fix_failures:
+            click.echo(f"varlint: internal error: {failure} (please report it)", err=True)
     return results
 
 
 def unified_diff(result) -> str:
+    if result.cell_changes is not None:
+        return notebook.cell_diff(result.path, result.cell_changes)
     return "".join(
         difflib.unified_diff(
             result.original.splitlines(keepends=True),
@@ -180,6 +196,17 @@ def rule(code, show_all):
         raise ExitError(f"varlint: error: unknown rule code `{code}` (see `varlint rule --all`)")
     click.echo(f"# {rule_class.name} ({rule_class.code})\n")
     click.echo(rule_class.documentation())
+
+
+@main.command()
+def server():
+    """Run the language server: LSP over stdin/stdout, for editors (see the README)."""
+    try:
+        from varlint.server import main as serve
+    except ImportError as error:  # pygls is the optional `server` extra
+        raise ExitError(f"varlint: error: the language server needs pygls 2 ({error}): "
+                        "pip install 'varlint[server]'") from None
+    serve()
 
 
 CONFIRMATION_TEXT = {
@@ -240,7 +267,8 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
             click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}")
         for run in runs:
             for event in run.unpredicted:
-                click.echo(f"{run.path}:{event['line']}: runtime event `{event['kind']}` that no "
+                cell = f"cell {event['cell']}:" if "cell" in event else ""
+                click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
             if run.result is not None and run.result.timed_out:

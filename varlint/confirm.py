@@ -22,9 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+from varlint import notebook
 from varlint.diagnostic import Diagnostic
-from varlint.engine import noqa_codes, read_source
-from varlint.fixes import split_lines
+from varlint import noqa
+from varlint.engine import read_source
 
 # The runtime event kinds each rule predicts. Rules absent here are not runtime-observable.
 EVENT_KINDS: dict[str, tuple[str, ...]] = {
@@ -129,19 +130,48 @@ def confirm_file(
     events with `diagnostics`. Files that do not parse or cannot be read are not run."""
     if any(d.code in ("VL900", "VL901") for d in diagnostics):
         return FileConfirmation(path, [Confirmation(d, None) for d in diagnostics], [], None)
+    if notebook.is_notebook(path):
+        return _confirm_notebook(path, diagnostics, selected, timeout)
     import runtime  # late: only `varlint confirm` needs the runtime
 
     result = runtime.run(path, timeout=timeout)
-    source_lines = _read_lines(path)
+    directives = noqa.parse(read_source(path).text)
     executed = set(result.executed_lines) if result.executed_lines is not None else None
     events = [
         event
         for event in result.events
         if PREDICTING_RULE.get(event.get("kind")) in selected
-        and not _suppressed(event, source_lines)
+        and not directives.suppresses(PREDICTING_RULE[event["kind"]], event.get("line", 0))
     ]
     confirmations, unpredicted = match(diagnostics, events, path, executed)
     return FileConfirmation(path, confirmations, unpredicted, result)
+
+
+def _confirm_notebook(
+    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float
+) -> FileConfirmation:
+    """Run the notebook's code cells in order, as one program (the module varlint analysed),
+    written beside the notebook so that relative paths resolve as in Jupyter."""
+    script = notebook.parse_notebook(path, read_source(path).text).script()
+    directory, name = os.path.split(os.path.abspath(path))
+    program = os.path.join(directory, f".{name}.varlint-{os.getpid()}-{id(script)}.py")
+    try:
+        with open(program, "w", encoding="utf-8") as handle:
+            handle.write(script.text)
+        run = confirm_file(program, [script.to_script(d) for d in diagnostics], selected, timeout)
+    finally:
+        if os.path.exists(program):
+            os.unlink(program)
+    confirmations = [
+        Confirmation(original, entry.confirmed, entry.events)
+        for original, entry in zip(diagnostics, run.confirmations)
+    ]
+    unpredicted = []
+    for event in run.unpredicted:
+        cell, row = script.locate(event["line"])
+        event = {key: value for key, value in event.items() if key != "related"}
+        unpredicted.append({**event, "file": path, "cell": cell, "line": row})
+    return FileConfirmation(path, confirmations, unpredicted, run.result)
 
 
 def confirm_files(
@@ -157,16 +187,3 @@ def confirm_files(
                 sorted(diagnostics_by_path),
             )
         )
-
-
-def _read_lines(path: str) -> list[str]:
-    return split_lines(read_source(path).text)
-
-
-def _suppressed(event: dict, source_lines: list[str]) -> bool:
-    """An event at a line whose `# noqa` silences the rule predicting it (not a miss)."""
-    line = event.get("line", 0)
-    if not 1 <= line <= len(source_lines):
-        return False
-    codes = noqa_codes(source_lines[line - 1])
-    return codes is not None and (not codes or PREDICTING_RULE[event["kind"]] in codes)

@@ -6,17 +6,18 @@ Per-file work is free of global state, so a tree is a map over files (see `check
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import os
 import re
 import tokenize
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+import warnings
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from varlint import fixes
+from varlint import fixes, noqa, notebook, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rule import FileContext
@@ -41,6 +42,10 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
+    fix_failures: list[str] = field(default_factory=list)  # fixes left out: they did not parse
+    warnings: list[str] = field(default_factory=list)  # invalid noqa directives, ...
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
+    cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
 
 
 class UnreadableFile(Exception):
@@ -59,7 +64,10 @@ def read_source(path: str) -> SourceText:
         raise UnreadableFile("binary content (NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
+    except SyntaxError as error:
+        # CPython refuses a file whose coding cookie names no codec (or contradicts its BOM)
+        if str(error).startswith(("unknown encoding", "encoding problem")):
+            raise UnreadableFile(f"{_cookie_problem(data, str(error))}; Python refuses to run it") from None
         encoding = "utf-8"  # no valid cookie and not UTF-8: the decode below says where
     try:
         text = data.decode(encoding)
@@ -73,6 +81,21 @@ def read_source(path: str) -> SourceText:
     if encoding == "utf-8-sig":
         text = text.removeprefix("\ufeff")
     return SourceText(text, encoding)
+
+
+CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _cookie_problem(data: bytes, reason: str) -> str:
+    """What is wrong with the coding cookie, naming it (`# -*- coding: klingon -*-`)."""
+    for line in data.removeprefix(b"\xef\xbb\xbf").splitlines()[:2]:
+        match = CODING_COOKIE.match(line)
+        if match:
+            name = match.group(1).decode("ascii", "replace")
+            if reason.startswith("encoding problem"):
+                return f"its coding comment declares `{name}`, but it starts with a UTF-8 byte order mark"
+            return f"unknown encoding `{name}` in its coding comment"
+    return reason
 
 
 def write_source(path: str, text: str, encoding: str) -> None:
@@ -112,22 +135,41 @@ def python2_construct(text: str) -> str | None:
 
 
 def parse(path: str, text: str) -> cst.Module | Diagnostic:
-    """Parse with libcst; CPython's parser is asked first, since libcst accepts a few Python 2
-    forms (`except E, e:`) and CPython's messages are clearer ("Missing parentheses ...")."""
+    """Parse with libcst; CPython is asked first, since libcst accepts a few Python 2 forms
+    (`except E, e:`) and code CPython's compiler refuses (a repeated keyword argument), and
+    CPython's messages are clearer ("Missing parentheses ..."). Valid Python that libcst cannot
+    take (see parser_guard: some would crash the process) is VL900 saying so."""
     try:
-        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-        return cst.parse_module(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
+            tree = compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError as error:
         reason, row, column = error.msg, error.lineno or 1, error.offset or 1
-    except cst.ParserSyntaxError as error:
-        reason, row, column = error.message, error.editor_line, error.editor_column
     except (RecursionError, MemoryError, ValueError) as error:  # pathological input
         reason, row, column = f"{type(error).__name__}: {error}", 1, 1
+    else:
+        too_deep = parser_guard.too_deep(tree)
+        if too_deep is not None:
+            return too_large(path, too_deep)
+        try:
+            return cst.parse_module(text)
+        except cst.ParserSyntaxError as error:
+            return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
+        except (RecursionError, MemoryError) as error:
+            return too_large(path, type(error).__name__)
     message = f"cannot parse the file: {reason.strip().rstrip('.')} (line {row}, column {column})"
     construct = python2_construct(text)
     if construct is not None:
         message += f"; it looks like Python 2 source ({construct}): port it to Python 3 first"
     return tool_diagnostic("VL900", path, message, row, column)
+
+
+def too_large(path: str, detail: str) -> Diagnostic:
+    """VL900 for valid Python that varlint cannot analyse (not a syntax error)."""
+    message = (f"cannot analyse the file: it is valid Python, but too large or too deeply nested "
+               f"for varlint's parser: {detail}")
+    return tool_diagnostic("VL900", path, message)
 
 
 def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -138,28 +180,6 @@ def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: in
 
 # --- Linting ----------------------------------------------------------------------------
 
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*))?", re.I)
-
-
-def noqa_codes(line: str) -> frozenset[str] | None:
-    """Codes suppressed on a line: empty set = everything (`# noqa`), None = no noqa."""
-    match = NOQA.search(line)
-    if match is None:
-        return None
-    codes = match.group("codes")
-    if not codes:
-        return frozenset()
-    return frozenset(code.strip().upper() for code in codes.split(","))
-
-
-def suppressed(diagnostic: Diagnostic, lines: list[str]) -> bool:
-    row = diagnostic.start.row
-    if not 1 <= row <= len(lines):
-        return False
-    codes = noqa_codes(lines[row - 1])
-    return codes is not None and (not codes or diagnostic.code in codes)
-
-
 def lint_module(
     path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None
 ) -> list[Diagnostic]:
@@ -167,9 +187,13 @@ def lint_module(
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
     if rules:
         run_rules(context, rules)
-    lines = fixes.split_lines(text)
-    diagnostics = [d for rule in rules for d in rule.diagnostics if not suppressed(d, lines)]
+    found = [d for rule in rules for d in rule.diagnostics]
+    diagnostics = noqa.apply(path, text, found, codes, known_codes())
     return sorted(diagnostics, key=lambda d: d.sort_key)
+
+
+def known_codes() -> frozenset[str]:
+    return frozenset(rule.code for rule in all_rules())
 
 
 def run_rules(context: FileContext, rules: list) -> None:
@@ -222,15 +246,16 @@ def _needs_libcst(rule_class: type) -> bool:
 
 
 def _is_visitor(rule) -> bool:
-    return rule.code not in ("VL900", "VL901")
+    return rule.code not in ("VL900", "VL901", "VL902")
 
 
-def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
+def lint_text(path: str, text: str, codes: frozenset[str], project=None) -> list[Diagnostic]:
+    """Diagnostics of `text`; `project` (a ProjectIndex) resolves imports from the tree."""
     parsed = parse(path, text)
     if isinstance(parsed, Diagnostic):
         return [parsed] if "VL900" in codes else []
     try:
-        return lint_module(path, parsed, text, codes)
+        return lint_module(path, parsed, text, codes, project)
     except RecursionError:
         # libcst's metadata providers recurse over the tree: a pathologically nested
         # expression (hundreds of terms) exhausts the stack.
@@ -238,33 +263,61 @@ def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
         return [tool_diagnostic("VL900", path, message)] if "VL900" in codes else []
 
 
-def check_file(path: str, settings: Settings, fix: Applicability | None = None) -> FileResult:
+def check_file(path: str, settings: Settings, fix: Applicability | None = None, project=None) -> FileResult:
     """Lint one file; with `fix`, apply fixes up to that applicability (nothing is written)."""
     try:
-        return _check_file(path, settings, fix)
+        return _check_file(path, settings, fix, project)
     except Exception as error:  # noqa: BLE001 - one file's failure must not stop the run
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return FileResult(path, internal_error=detail)
 
 
-def _check_file(path: str, settings: Settings, fix: Applicability | None) -> FileResult:
+def _check_file(path: str, settings: Settings, fix: Applicability | None, project=None) -> FileResult:
     codes = settings.selected_codes() - settings.ignored_for(path)
-    result = FileResult(path)
     try:
         source = read_source(path)
     except UnreadableFile as error:
+        result = FileResult(path)
         if "VL901" in codes:
             result.diagnostics.append(tool_diagnostic("VL901", path, f"cannot read the file: {error}"))
         return result
+    return check_text(path, source, codes, fix, project)
+
+
+def check_text(
+    path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
+) -> FileResult:
+    """Lint a text already read (a file, or standard input named `path`)."""
+    result = FileResult(path, encoding=source.encoding)
+    if notebook.is_notebook(path):
+        return _check_notebook(result, source, codes, fix)
+    result.warnings = noqa.parse(source.text, path, known_codes()).warnings
     if fix is None:
-        result.diagnostics = lint_text(path, source.text, codes)
+        result.diagnostics = lint_text(path, source.text, codes, project)
         return result
-    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint_text)
+    lint = lint_text if project is None else functools.partial(lint_text, project=project)
+    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
+    result.fixed_codes = outcome.fixed_codes
+    result.fix_failures = [failure.describe() for failure in outcome.failures]
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
-        result.encoding = source.encoding
+    return result
+
+
+def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str], fix) -> FileResult:
+    try:
+        book = notebook.parse_notebook(result.path, source.text)
+    except notebook.NotebookError as error:
+        if "VL901" in codes:
+            result.diagnostics.append(tool_diagnostic("VL901", result.path, f"cannot read the notebook: {error}"))
+        return result
+    checked = notebook.check(book, codes, fix, lint_text)
+    result.diagnostics, result.fixed, result.fixed_codes = checked.diagnostics, checked.fixed, checked.fixed_codes
+    if checked.fixed_raw is not None:
+        result.original, result.fixed_text, result.encoding = source.text, checked.fixed_raw, source.encoding
+        result.cell_changes = checked.changes
     return result
 
 
@@ -276,11 +329,51 @@ def write_fixes(result: FileResult) -> None:
 
 
 def check_paths(
-    paths: list[str], settings: Settings, fix: Applicability | None = None, jobs: int | None = None
+    paths: list[str],
+    settings: Settings,
+    fix: Applicability | None = None,
+    jobs: int | None = None,
+    cache=None,
+    on_result=None,
 ) -> list[FileResult]:
-    """Check files independently; in worker processes when there are enough of them."""
-    jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(paths) < 24:
-        return [check_file(path, settings, fix) for path in paths]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(check_file, paths, [settings] * len(paths), [fix] * len(paths), chunksize=8))
+    """Check files independently, after indexing them all once (varlint/project.py).
+
+    Results come from `cache` (a varlint.cache.ResultCache) when it knows them; the others are
+    checked in `jobs` worker processes (default: one per core) when there are enough of them.
+    `on_result(result)` is called as each result arrives; the list returned is in `paths`
+    order. A worker that dies (a crash in the parser) costs only its file an internal error."""
+    from varlint import parallel
+    from varlint.project import ProjectIndex
+
+    if cache is not None:
+        project = cache.project_index(paths)
+    else:
+        project = ProjectIndex.build(paths)
+    results: dict[int, FileResult] = {}
+    pending: list[int] = []
+    for number, path in enumerate(paths):
+        cached = cache.get(path, project, settings, fix) if cache is not None else None
+        if cached is not None:
+            results[number] = cached
+            if on_result is not None:
+                on_result(cached)
+        else:
+            pending.append(number)
+
+    def arrived(number: int, result: FileResult) -> None:
+        results[number] = result
+        if cache is not None:
+            cache.put(paths[number], project, settings, fix, result)
+        if on_result is not None:
+            on_result(result)
+
+    jobs = jobs or parallel.default_jobs()
+    work = [(number, paths[number]) for number in pending]
+    if jobs == 1 or len(work) < parallel.MIN_FILES_PER_WORKER * 2:
+        for number, path in work:
+            arrived(number, check_file(path, settings, fix, project))
+    else:
+        parallel.run(work, functools.partial(check_file, settings=settings, fix=fix, project=project), jobs, arrived)
+    if cache is not None:
+        cache.flush()
+    return [results[number] for number in range(len(paths))]

@@ -72,8 +72,9 @@ class FileContext:
         if self._module_name is None:
             from varlint.project import package_module_name
 
-            indexed = self._project.module_name(self.path) if self._project is not None else None
-            self._module_name = indexed or package_module_name(self.path)[0]
+            key = self._project.module_name(self.path) if self._project is not None else None
+            info = self._project.modules.get(key) if key is not None else None
+            self._module_name = info.name if info is not None else package_module_name(self.path)[0]
         return self._module_name
 
     @cached_property
@@ -241,3 +242,164 @@ class TrainingLoopRule(Rule):
 
     def check_loop(self, loop) -> None:
         raise NotImplementedError
+
+
+# --- Helpers for call arguments and edits, shared by the VL3xx rules ----------------------
+
+
+def call_argument(call: cst.Call, index: int | None, keyword: str) -> cst.Arg | None:
+    """The argument passed as positional `index` (None: keyword only) or as `keyword=`."""
+    for position, argument in enumerate(call.args):
+        if argument.star:
+            return None
+        if argument.keyword is not None:
+            if argument.keyword.value == keyword:
+                return argument
+        elif position == index:
+            return argument
+    return None
+
+
+def has_star_arguments(call: cst.Call) -> bool:
+    return any(argument.star for argument in call.args)
+
+
+def opening_parenthesis_end(context: FileContext, call: cst.Call) -> Position | None:
+    """The position right after `call`'s `(` (and the whitespace after it), where a first
+    argument is inserted; None when the layout is not a simple one-line one."""
+    after_func = call.whitespace_after_func
+    before_args = call.whitespace_before_args
+    if not (isinstance(after_func, cst.SimpleWhitespace) and isinstance(before_args, cst.SimpleWhitespace)):
+        return None
+    end = to_position(context.range(call.func).end)
+    if any(True for _ in getattr(call.func, "rpar", ())):
+        return None  # `(f)(x)`: the range of the callee leaves its parentheses out
+    return Position(end.row, end.column + len(after_func.value) + 1 + len(before_args.value))
+
+
+def closing_parenthesis_start(context: FileContext, call: cst.Call) -> Position | None:
+    """The position of `call`'s own `)`, where a last argument is appended."""
+    if call.rpar:
+        return None
+    end = to_position(context.range(call).end)
+    return Position(end.row, end.column - 1)
+
+
+def argument_separator(call: cst.Call) -> str:
+    """What goes before an argument appended at the closing parenthesis."""
+    if not call.args:
+        return ""
+    return " " if isinstance(call.args[-1].comma, cst.Comma) else ", "
+
+
+GRAD_DISABLING = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_grad_enabled",
+                            "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
+
+
+def maybe_grad_disabled(context: FileContext, node: cst.CSTNode) -> bool:
+    """Whether `node` may run with gradients disabled: inside a `with` or a function decorated
+    with a grad-mode API, or in a file that switches grad mode with a call (a global switch)."""
+    if _calls_set_grad_enabled(context):
+        return True
+    current = node
+    while current is not None and not isinstance(current, cst.Module):
+        if isinstance(current, cst.With):
+            for item in current.items:
+                expression = item.item.func if isinstance(item.item, cst.Call) else item.item
+                if context.names.qualified(expression) & GRAD_DISABLING:
+                    return True
+        if isinstance(current, cst.FunctionDef):
+            for decorator in current.decorators:
+                expression = decorator.decorator
+                expression = expression.func if isinstance(expression, cst.Call) else expression
+                if context.names.qualified(expression) & GRAD_DISABLING:
+                    return True
+        current = context.parents.get(current)
+    return False
+
+
+def _calls_set_grad_enabled(context: FileContext) -> bool:
+    """`torch.set_grad_enabled(False)` as a statement switches grad mode from there on."""
+    cached = getattr(context, "_switches_grad_mode", None)
+    if cached is None:
+        import libcst.matchers as m
+
+        statement_call = m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("set_grad_enabled")) | m.Name("set_grad_enabled")))
+        cached = "set_grad_enabled" in context.module.code and bool(m.findall(context.module, statement_call))
+        context._switches_grad_mode = cached
+    return cached
+
+
+def shift_continuation_lines(code: str, delta: int) -> str:
+    """`code` moved `delta` columns (negative: left): its continuation lines follow, so a
+    replaced multi-line call keeps its layout. Multi-line strings are left as they are."""
+    if delta == 0 or "\n" not in code or '"""' in code or "'''" in code:
+        return code
+    first, *rest = code.split("\n")
+    shifted = []
+    for line in rest:
+        if delta > 0:
+            shifted.append(" " * delta + line if line.strip() else line)
+        else:
+            leading = len(line) - len(line.lstrip(" "))
+            shifted.append(line[min(leading, -delta):])
+    return "\n".join([first, *shifted])
+
+
+def enclosing_statement(context: FileContext, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement line (or compound statement header) that holds `node`."""
+    current = node
+    while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        current = context.parents.get(current)
+    return current
+
+
+def comments_outside(node: cst.CSTNode, kept: cst.CSTNode | None) -> list[str]:
+    """The comments inside `node` that are not inside `kept` (lost when `node` is replaced by
+    something built from `kept`)."""
+    import libcst.matchers as m
+
+    inside_kept = {id(comment) for comment in m.findall(kept, m.Comment())} if kept is not None else set()
+    return [comment.value for comment in m.findall(node, m.Comment()) if id(comment) not in inside_kept]
+
+
+def hoisted_comments_edit(context: FileContext, node: cst.CSTNode, comments: list[str]) -> Edit | None:
+    """An edit putting `comments` on lines of their own before the statement holding `node`."""
+    statement = enclosing_statement(context, node)
+    if statement is None or not comments:
+        return None
+    row = context.range(statement).start.line
+    line = context.module.code.splitlines()[row - 1] if row - 1 < len(context.module.code.splitlines()) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    newline = context.module.default_newline
+    text = "".join(f"{indent}{comment}{newline}" for comment in comments)
+    return Edit(Position(row, 1), Position(row, 1), text)
+
+
+def self_assignment_removal(context: FileContext, node: cst.CSTNode, replacement: str) -> Edit | None:
+    """When replacing `node` by `replacement` turns `x = <node>` into `x = x`, the edit that
+    removes the statement instead (its comment, if any, stays; `pass` if the block would be
+    empty)."""
+    assign = context.parents.get(node)
+    if not (
+        isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+        and assign.targets[0].target.value == replacement
+    ):
+        return None
+    line = context.parents.get(assign)
+    block = context.parents.get(line)
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(block, (cst.IndentedBlock, cst.Module))):
+        return None
+    start = context.range(line).start
+    comment = line.trailing_whitespace.comment
+    if comment is None and len(block.body) > 1:
+        end_row = context.range(line).end.line + 1
+        return Edit(Position(start.line, 1), Position(end_row, 1), "")
+    content = comment.value if comment is not None and len(block.body) > 1 else "pass"
+    statement_end = to_position(context.range(assign).end)
+    edit_end = statement_end
+    if comment is not None and len(block.body) > 1:
+        edit_end = to_position(context.range(comment).end)
+    return Edit(to_position(start), edit_end, content)

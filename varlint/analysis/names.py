@@ -24,7 +24,7 @@ import builtins
 
 import libcst as cst
 
-from varlint.analysis.tree import children
+from varlint.analysis.tree import children, walk
 
 # Spellings of one object under another module path, mapped to the canonical one.
 ALIASES = {
@@ -596,5 +596,5 @@ def read_paths(node: cst.CSTNode) -> set[str]:
             if path is not None:
                 paths.add(path)
 
-    node.visit(Reads())
+    walk(node, Reads())
     return paths

@@ -16,7 +16,8 @@ HINTS = {
 
 
 def render_diagnostic(diagnostic: Diagnostic, color: bool = False) -> str:
-    location = f"{diagnostic.path}:{diagnostic.start.row}:{diagnostic.start.column}:"
+    cell = "" if diagnostic.cell is None else f"cell {diagnostic.cell}:"
+    location = f"{diagnostic.path}:{cell}{diagnostic.start.row}:{diagnostic.start.column}:"
     code = diagnostic.code
     if color:
         location = click.style(location, bold=True)
