@@ -265,8 +265,16 @@ class LoopFacts:
         return any(name.startswith("torch.") for name in self.context.names.qualified(call.func))
 
     def optimizer_roots(self, path: str, scope: cst.CSTNode) -> Roots:
+        """What the optimizer `path` steps; also when it is built in each branch of an `if`
+        (`Adam(netG.parameters())` / `RMSprop(netG.parameters())`) from the same objects."""
         binding = self.optimizer_binding(path, scope)
-        return None if binding is None else self.binding_roots(binding)
+        if binding is not None:
+            return self.binding_roots(binding)
+        bindings = self.bindings_of(path, scope)
+        if len(bindings) < 2 or not all(self.is_optimizer_call(b.value) for b in bindings):
+            return None
+        found = {self.binding_roots(b) for b in bindings}
+        return found.pop() if len(found) == 1 else None
 
     def binding_roots(self, binding: Binding) -> Roots:
         """What the optimizer built by `binding` steps: the roots of its first argument."""

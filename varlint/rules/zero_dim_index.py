@@ -121,7 +121,9 @@ def find_zero_dim_index(context: FileContext, subscript: cst.Subscript) -> ZeroD
         conversion = None
     tensor, detached = peel_same_shape(indexed)
     facts = context.gradflow.facts(tensor)
-    if facts.shape != ():
+    # A value that is a number or a 0-dim tensor (`loss = 0; loss += criterion(...)`): behind
+    # `.data` or a method, `[0]` runs only if it is the tensor (a number has no `.data`).
+    if facts.shape != () and not (facts.shape_if_tensor == () and tensor is not subscript.value):
         return None
     return ZeroDimIndexing(tensor, conversion, detached, facts.requires_grad is RequiresGrad.YES)
 
