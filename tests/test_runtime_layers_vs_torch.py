@@ -152,6 +152,7 @@ MODULES = {
     "BatchNorm2d": (lambda nn: nn.BatchNorm2d(3), (4, 3, 2, 2)),
     "BatchNorm1d momentum None": (lambda nn: nn.BatchNorm1d(3, momentum=None), (4, 3)),
     "LayerNorm": (lambda nn: nn.LayerNorm(5), (4, 5)),
+    "UpsamplingBilinear2d": (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 4)),
 }
 
 
@@ -230,6 +231,8 @@ REPRS = [
     lambda nn: nn.LayerNorm((2, 3), elementwise_affine=False),
     lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"),
     lambda nn: nn.PixelShuffle(3),
+    lambda nn: nn.UpsamplingNearest2d(scale_factor=2),
+    lambda nn: nn.UpsamplingBilinear2d(size=(4, 5)),
     lambda nn: nn.SmoothL1Loss(),
     lambda nn: nn.ELU(0.5, True),
     lambda nn: nn.SELU(),

@@ -19,6 +19,8 @@ from .conv import (
     MaxPool2d,
     PixelShuffle,
     Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from .layers import (
     BCELoss,
@@ -62,5 +64,6 @@ __all__ = [
     "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
     "MultiLabelSoftMarginLoss", "NLLLoss", "Parameter", "PixelShuffle", "RNN", "RNNBase",
     "RNNCell", "RNNCellBase", "ReLU", "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh",
-    "Upsample", "functional", "init", "parameter", "utils",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "functional", "init", "parameter",
+    "utils",
 ]
