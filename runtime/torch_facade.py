@@ -68,7 +68,7 @@ globals().update(dtypes.ALIASES)  # torch.float32, torch.float, torch.long, ... 
 # -- lazy submodules ---------------------------------------------------------------------
 
 _SUBMODULES = {"nn": "runtime.nn", "optim": "runtime.optim", "autograd": "runtime.autograd",
-               "random": "runtime.random_ops"}
+               "random": "runtime.random_ops", "distributions": "runtime.distributions"}
 
 
 def __getattr__(name):
