@@ -9,18 +9,14 @@ from torch's generator with torchvision's calls (checked against the generator's
 from __future__ import annotations
 
 import importlib
-import sys
 
 import numpy as np
 import pytest
 
-from runtime import loader
-
 
 @pytest.fixture(scope="module")
-def torch():
-    loader.install()
-    return sys.modules["torch"]
+def torch():  # the runtime's torch, without installing it as `torch` in this process
+    return importlib.import_module("runtime.torch_facade")
 
 
 @pytest.fixture(scope="module")
@@ -119,5 +115,4 @@ def test_default_collate(torch):
     assert batch[3]["b"] == ["x", "y"] and isinstance(batch, list)
     with pytest.raises(RuntimeError, match="each element in list of batch should be of equal size"):
         collate([[1, 2], [3]])
-    from torch.utils.data.dataloader import default_collate as legacy_import
-    assert legacy_import is collate
+    assert importlib.import_module("runtime.data").dataloader.default_collate is collate
