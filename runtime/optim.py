@@ -23,9 +23,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import tensor as core
 from .grad_mode import enable_grad, no_grad
+from .gradbook import note_optimizer_step
 from .nn.module import reset_grad, typename
+from .ops.pointwise import maximum
 from .tensor import Tensor
 
 
@@ -104,7 +105,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        self._step_sequence = core.note_optimizer_step(self._all_params(), self._step_sequence)
+        self._step_sequence = note_optimizer_step(self._all_params(), self._step_sequence)
         return loss
 
     def step(self, closure=None):
@@ -258,7 +259,7 @@ class Adam(Optimizer):
                     bias_correction2_sqrt = bias_correction2**0.5
                     if group["amsgrad"]:
                         max_exp_avg_sq = state["max_exp_avg_sq"]
-                        max_exp_avg_sq.copy_(core.maximum(max_exp_avg_sq, exp_avg_sq))
+                        max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq))
                         denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
                     else:
                         denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)

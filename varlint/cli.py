@@ -91,7 +91,7 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     if fix or diff:
         mode = Applicability.UNSAFE if unsafe_fixes else Applicability.SAFE
     results = run_checks(files, settings, mode)
-    failed = any(result.internal_error for result in results)
+    failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
         changed = [r for r in results if r.fixed_text is not None]
@@ -149,6 +149,8 @@ def run_checks(files, settings, mode=None):
                 "(please report it)",
                 err=True,
             )
+        for failure in result.fix_failures:
+            click.echo(f"varlint: internal error: {failure} (please report it)", err=True)
     return results
 
 
