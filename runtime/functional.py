@@ -128,7 +128,8 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     return record_op("LeakyReluBackward0", value, (input,), lambda g: (g * slopes,), saved=(input,))
 
 
-def _implicit_softmax_dim(name: str, ndim: int) -> int:
+def _implicit_softmax_dim(name: str, ndim: int, related=()) -> int:
+    events.record("implicit-softmax-dim", name, related)
     events.warn(
         f"Implicit dimension choice for {name} has been deprecated. "
         "Change the call to include dim=X as an argument."
@@ -227,7 +228,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
             f"nearest-exact (got {mode})")
-    if mode != "nearest":
+    if mode not in ("nearest", "bilinear") or (mode == "bilinear" and spatial != 2):
         raise NotImplementedError(
             f"interpolate(mode={mode!r}) is not supported by the varlint runtime")
     if size is not None and scale_factor is not None:
@@ -245,6 +246,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
                   if recompute_scale_factor else [1.0 / factor for factor in factors])
     else:
         raise ValueError("either size or scale_factor should be defined")
+    if mode == "bilinear":
+        return _bilinear(input, out_sizes, scales, bool(align_corners))
     index = (slice(None), slice(None))
     for axis, (in_size, out_size, scale) in enumerate(zip(in_sizes, out_sizes, scales)):
         positions = np.arange(out_size, dtype=np.float32) * np.float32(scale)  # float32 as in ATen
@@ -263,8 +266,48 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
 
 
 def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    events.record("deprecated-alias", "upsample")
     events.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.")
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    events.record("deprecated-alias", "upsample_nearest")
+    events.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    events.record("deprecated-alias", "upsample_bilinear")
+    events.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _linear_weights(in_size: int, out_size: int, scale: float, align_corners: bool) -> np.ndarray:
+    """The (out, in) matrix of 1-D linear interpolation, with ATen's source coordinates."""
+    weights = np.zeros((out_size, in_size), dtype=np.float32)
+    for i in range(out_size):
+        if align_corners:
+            source = i * (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+        else:
+            source = max((i + 0.5) * scale - 0.5, 0.0)
+        low = min(int(np.floor(source)), in_size - 1)
+        high = min(low + 1, in_size - 1)
+        fraction = np.float32(source - low)
+        weights[i, low] += 1 - fraction
+        weights[i, high] += fraction
+    return weights
+
+
+def _bilinear(input, out_sizes, scales, align_corners):
+    rows = _linear_weights(input.shape[2], out_sizes[0], scales[0], align_corners)
+    columns = _linear_weights(input.shape[3], out_sizes[1], scales[1], align_corners)
+    value = np.einsum("oh,nchw,pw->ncop", rows, input._data, columns).astype(input._data.dtype)
+
+    def backward(grad):
+        return (Tensor._wrap(np.einsum("oh,ncop,pw->nchw", rows, grad._data, columns).astype(grad._data.dtype)),)
+
+    return record_op("UpsampleBilinear2DBackward0", value, (input,), backward)
 
 
 # -- losses ------------------------------------------------------------------------------------
@@ -394,6 +437,10 @@ def _check_nll_shapes(input, target):
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() <= 2 and target.dim() > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.dim() >= 2 and target.dim() == 0:
+        events.record("zero-dim-target", f"input batch {input.shape[0]}, 0-dim target")
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         "batch_size (0).")
     if input.dim() >= 2 and target.dim() >= 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0]}).")

@@ -819,11 +819,13 @@ class Tensor:
 
     def __len__(self):
         if self.dim() == 0:
+            events.record("zero-dim-iteration", "len() of a 0-d tensor")
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
     def __iter__(self):
         if self.dim() == 0:
+            events.record("zero-dim-iteration", "iteration over a 0-d tensor")
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
@@ -990,6 +992,7 @@ class Tensor:
         if not is_grad_enabled():
             return
         if self._grad_fn is None and self._requires_grad:
+            events.record("inplace-on-grad-leaf", M16)
             raise RuntimeError(M16)
         base = self._base
         if base is not None and base._grad_fn is None and base._requires_grad:
@@ -2179,6 +2182,7 @@ class Tensor:
         np_index, advanced = _convert_index(index)
         if is_grad_enabled():
             if self._grad_fn is None and self._requires_grad:
+                events.record("inplace-on-grad-leaf", M17)
                 raise RuntimeError(M17)
             base = self._base
             if base is not None and base._grad_fn is None and base._requires_grad:
@@ -2450,6 +2454,11 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for position, tensor in enumerate(tensors):
+        if tensor.dim() == 0:
+            message = f"zero-dimensional tensor (at position {position}) cannot be concatenated"
+            events.record("cat-zero-dim", message)
+            raise RuntimeError(message)
     axis = _dims_arg(dim, tensors[0].dim())[0]
     result_dtype = dtypes.result_type(*tensors) if len(tensors) > 1 else tensors[0].dtype
     value = np.concatenate([_as_array(t, result_dtype) for t in tensors], axis=axis)
