@@ -65,7 +65,8 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     return record_op("LeakyReluBackward0", value, (input,), lambda g: (g * slopes,), saved=(input,))
 
 
-def _implicit_softmax_dim(name: str, ndim: int) -> int:
+def _implicit_softmax_dim(name: str, ndim: int, related=()) -> int:
+    events.record("implicit-softmax-dim", name, related)
     events.warn(
         f"Implicit dimension choice for {name} has been deprecated. "
         "Change the call to include dim=X as an argument."
@@ -179,17 +180,20 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 
 
 def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    events.record("deprecated-alias", "upsample")
     events.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    events.record("deprecated-alias", "upsample_bilinear")
     events.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` "
                 "instead.")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    events.record("deprecated-alias", "upsample_nearest")
     events.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` "
                 "instead.")
     return interpolate(input, size, scale_factor, mode="nearest")

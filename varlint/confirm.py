@@ -41,6 +41,14 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "VL201": ("grad-accumulated",),
     "VL202": ("step-after-reset",),
     "VL203": ("history-across-iterations",),
+    "VL301": ("multinomial-num-samples",),
+    "VL302": ("cat-zero-dim",),
+    "VL303": ("zero-dim-iteration",),
+    "VL304": ("zero-dim-target",),
+    "VL306": ("inplace-on-grad-leaf",),
+    "VL308": ("legacy-autograd-function",),
+    "VL311": ("deprecated-alias",),
+    "VL312": ("implicit-softmax-dim",),
 }
 PREDICTING_RULE = {kind: code for code, kinds in EVENT_KINDS.items() for kind in kinds}
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, events
 from .. import functional as F
 from ..tensor import Tensor, _check_device
 from . import init
@@ -114,24 +114,28 @@ class Tanh(Module):
 
 
 class Softmax(Module):
+    _function = "softmax"
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim  # None: implicit dim chosen (and warned about) at each call
+        self._created_at = events.program_line()  # where the linter reports a missing dim
+
+    def implicit_dim(self, input) -> int:
+        return F._implicit_softmax_dim(self._function, input.dim(), related=(self._created_at,))
 
     def forward(self, input):
-        return F.softmax(input, self.dim)
+        return F.softmax(input, self.implicit_dim(input) if self.dim is None else self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
+class LogSoftmax(Softmax):
+    _function = "log_softmax"
 
     def forward(self, input):
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.implicit_dim(input) if self.dim is None else self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
