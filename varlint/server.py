@@ -71,6 +71,8 @@ class VarlintServer(LanguageServer):
         )
         self.linted: dict[str, Linted] = {}  # by document URI
         self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.running: set[str] = set()  # documents being linted
+        self.stale: set[str] = set()  # ... that changed meanwhile
         self.config_errors_shown: set[str] = set()
 
     # --- settings -------------------------------------------------------------------------
@@ -99,7 +101,22 @@ class VarlintServer(LanguageServer):
         self.pending[uri] = loop.call_later(delay, lambda: asyncio.ensure_future(self.lint(uri)))
 
     async def lint(self, uri: str) -> None:
+        """Lint a document once at a time: a request while its lint runs makes one more run
+        after it (two lints of one document would only compete for the CPU)."""
         self.pending.pop(uri, None)
+        if uri in self.running:
+            self.stale.add(uri)
+            return
+        self.running.add(uri)
+        try:
+            await self._lint(uri)
+        finally:
+            self.running.discard(uri)
+        if uri in self.stale:
+            self.stale.discard(uri)
+            self.schedule(uri, 0)
+
+    async def _lint(self, uri: str) -> None:
         book = self.workspace.get_notebook_document(notebook_uri=uri)
         if book is not None:
             await self.lint_notebook(book)
