@@ -238,7 +238,13 @@ def test_notebook_document_cells_are_one_module(tmp_path: Path):
             third = await s.diagnostics(cell_uris[2])
             assert [(d.code, d.range.start.line, d.range.start.character) for d in third] == [("VL001", 0, 4)]
             assert await s.diagnostics(cell_uris[0]) == []
-            [fix] = [a for a in await s.code_actions(cell_uris[2], third[0]) if a.title.startswith("VL001")]
+            actions = await s.code_actions(cell_uris[2], third[0])
+            [fix] = [a for a in actions if a.title.startswith("VL001")]
+            # Fix all fixes the cells together: the import of cell 1 goes with its last use.
+            [fix_all] = [a for a in actions if a.title == "Fix all safe varlint problems"]
+            assert {uri: apply_edits(sources[cell_uris.index(uri)], edits)
+                    for uri, edits in fix_all.edit.changes.items()} == {
+                cell_uris[0]: "%matplotlib inline\nimport torch", cell_uris[2]: "x = torch.ones(1)"}
             fixed = apply_edits(sources[2], fix.edit.changes[cell_uris[2]])
             assert fixed == "x = torch.ones(1)"
 
