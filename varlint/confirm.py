@@ -18,6 +18,7 @@ not observable, not run).
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -158,18 +159,13 @@ def confirm_file(
 def _confirm_notebook(
     path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float
 ) -> FileConfirmation:
-    """Run the notebook's code cells in order, as one program (the module varlint analysed),
-    written beside the notebook so that relative paths resolve as in Jupyter."""
+    """Run the notebook's code cells in order, as one program (the module varlint analysed)."""
     script = notebook.parse_notebook(path, read_source(path).text).script()
-    directory, name = os.path.split(os.path.abspath(path))
-    program = os.path.join(directory, f".{name}.varlint-{os.getpid()}-{id(script)}.py")
-    try:
+    with tempfile.TemporaryDirectory(prefix="varlint-notebook-") as scratch:
+        program = os.path.join(scratch, os.path.splitext(os.path.basename(path))[0] + ".py")
         with open(program, "w", encoding="utf-8") as handle:
             handle.write(script.text)
         run = confirm_file(program, [script.to_script(d) for d in diagnostics], selected, timeout)
-    finally:
-        if os.path.exists(program):
-            os.unlink(program)
     confirmations = [
         Confirmation(original, entry.confirmed, entry.events)
         for original, entry in zip(diagnostics, run.confirmations)
