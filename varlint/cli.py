@@ -216,10 +216,23 @@ CONFIRMATION_TEXT = {
     "stopped": "undecided: the program was stopped at the time limit before its event happened",
     "not-observable": "not observable at run time",
     "not-run": "not run: the file cannot be parsed",
+    "invalid-run": "undecided: the run's event data was malformed, so it decides nothing",
+    "cut-short": "undecided: its line ran, but the program stopped before its event was due (why: below)",
 }
 
 
-@main.command()
+class _ProgramArgsCommand(click.Command):
+    """`varlint confirm FILE -- ARGS...`: what follows `--` is the programs' argv."""
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            index = args.index("--")
+            ctx.meta["program_args"] = tuple(args[index + 1:])
+            args = args[:index]
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_ProgramArgsCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
 @selection_options
 @click.option("--timeout", type=float, default=30.0, show_default=True, metavar="SECONDS",
@@ -234,13 +247,19 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
     reached (the program never ran that line) or not observable (the rule has no runtime
     event). Runtime events that no diagnostic predicted are listed as possible misses.
 
+    `varlint confirm FILE -- ARGS...` passes ARGS to the program. It runs with standard input
+    closed, in a temporary working directory (its own directory stays first on sys.path), with
+    limits on time, memory and processes, and is stopped as soon as each of its diagnostics is
+    decided. The output says why each program stopped (its exception, or the runtime API it
+    lacks) and ends with a summary over the tree.
+
     JSON output: {"diagnostics": [the `check` items, each with "confirmed": true | false |
     null and "confirmation": its status], "unpredicted_events": [...], "runs": [...]}.
     The exit code is that of `check`: 1 when diagnostics remain (confirmed or not), 2 on errors.
     """
     import json
 
-    from varlint.confirm import PREDICTING_RULE, confirm_files
+    from varlint.confirm import PREDICTING_RULE, confirm_files, tree_summary
 
     paths = paths or (".",)
     settings, files = settings_and_files(paths, config, select, ignore, extend_select)
@@ -252,6 +271,7 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
         {result.path: result.diagnostics for result in results if not result.internal_error},
         lambda path: settings.selected_codes() - settings.ignored_for(path),
         timeout,
+        click.get_current_context().meta.get("program_args", ()),
     )
 
     entries = sorted(
@@ -271,10 +291,13 @@ def confirm(paths, select, ignore, extend_select, config, output_format, timeout
                 click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
-            if run.result is not None and run.result.timed_out:
-                click.echo(f"{run.path}: the program did not finish within {timeout:g} s")
+            if run.result is not None:
+                limit = f" ({timeout:g} s)" if run.result.timed_out else ""
+                click.echo(f"{run.path}: ran on the runtime: {run.result.stop_reason}{limit}")
         click.echo()
         click.echo(confirm_summary(entries, sum(len(run.unpredicted) for run in runs)))
+        for line in tree_summary(runs):
+            click.echo(line)
     if any(result.internal_error for result in results):
         sys.exit(2)
     sys.exit(1 if entries else 0)
@@ -297,6 +320,10 @@ def confirm_report(entries, runs) -> dict:
                 "returncode": run.result.returncode,
                 "exception": run.result.exception,
                 "timed_out": run.result.timed_out,
+                "stopped_because": run.result.stop_reason,
+                "decided_early": run.result.decided,
+                "runtime_gap": run.result.gap,
+                "event_data_error": run.result.channel_error,
             }
             for run in runs
             if run.result is not None
@@ -314,6 +341,8 @@ def confirm_summary(entries, unpredicted: int) -> str:
             ("not-reached", "not reached"),
             ("stopped", "stopped by the time limit"),
             ("not-run", "in files that cannot be run"),
+            ("invalid-run", "in runs whose event data was malformed"),
+            ("cut-short", "cut short by the program's end"),
         )
         if counts[status]
     ]
