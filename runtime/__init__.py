@@ -4,21 +4,27 @@ Legacy PyTorch programs run unchanged on it (`python -m runtime PROGRAM.py`), be
 PyTorch 2.13 (values, errors and warnings with PyTorch's texts, tensor printing), and leave an
 event log that confirms the linter's diagnostics (events.py lists the kinds).
 
-Layout:
-    tensor.py        Tensor, autograd nodes, in-place/view semantics, event bookkeeping
-    engine.py        the backward engine (backward, autograd.grad)
-    dtypes.py        dtypes, torch.Size, type promotion
-    grad_mode.py     no_grad / enable_grad / set_grad_enabled
-    printing.py      repr(tensor) as PyTorch formats it
-    torch_facade.py  the `torch` module a program imports
+Layout (imports point down this list; no module imports one above it):
+    torch_facade.py  the `torch` module a program imports (factories, dtypes, torch.cuda, ...)
     autograd.py      torch.autograd (Variable, backward, grad, Function)
-    nn.py, functional.py, optim.py   torch.nn, torch.nn.functional, torch.optim
-    data.py          torch.utils.data (datasets, samplers, DataLoader, default_collate)
-    random.py        PyTorch's CPU generator (mt19937) and its sampling kernels, bit for bit
+    nn/, functional.py, optim.py, data.py   torch.nn, torch.nn.functional, torch.optim,
+                     torch.utils.data
+    tensor.py        `Tensor` with every op bound onto it (import Tensor from here)
+    engine.py        the backward engine (backward, autograd.grad)
+    ops/             the ops, one module per family, each op's forward and backward together:
+                     creation, conversions, arithmetic, comparison,
+                     pointwise, reductions, linalg, views, indexing; ops/__init__.py binds
+                     them as Tensor methods and torch functions
+    core.py          the Tensor class (storage, grad, in-place/view machinery), Node, record_op
+    printing.py      repr(tensor) as PyTorch formats it
     random_ops.py    torch.rand/randn/..., Tensor.normal_/uniform_/..., torch.Generator
-    loader.py        serves the modules above under the `torch` names
+    random.py        PyTorch's CPU generator (mt19937) and its sampling kernels, bit for bit
+    gradbook.py      per-leaf gradient bookkeeping for the event log
+    device.py, dtypes.py, messages.py, grad_mode.py   devices, dtypes and type promotion,
+                     PyTorch's message texts, no_grad / enable_grad
     history.py       detects accumulators that keep every iteration's graph
     events.py        the event log
+    loader.py        serves the modules above under the `torch` names
 
 `run(path)` runs a program in a fresh, sandboxed subprocess (limits, temporary cwd, its events on
 a private pipe) and returns a `Result`.

@@ -13,7 +13,8 @@ An event is a plain dict, so that it serialises to JSON unchanged::
 of the runtime package (nor of Python's own standard library), so a `backward()` inside a
 user helper function is reported at the helper's line. `related` lists other program lines
 the same fact can be reported at (for example the `step()` that consumed an accumulated
-gradient).
+gradient), and the lines of the calls in the same file that led to the event (a `step()` in a
+helper can be reported at the helper's call in the training loop).
 
 Event kinds (the contract with `varlint confirm`):
 
@@ -35,6 +36,19 @@ Event kinds (the contract with `varlint confirm`):
                                last backward; related = [line of the reset]
     history-across-iterations  an accumulator holding every iteration's graph (total += loss,
                                total = total + loss, losses.append(loss) in a loop)
+    multinomial-num-samples    multinomial() without num_samples (then TypeError)
+    cat-zero-dim               torch.cat of a 0-dim tensor (then RuntimeError)
+    zero-dim-iteration         iteration over / len() of a 0-dim tensor (then TypeError)
+    zero-dim-target            nll_loss / cross_entropy with a batched input and a 0-dim
+                               target (then ValueError)
+    inplace-on-grad-leaf       an in-place op on a leaf that requires grad, in grad mode (M16,
+                               or M17 for item assignment)
+    legacy-autograd-function   a Function subclass with a non-static forward (at its
+                               `def forward`), and every call of a Function instance (M28b)
+    deprecated-alias           a call of a deprecated alias that warns (nn.init.normal,
+                               clip_grad_norm, F.upsample*, torch.range)
+    implicit-softmax-dim       softmax / log_softmax without dim (related: the line where an
+                               nn.Softmax module without dim was created)
 
 The module also owns `warn()`, which attributes a warning to the same program line, the way
 PyTorch's C++ warnings are attributed to the Python line that called into it.
@@ -113,8 +127,21 @@ def record(kind: str, detail: str = "", related=()) -> dict:
     return record_at(kind, file, line, detail, related)
 
 
+def caller_lines(file: str) -> list[int]:
+    """The lines of the calls in `file` that lead to the current program frame."""
+    frame = program_frame(sys._getframe(1))
+    lines = []
+    frame = frame.f_back if frame is not None else None
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename) == file:
+            lines.append(frame.f_lineno)
+        frame = frame.f_back
+    return lines
+
+
 def record_at(kind: str, file: str, line: int, detail: str = "", related=()) -> dict:
     """Append an event at a program location remembered earlier (see program_location)."""
+    related = [*related, *(caller_lines(file) if file else ())]
     related_lines = sorted({int(r) for r in related if r and int(r) != line})
     event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines}
     _log.append(event)

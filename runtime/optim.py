@@ -1,6 +1,8 @@
-"""`torch.optim`: the `Optimizer` base, `SGD`, `Adam` and `RMSprop`, with PyTorch 2.13's updates.
+"""`torch.optim`: `SGD`, `Adam`, `RMSprop`, `Adagrad`, `Adadelta` and `Adamax` on the
+`Optimizer` base (runtime/optimizer.py), with PyTorch 2.13's updates
+(`torch.optim.lr_scheduler` is runtime/lr_scheduler.py).
 
-The update code follows torch/optim/sgd.py, adam.py and rmsprop.py (their single-tensor
+The update code follows torch/optim/sgd.py, adam.py, ... (their single-tensor
 paths, which PyTorch runs on CPU) line by line, with the same in-place Tensor ops under
 `no_grad`, so each parameter stays the same leaf object and follows PyTorch's trajectory.
 
@@ -18,138 +20,12 @@ keep the reset bookkeeping.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
-from . import tensor as core
-from .grad_mode import enable_grad, no_grad
-from .nn.module import reset_grad, typename
+from .grad_mode import no_grad
+from .optimizer import Optimizer, required  # noqa: F401 - torch.optim.Optimizer
+from .ops.pointwise import maximum
 from .tensor import Tensor
-
-
-class _RequiredParameter:
-    def __repr__(self):
-        return "<required parameter>"
-
-
-required = _RequiredParameter()
-
-
-class Optimizer:
-    def __init__(self, params, defaults: dict):
-        self.defaults = defaults
-        if isinstance(params, Tensor):
-            raise TypeError(
-                "params argument given to the optimizer should be an iterable of Tensors or "
-                "dicts, but got " + typename(params)
-            )
-        self.state: defaultdict = defaultdict(dict)  # keyed by the parameter (identity hash)
-        self.param_groups: list[dict] = []
-        self._step_sequence = 0  # what note_optimizer_step returned at the previous step
-
-        param_groups = list(params)
-        if len(param_groups) == 0:
-            raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(param_groups[0], dict):
-            param_groups = [{"params": param_groups}]
-        for param_group in param_groups:
-            self.add_param_group(param_group)
-
-    def add_param_group(self, param_group: dict) -> None:
-        if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {typename(param_group)}")
-        params = param_group["params"]
-        if isinstance(params, Tensor):
-            param_group["params"] = [params]
-        elif isinstance(params, set):
-            raise TypeError(
-                "optimizer parameters need to be organized in ordered collections, but the "
-                "ordering of tensors in sets will change between runs. Please use a list instead."
-            )
-        else:
-            param_group["params"] = list(params)
-        for param in param_group["params"]:
-            if not isinstance(param, Tensor):
-                raise TypeError(
-                    "optimizer can only optimize Tensors, but one of the params is "
-                    + typename(param)
-                )
-            if not (param.is_leaf or param.retains_grad):
-                raise ValueError("can't optimize a non-leaf Tensor")
-        for name, default in self.defaults.items():
-            if default is required and name not in param_group:
-                raise ValueError(
-                    "parameter group didn't specify a value of required optimization "
-                    f"parameter {name}"
-                )
-            param_group.setdefault(name, default)
-        existing = {id(p) for group in self.param_groups for p in group["params"]}
-        if any(id(p) in existing for p in param_group["params"]):
-            raise ValueError("some parameters appear in more than one parameter group")
-        self.param_groups.append(param_group)
-
-    def _all_params(self) -> list:
-        return [p for group in self.param_groups for p in group["params"]]
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the grads of this optimizer's params: to None (2.x default) or to zeros."""
-        for param in self._all_params():
-            reset_grad(param, set_to_none)
-
-    def _begin_step(self, closure):
-        """Common start of step(): run the closure, then tell the core the grads are used."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        self._step_sequence = core.note_optimizer_step(self._all_params(), self._step_sequence)
-        return loss
-
-    def step(self, closure=None):
-        raise NotImplementedError
-
-    def state_dict(self) -> dict:
-        """Params are replaced by their index, as in PyTorch."""
-        index_of = {}
-        groups = []
-        for group in self.param_groups:
-            packed = {key: value for key, value in group.items() if key != "params"}
-            for param in group["params"]:
-                index_of.setdefault(id(param), len(index_of))
-            packed["params"] = [index_of[id(param)] for param in group["params"]]
-            groups.append(packed)
-        state = {index_of[id(param)]: value for param, value in self.state.items()}
-        return {"state": state, "param_groups": groups}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError("loaded state dict has a different number of parameter groups")
-        by_index = {}
-        for group, saved in zip(self.param_groups, saved_groups):
-            if len(group["params"]) != len(saved["params"]):
-                raise ValueError(
-                    "loaded state dict contains a parameter group that doesn't match the size "
-                    "of optimizer's group"
-                )
-            by_index.update(zip(saved["params"], group["params"]))
-            group.update({key: value for key, value in saved.items() if key != "params"})
-        self.state = defaultdict(dict)
-        for index, value in state_dict["state"].items():
-            self.state[by_index[index]] = {
-                key: item.clone() if isinstance(item, Tensor) else item
-                for key, item in value.items()
-            }
-
-    def __repr__(self):
-        text = type(self).__name__ + " ("
-        for index, group in enumerate(self.param_groups):
-            text += f"\nParameter Group {index}\n"
-            for key in sorted(group.keys()):
-                if key != "params":
-                    text += f"    {key}: {group[key]}\n"
-        return text + ")"
 
 
 class SGD(Optimizer):
@@ -257,7 +133,7 @@ class Adam(Optimizer):
                     bias_correction2_sqrt = bias_correction2**0.5
                     if group["amsgrad"]:
                         max_exp_avg_sq = state["max_exp_avg_sq"]
-                        max_exp_avg_sq.copy_(core.maximum(max_exp_avg_sq, exp_avg_sq))
+                        max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq))
                         denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
                     else:
                         denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
@@ -325,4 +201,150 @@ class RMSprop(Optimizer):
         return loss
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]
+def _check_non_negative(**values) -> None:
+    names = {"lr": "learning rate", "eps": "epsilon value"}
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {names.get(name, name + ' value')}: {value}")
+
+
+def _zeros_like(param) -> Tensor:
+    return Tensor._wrap(np.zeros_like(param._data))
+
+
+def _step_counter() -> Tensor:
+    return Tensor._wrap(np.zeros((), dtype=np.float32))
+
+
+class Adagrad(Optimizer):
+    """Adagrad, PyTorch's: state made for every param at construction, lr decayed per step."""
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *,
+                 maximize: bool = False, differentiable: bool = False, fused=None):
+        _check_non_negative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                            initial_accumulator_value=initial_accumulator_value, eps=eps)
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable, "fused": fused}
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for param in group["params"]:
+                state = self.state[param]
+                state["step"] = _step_counter()
+                state["sum"] = Tensor._wrap(np.full_like(param._data, initial_accumulator_value))
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state[param]
+                    state["step"] += 1
+                    step = state["step"].item()
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+                    state["sum"].addcmul_(grad, grad, value=1)
+                    std = state["sum"].sqrt().add_(group["eps"])
+                    param.addcdiv_(grad, std, value=-clr)
+        return loss
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler), PyTorch's: lr scales the step, eps inside both square roots."""
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach=None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False):
+        _check_non_negative(lr=lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        _check_non_negative(eps=eps, weight_decay=weight_decay)
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                    "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                rho, eps = group["rho"], group["eps"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state[param]
+                    if len(state) == 0:
+                        state["step"] = _step_counter()
+                        state["square_avg"] = _zeros_like(param)
+                        state["acc_delta"] = _zeros_like(param)
+                    state["step"] += 1
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+                    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+                    std = square_avg.add(eps).sqrt_()
+                    delta = acc_delta.add(eps).sqrt_()
+                    delta.div_(std).mul_(grad)
+                    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+                    param.add_(delta, alpha=-group["lr"])
+        return loss
+
+
+class Adamax(Optimizer):
+    """Adamax (Adam with the infinity norm), PyTorch's: eps added to |grad| before the max."""
+
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, foreach=None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False):
+        _check_non_negative(lr=lr, eps=eps)
+        for index in (0, 1):
+            if not 0.0 <= betas[index] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {index}: {betas[index]}")
+        _check_non_negative(weight_decay=weight_decay)
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state[param]
+                    if len(state) == 0:
+                        state["step"] = _step_counter()
+                        state["exp_avg"] = _zeros_like(param)
+                        state["exp_inf"] = _zeros_like(param)
+                    state["step"] += 1
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+                    exp_avg.lerp_(grad, 1 - beta1)
+                    exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"])))
+                    clr = group["lr"] / (1 - beta1 ** state["step"].item())
+                    param.addcdiv_(exp_avg, exp_inf, value=-clr)
+        return loss
+
+
+def __getattr__(name):
+    if name == "lr_scheduler":  # torch.optim.lr_scheduler, imported on first use (it imports us)
+        import importlib
+
+        module = importlib.import_module("runtime.lr_scheduler")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'torch.optim' has no attribute '{name}'")
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax"]

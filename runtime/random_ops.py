@@ -16,7 +16,8 @@ import numpy as np
 
 from . import dtypes, random
 from .random import Generator, default_generator, engine_of
-from .tensor import Tensor, _check_device
+from .core import Tensor
+from .device import _check_device
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
            "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "normal",
@@ -122,7 +123,12 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     return bernoulli_(result, input if p is None else p, generator=generator)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+def multinomial(input, num_samples=None, replacement=False, *, generator=None, out=None):
+    if num_samples is None:  # 0.3 defaulted it to 1; PyTorch's own text (not Python's)
+        from . import events
+
+        events.record("multinomial-num-samples", "num_samples missing")
+        raise TypeError('multinomial() missing 1 required positional arguments: "num_samples"')
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
@@ -255,5 +261,3 @@ def bind(tensor_class) -> None:
     tensor_class.bernoulli = bernoulli
     tensor_class.multinomial = multinomial
 
-
-bind(Tensor)

@@ -83,16 +83,27 @@ def selection_options(function):
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--force-exclude", is_flag=True,
               help="Apply `exclude` to files named on the command line too (for pre-commit).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes (default: the number of cores).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Where the result cache lives (default: .varlint_cache next to the configuration, "
+                   "or $VARLINT_CACHE_DIR).")
 def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config, output_format,
-          statistics, exit_zero, show_fixes, quiet, force_exclude):
+          statistics, exit_zero, show_fixes, quiet, force_exclude, jobs, no_cache, cache_dir):
     """Check PATHS (default: the current directory) for legacy autograd code."""
     paths = paths or (".",)
     settings, files = settings_and_files(paths, config, select, ignore, extend_select, force_exclude)
     mode = None
     if fix or diff:
         mode = Applicability.UNSAFE if unsafe_fixes else Applicability.SAFE
-    results = run_checks(files, settings, mode)
-    failed = any(result.internal_error for result in results)
+    cache = None
+    if not no_cache and mode is None:
+        from varlint.cache import ResultCache, default_cache_dir
+
+        cache = ResultCache(default_cache_dir(settings, cache_dir))
+    results = run_checks(files, settings, mode, jobs=jobs, cache=cache)
+    failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
         changed = [r for r in results if r.fixed_text is not None]
@@ -142,9 +153,10 @@ def settings_and_files(paths, config, select, ignore, extend_select, force_exclu
     return settings, list(discover(list(paths), settings.exclude, settings.root, force_exclude))
 
 
-def run_checks(files, settings, mode=None):
+def run_checks(files, settings, mode=None, jobs=None, cache=None):
     """Check the files; a file varlint fails on is reported on stderr, the others go on."""
-    results = sorted(engine.check_paths(files, settings, mode), key=lambda result: result.path)
+    checked = engine.check_paths(files, settings, mode, jobs=jobs, cache=cache)
+    results = sorted(checked, key=lambda result: result.path)
     for result in results:
         if result.internal_error:
             click.echo(
@@ -152,6 +164,8 @@ def run_checks(files, settings, mode=None):
                 "(please report it)",
                 err=True,
             )
+        for failure in result.fix_failures:
+            click.echo(f"varlint: internal error: {failure} (please report it)", err=True)
     return results
 
 

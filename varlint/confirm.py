@@ -18,6 +18,7 @@ not observable, not run).
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -41,6 +42,14 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "VL201": ("grad-accumulated",),
     "VL202": ("step-after-reset",),
     "VL203": ("history-across-iterations",),
+    "VL301": ("multinomial-num-samples",),
+    "VL302": ("cat-zero-dim",),
+    "VL303": ("zero-dim-iteration",),
+    "VL304": ("zero-dim-target",),
+    "VL306": ("inplace-on-grad-leaf",),
+    "VL308": ("legacy-autograd-function",),
+    "VL311": ("deprecated-alias",),
+    "VL312": ("implicit-softmax-dim",),
 }
 PREDICTING_RULE = {kind: code for code, kinds in EVENT_KINDS.items() for kind in kinds}
 
@@ -169,18 +178,13 @@ def confirm_file(
 def _confirm_notebook(
     path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float, args=()
 ) -> FileConfirmation:
-    """Run the notebook's code cells in order, as one program (the module varlint analysed),
-    written beside the notebook so that relative paths resolve as in Jupyter."""
+    """Run the notebook's code cells in order, as one program (the module varlint analysed)."""
     script = notebook.parse_notebook(path, read_source(path).text).script()
-    directory, name = os.path.split(os.path.abspath(path))
-    program = os.path.join(directory, f".{name}.varlint-{os.getpid()}-{id(script)}.py")
-    try:
+    with tempfile.TemporaryDirectory(prefix="varlint-notebook-") as scratch:
+        program = os.path.join(scratch, os.path.splitext(os.path.basename(path))[0] + ".py")
         with open(program, "w", encoding="utf-8") as handle:
             handle.write(script.text)
         run = confirm_file(program, [script.to_script(d) for d in diagnostics], selected, timeout, args)
-    finally:
-        if os.path.exists(program):
-            os.unlink(program)
     confirmations = [
         Confirmation(original, entry.confirmed, entry.events)
         for original, entry in zip(diagnostics, run.confirmations)

@@ -2,9 +2,9 @@
 
 A rule is a libcst visitor (Fixit style): it defines `visit_<Node>` methods and calls
 `self.report(node, message, fix=...)`. The engine runs all selected rules in ONE batched
-traversal of the tree, so metadata (positions, scopes, qualified names) is resolved once per
-file, and shared analyses (the grad-state dataflow, loop facts) are computed once, on first
-use, through `self.context`.
+traversal of the tree (varlint/engine.py dispatches over the pre-order the name pass records),
+so names, scopes and parents are resolved once per file, and shared analyses (the grad-state
+dataflow, loop facts) are computed once, on first use, through `self.context`.
 
 A rule's documentation is its module docstring (What it does / Why is this bad / Example /
 Fix safety), printed by `varlint rule CODE`.
@@ -12,44 +12,92 @@ Fix safety), printed by `varlint rule CODE`.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cached_property
 from typing import ClassVar, Iterable
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
+from libcst.metadata import CodeRange, PositionProvider
 
 from varlint.diagnostic import Applicability, Diagnostic, Edit, Fix, Position
 
 
 class FileContext:
-    """Everything known about one file, built once and shared by all rules."""
+    """Everything known about one file, built once and shared by all rules.
 
-    def __init__(self, path: str, module: cst.Module, wrapper: cst.MetadataWrapper) -> None:
+    `project` is the run's project index (varlint/project.py); without one (linting a text) it
+    is an index of this file alone. Names, parents and scopes come from one pass of our own
+    (varlint/analysis/names.py); libcst metadata (positions, or any provider a rule asks for
+    with `get_metadata`) is computed only when first needed."""
+
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        wrapper: cst.MetadataWrapper | None = None,
+        *,
+        project=None,
+        module_name: str | None = None,
+    ) -> None:
         self.path = path
         self.module = module
-        self.wrapper = wrapper
+        self._wrapper = wrapper
+        self._project = project
+        self._module_name = module_name
+        self._metadata: dict = {}
+
+    @property
+    def wrapper(self) -> cst.MetadataWrapper:
+        if self._wrapper is None:
+            self._wrapper = cst.MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return self._wrapper
+
+    def metadata(self, provider) -> dict:
+        """A libcst metadata provider's mapping, resolved on first use."""
+        if provider not in self._metadata:
+            self._metadata[provider] = self.wrapper.resolve(provider)
+        return self._metadata[provider]
+
+    @property
+    def project(self):
+        if self._project is None:
+            from varlint.project import ProjectIndex
+
+            self._project = ProjectIndex.single(self.path, self.module.code, self._module_name)
+        return self._project
+
+    @property
+    def module_name(self) -> str:
+        if self._module_name is None:
+            from varlint.project import package_module_name
+
+            key = self._project.module_name(self.path) if self._project is not None else None
+            info = self._project.modules.get(key) if key is not None else None
+            self._module_name = info.name if info is not None else package_module_name(self.path)[0]
+        return self._module_name
 
     @cached_property
     def positions(self):
-        return self.wrapper.resolve(PositionProvider)
+        return self.metadata(PositionProvider)
 
-    @cached_property
-    def parents(self):
-        return self.wrapper.resolve(ParentNodeProvider)
+    @property
+    def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        return self.names.parents
 
     @cached_property
     def names(self):
         """Qualified-name resolution (imports followed), see varlint/analysis/names.py."""
         from varlint.analysis.names import NameResolver
 
-        return NameResolver(self.wrapper)
+        is_package = os.path.basename(self.path) == "__init__.py"
+        # Without a project index, imports resolve within this file only (the star imports
+        # of other modules are unknown).
+        return NameResolver(self.module, self._project, self.module_name, is_package)
+
+    def expression_context(self, node: cst.CSTNode) -> str:
+        """"load", "store" (an assignment target) or "del" (see names.py)."""
+        return self.names.expression_context(node)
 
     @cached_property
     def gradflow(self):
@@ -123,17 +171,17 @@ class Rule(cst.BatchableCSTVisitor):
     # Rules that are off unless selected explicitly (severity "info"), like VL104.
     default_enabled: ClassVar[bool] = True
 
-    METADATA_DEPENDENCIES = (
-        PositionProvider,
-        ParentNodeProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-    )
+    # libcst metadata a rule reads with `get_metadata` (computed for it on first use; the
+    # shared facts, `self.context.names` / `parents` / `positions`, need no declaration).
+    METADATA_DEPENDENCIES = ()
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
         self.context = context
         self.diagnostics: list[Diagnostic] = []
+
+    def get_metadata(self, key, node, default=None):
+        return self.context.metadata(key).get(node, default)
 
     @classmethod
     def documentation(cls) -> str:
@@ -280,3 +328,78 @@ def _calls_set_grad_enabled(context: FileContext) -> bool:
         cached = "set_grad_enabled" in context.module.code and bool(m.findall(context.module, statement_call))
         context._switches_grad_mode = cached
     return cached
+
+
+def shift_continuation_lines(code: str, delta: int) -> str:
+    """`code` moved `delta` columns (negative: left): its continuation lines follow, so a
+    replaced multi-line call keeps its layout. Multi-line strings are left as they are."""
+    if delta == 0 or "\n" not in code or '"""' in code or "'''" in code:
+        return code
+    first, *rest = code.split("\n")
+    shifted = []
+    for line in rest:
+        if delta > 0:
+            shifted.append(" " * delta + line if line.strip() else line)
+        else:
+            leading = len(line) - len(line.lstrip(" "))
+            shifted.append(line[min(leading, -delta):])
+    return "\n".join([first, *shifted])
+
+
+def enclosing_statement(context: FileContext, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement line (or compound statement header) that holds `node`."""
+    current = node
+    while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        current = context.parents.get(current)
+    return current
+
+
+def comments_outside(node: cst.CSTNode, kept: cst.CSTNode | None) -> list[str]:
+    """The comments inside `node` that are not inside `kept` (lost when `node` is replaced by
+    something built from `kept`)."""
+    import libcst.matchers as m
+
+    inside_kept = {id(comment) for comment in m.findall(kept, m.Comment())} if kept is not None else set()
+    return [comment.value for comment in m.findall(node, m.Comment()) if id(comment) not in inside_kept]
+
+
+def hoisted_comments_edit(context: FileContext, node: cst.CSTNode, comments: list[str]) -> Edit | None:
+    """An edit putting `comments` on lines of their own before the statement holding `node`."""
+    statement = enclosing_statement(context, node)
+    if statement is None or not comments:
+        return None
+    row = context.range(statement).start.line
+    line = context.module.code.splitlines()[row - 1] if row - 1 < len(context.module.code.splitlines()) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    newline = context.module.default_newline
+    text = "".join(f"{indent}{comment}{newline}" for comment in comments)
+    return Edit(Position(row, 1), Position(row, 1), text)
+
+
+def self_assignment_removal(context: FileContext, node: cst.CSTNode, replacement: str) -> Edit | None:
+    """When replacing `node` by `replacement` turns `x = <node>` into `x = x`, the edit that
+    removes the statement instead (its comment, if any, stays; `pass` if the block would be
+    empty)."""
+    assign = context.parents.get(node)
+    if not (
+        isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+        and assign.targets[0].target.value == replacement
+    ):
+        return None
+    line = context.parents.get(assign)
+    block = context.parents.get(line)
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(block, (cst.IndentedBlock, cst.Module))):
+        return None
+    start = context.range(line).start
+    comment = line.trailing_whitespace.comment
+    if comment is None and len(block.body) > 1:
+        end_row = context.range(line).end.line + 1
+        return Edit(Position(start.line, 1), Position(end_row, 1), "")
+    content = comment.value if comment is not None and len(block.body) > 1 else "pass"
+    statement_end = to_position(context.range(assign).end)
+    edit_end = statement_end
+    if comment is not None and len(block.body) > 1:
+        edit_end = to_position(context.range(comment).end)
+    return Edit(to_position(start), edit_end, content)
