@@ -92,7 +92,11 @@ def test_json_items_are_the_check_items_plus_the_confirmation(tmp_path):
         for item in confirmed["diagnostics"]
     ] == checked
     assert [item["confirmed"] for item in confirmed["diagnostics"]] == [True]
-    assert confirmed["runs"] == [{"filename": str(path), "returncode": 0, "exception": None, "timed_out": False}]
+    assert confirmed["runs"] == [{
+        "filename": str(path), "returncode": 0, "exception": None, "timed_out": False,
+        "stopped_because": "stopped once every diagnostic was decided", "decided_early": True,
+        "runtime_gap": None, "event_data_error": None,
+    }]
 
 
 # --- the other outcomes --------------------------------------------------------------------
