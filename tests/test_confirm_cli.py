@@ -189,7 +189,7 @@ def test_a_program_that_runs_too_long_is_stopped_and_decides_nothing(tmp_path):
     [item] = report["diagnostics"]
     assert (item["code"], item["confirmed"], item["confirmation"]) == ("VL201", None, "stopped")
     result = confirm("--timeout", "1", str(path))
-    assert f"{path}: the program did not finish within 1 s" in result.stdout
+    assert f"{path}: ran on the runtime: stopped at the time limit (1 s)" in result.stdout
 
 
 def test_a_file_that_does_not_parse_is_not_run(tmp_path):
