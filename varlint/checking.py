@@ -1,0 +1,157 @@
+"""The work behind `varlint check` that is not option parsing: each file's settings, the files
+to check, progress on a terminal, standard input, and `--add-noqa`."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import io
+import os
+import sys
+import tokenize
+from pathlib import Path
+
+import click
+
+from varlint import engine, noqa
+from varlint.config import ConfigError, Settings, SettingsResolver, split_codes
+from varlint.files import discover
+
+NOTEBOOK_NOTE = "varlint: note: skipping {path}: notebooks (.ipynb) are not checked yet"
+
+
+class ExitError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+def resolver(config, isolated, select, ignore, extend_select) -> SettingsResolver:
+    """Each file's settings, with the command-line selection flags applied to them."""
+
+    def adjust(settings: Settings) -> Settings:
+        overrides = {}
+        if select is not None:
+            # As in ruff, a --select on the command line starts the selection afresh: the
+            # configured select, ignore and extend-select no longer apply.
+            overrides.update(select=split_codes(select), ignore=(), extend_select=())
+        if ignore is not None:
+            overrides["ignore"] = overrides.get("ignore", settings.ignore) + split_codes(ignore)
+        if extend_select is not None:
+            extended = overrides.get("extend_select", settings.extend_select)
+            overrides["extend_select"] = extended + split_codes(extend_select)
+        settings = dataclasses.replace(settings, **overrides)
+        settings.selected_codes()  # validate the selection now
+        return settings
+
+    if isolated and config:
+        raise ExitError("varlint: error: --isolated ignores every config file: it cannot be combined with --config")
+    try:
+        return SettingsResolver(Path(config) if config else None, isolated, adjust)
+    except ConfigError as error:
+        raise ExitError(f"varlint: error: {error}") from None
+
+
+def settings_for(resolve: SettingsResolver, path: str) -> Settings:
+    try:
+        return resolve.for_path(path)
+    except ConfigError as error:
+        raise ExitError(f"varlint: error: {error}") from None
+
+
+def files_to_check(resolve: SettingsResolver, paths, force_exclude=False) -> list[str]:
+    """The files under `paths`, each kept unless its own settings exclude it (a file named on
+    the command line is kept unless --force-exclude); notebooks are skipped with a note."""
+    missing = [path for path in paths if not Path(path).exists()]
+    if missing:
+        raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
+    top = settings_for(resolve, paths[0])
+    named = {os.path.normpath(path) for path in paths if not os.path.isdir(path)}
+    files = []
+    for path in discover(list(paths), top.exclude, top.root, force_exclude):
+        if (path not in named or force_exclude) and settings_for(resolve, path).excludes(path):
+            continue
+        if path.endswith(".ipynb"):
+            # Until notebook support lands, a notebook's JSON must not be read as Python.
+            click.echo(NOTEBOOK_NOTE.format(path=path), err=True)
+            continue
+        files.append(path)
+    return files
+
+
+def run_checks(files, resolve: SettingsResolver, mode=None, progress: bool = False):
+    """Check the files, grouped by their settings; a file varlint fails on is reported on
+    stderr and the others go on. `progress` shows `files done / total` on stderr."""
+    groups: dict[int, tuple[Settings, list[str]]] = {}
+    for path in files:
+        settings = settings_for(resolve, path)
+        groups.setdefault(id(settings), (settings, []))[1].append(path)
+    batches = []
+    for settings, paths in groups.values():
+        size = max(64, len(paths) // 20) if progress else len(paths) or 1
+        batches += [(settings, paths[i:i + size]) for i in range(0, len(paths), size)]
+    results, done = [], 0
+    for settings, batch in batches:
+        results += engine.check_paths(batch, settings, mode)
+        done += len(batch)
+        if progress:
+            click.echo(f"\rvarlint: checked {done}/{len(files)} files", nl=False, err=True)
+    if progress and batches:
+        click.echo("\r\033[K", nl=False, err=True)
+    results.sort(key=lambda result: result.path)
+    for result in results:
+        for warning in result.warnings:
+            click.echo(f"varlint: warning: {warning}", err=True)
+        if result.internal_error:
+            click.echo(
+                f"varlint: internal error while checking {result.path}: {result.internal_error} "
+                "(please report it)",
+                err=True,
+            )
+    return results
+
+
+def read_stdin() -> engine.SourceText:
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        raise ExitError(f"varlint: error: cannot decode standard input: {error}") from None
+    return engine.SourceText(text.removeprefix("\ufeff"), encoding)
+
+
+def check_stdin(resolve: SettingsResolver, filename: str, mode):
+    settings = settings_for(resolve, filename if filename != "-" else ".")
+    codes = settings.selected_codes() - settings.ignored_for(filename)
+    source = read_stdin()
+    result = engine.check_text(filename, source, codes, mode)
+    for warning in result.warnings:
+        click.echo(f"varlint: warning: {warning}", err=True)
+    return result, source
+
+
+def add_noqa(results) -> int:
+    """Write `# noqa: CODES` on each line with a diagnostic; return the directives added."""
+    added = 0
+    for result in results:
+        if not result.diagnostics or result.internal_error:
+            continue
+        try:
+            source = engine.read_source(result.path)
+        except engine.UnreadableFile:
+            continue
+        text, count = noqa.add_directives(source.text, result.diagnostics)
+        if count and _compiles(text, result.path):
+            engine.write_source(result.path, text, source.encoding)
+            added += count
+    return added
+
+
+def _compiles(text: str, path: str) -> bool:
+    try:
+        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True

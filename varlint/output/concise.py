@@ -1,0 +1,20 @@
+"""`concise`: one line per diagnostic, `path:row:col: CODE [*] message`."""
+
+from __future__ import annotations
+
+import click
+
+from varlint.diagnostic import Diagnostic
+
+
+def header(diagnostic: Diagnostic, context) -> str:
+    location = f"{diagnostic.path}:{diagnostic.start.row}:{diagnostic.start.column}:"
+    code = diagnostic.code
+    if context.color:
+        location = click.style(location, bold=True)
+        code = click.style(code, fg="red", bold=True)
+    return f"{location} {code} {context.fix_marker(diagnostic)}{diagnostic.message}"
+
+
+def render(diagnostics: list[Diagnostic], context) -> str:
+    return "".join(header(diagnostic, context) + "\n" for diagnostic in diagnostics)
