@@ -112,6 +112,17 @@ def short_code(code: str, limit: int = 40) -> str:
     return code if len(code) <= limit else code[: limit - 3] + "..."
 
 
+HINT_LIMIT = 80
+
+
+def replace_message(replacement: str) -> str:
+    """A fix's `Replace with `...`` message: the replacement shown whole, never cut mid-token;
+    one too long for a line says where to see it instead."""
+    if "\n" not in replacement and len(replacement) <= HINT_LIMIT:
+        return f"Replace with `{replacement}`"
+    return "Replace with the rewritten code (run `varlint check --diff` to see it)"
+
+
 def to_position(code_position) -> Position:
     # libcst: 1-based lines, 0-based columns; ruff and varlint: both 1-based.
     return Position(code_position.line, code_position.column + 1)

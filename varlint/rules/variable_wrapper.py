@@ -75,7 +75,7 @@ from varlint.analysis.torch_api import (
     NUMPY_SCALAR_TYPES,
 )
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule, receiver_code, short_code
+from varlint.rule import Rule, receiver_code, replace_message, short_code
 
 # `Variable(data=None, requires_grad=False, volatile=False, _grad_fn=None, name=None)`
 PARAMETERS = ("data", "requires_grad", "volatile", "_grad_fn", "name")
@@ -255,7 +255,7 @@ class VariableWrapper(Rule):
             return None
         return self.make_fix(
             applicability,
-            f"Replace with `{short_code(replacement)}`",
+            replace_message(replacement),
             [self.context.edit(variable.call, replacement)],
         )
 

@@ -49,12 +49,8 @@ from libcst.metadata import ExpressionContext, ExpressionContextProvider
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import SAME_SHAPE_METHODS
 from varlint.diagnostic import Applicability
-from varlint.rule import FileContext, Rule
+from varlint.rule import FileContext, Rule, replace_message
 
-INDEX_ERROR = (
-    "IndexError: invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-    "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
-)
 NUMPY_INDEX_ERROR = (
     "IndexError: too many indices for array: array is 0-dimensional, but 1 were indexed"
 )
@@ -148,7 +144,7 @@ class ZeroDimIndex(Rule):
             "read its value with `.item()`",
             fix=self.make_fix(
                 Applicability.SAFE,
-                f"Replace with `{describe(replacement)}`",
+                replace_message(replacement),
                 [self.context.edit(node, replacement)],
             ),
         )
@@ -164,7 +160,8 @@ def what_happens(found: ZeroDimIndexing) -> str:
         if found.requires_grad and not found.detached:
             return f"`.numpy()` raises `{NUMPY_REQUIRES_GRAD_ERROR}`"
         return f"`.numpy()` returns a 0-d array, so `[0]` raises `{NUMPY_INDEX_ERROR}`"
-    return f'indexing it raises "{INDEX_ERROR}"'  # the text has backticks of its own
+    # PyTorch's whole text (with its C++ hint) is in the documentation above.
+    return "indexing it raises `IndexError` (invalid index of a 0-dim tensor)"
 
 
 def describe(code: str) -> str:
