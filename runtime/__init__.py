@@ -13,7 +13,9 @@ Layout:
     torch_facade.py  the `torch` module a program imports
     autograd.py      torch.autograd (Variable, backward, grad, Function)
     nn.py, functional.py, optim.py   torch.nn, torch.nn.functional, torch.optim
-    data.py          torch.utils.data (Dataset, TensorDataset, DataLoader)
+    data.py          torch.utils.data (datasets, samplers, DataLoader, default_collate)
+    random.py        PyTorch's CPU generator (mt19937) and its sampling kernels, bit for bit
+    random_ops.py    torch.rand/randn/..., Tensor.normal_/uniform_/..., torch.Generator
     loader.py        serves the modules above under the `torch` names
     history.py       detects accumulators that keep every iteration's graph
     events.py        the event log

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes, events
-from .tensor import Tensor, random_generator, record_op
+from . import random
+from .tensor import Tensor, record_op
 
 # -- reductions and legacy arguments ---------------------------------------------------------
 
@@ -196,8 +197,8 @@ def _c10_name(dtype) -> str:
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero each element with probability p and scale the rest by 1/(1-p) (training only).
 
-    The mask comes from the runtime's numpy generator, so which elements drop differs from
-    PyTorch; in eval mode (or p=0) the input itself is returned, as in PyTorch.
+    The mask is PyTorch's (`bernoulli_(1 - p)` then `div_(1 - p)` on the generator), so the
+    same elements drop; in eval mode (or p=0) the input itself is returned, as in PyTorch.
     """
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -206,8 +207,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     if p == 1:
         mask = np.zeros(input.shape, dtype=input._data.dtype)
     else:
-        keep = random_generator().random(input.shape) >= p
-        mask = (keep / (1 - p)).astype(input._data.dtype)
+        mask = random.dropout_mask(input.shape, input._data.dtype.type, p)
     mask_tensor = Tensor._wrap(mask)
     return input.mul_(mask_tensor) if inplace else input * mask_tensor
 

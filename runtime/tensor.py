@@ -95,20 +95,6 @@ _OPTIONS_NAME = {dtypes.float32: "float", dtypes.float64: "double", dtypes.float
                  dtypes.int64: "long int", dtypes.int32: "int", dtypes.int16: "short int",
                  dtypes.int8: "signed char", dtypes.uint8: "unsigned char", dtypes.bool_: "bool"}
 
-# -- random numbers -----------------------------------------------------------------------
-
-_rng = [np.random.default_rng()]
-
-
-def random_generator() -> np.random.Generator:
-    """The generator every random op draws from (torch.manual_seed replaces it)."""
-    return _rng[0]
-
-
-def manual_seed(seed: int) -> None:
-    _rng[0] = np.random.default_rng(int(seed))
-
-
 # -- gradient bookkeeping for the event log --------------------------------------------------
 
 _sequence = itertools.count(1)
@@ -1119,33 +1105,6 @@ class Tensor:
             return record_op("CopyBackwards", values.copy(), (t, s), lambda g: (None, g))
 
         return self._inplace(compute, src)
-
-    def normal_(self, mean=0.0, std=1.0, generator=None):
-        self._check_inplace()
-        values = random_generator().normal(mean, std, self._data.shape)
-        return self._commit(Tensor._wrap(values.astype(self._data.dtype)))
-
-    def uniform_(self, a=0.0, b=1.0, generator=None):
-        self._check_inplace()
-        values = random_generator().uniform(a, b, self._data.shape)
-        return self._commit(Tensor._wrap(values.astype(self._data.dtype)))
-
-    def bernoulli_(self, p=0.5, generator=None):
-        self._check_inplace()
-        values = random_generator().random(self._data.shape) < _as_array(p)
-        return self._commit(Tensor._wrap(values.astype(self._data.dtype)))
-
-    def random_(self, low=0, high=None, generator=None):
-        self._check_inplace()
-        if high is None:
-            low, high = 0, low if low else 2 ** 24
-        values = random_generator().integers(low, high, self._data.shape)
-        return self._commit(Tensor._wrap(values.astype(self._data.dtype)))
-
-    def exponential_(self, lambd=1.0, generator=None):
-        self._check_inplace()
-        values = random_generator().exponential(1.0 / lambd, self._data.shape)
-        return self._commit(Tensor._wrap(values.astype(self._data.dtype)))
 
     def resize_(self, *sizes):
         if self._requires_grad:

@@ -33,11 +33,28 @@ from .tensor import (
     legacy_new,
     maximum,
     minimum,
-    random_generator,
     stack,
     where,
 )
-from .tensor import manual_seed as _seed_numpy
+from .random_ops import (  # noqa: F401 - re-exported as torch.*
+    Generator,
+    bernoulli,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    multinomial,
+    normal,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+)
 
 __path__ = []  # a package, so that `import torch.nn` reaches the loader's finder
 __version__ = "2.13.0+cpu"
@@ -58,7 +75,8 @@ globals().update(dtypes.ALIASES)  # torch.float32, torch.float, torch.long, ... 
 
 # -- lazy submodules ---------------------------------------------------------------------
 
-_SUBMODULES = {"nn": "runtime.nn", "optim": "runtime.optim", "autograd": "runtime.autograd"}
+_SUBMODULES = {"nn": "runtime.nn", "optim": "runtime.optim", "autograd": "runtime.autograd",
+               "random": "runtime.random_ops"}
 
 
 def __getattr__(name):
@@ -170,10 +188,7 @@ def _factory(fill):
 ones = _factory(lambda shape, np_dtype: np.ones(shape, dtype=np_dtype))
 zeros = _factory(lambda shape, np_dtype: np.zeros(shape, dtype=np_dtype))
 empty = _factory(lambda shape, np_dtype: np.zeros(shape, dtype=np_dtype))
-randn = _factory(lambda shape, np_dtype: random_generator().standard_normal(shape).astype(np_dtype))
-rand = _factory(lambda shape, np_dtype: random_generator().random(shape).astype(np_dtype))
-ones.__name__, zeros.__name__, empty.__name__, randn.__name__, rand.__name__ = (
-    "ones", "zeros", "empty", "randn", "rand")
+ones.__name__, zeros.__name__, empty.__name__ = "ones", "zeros", "empty"
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, **kwargs):
@@ -187,29 +202,6 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, **kwarg
             dtype = dtypes.get_default_dtype()
     shape = tuple(size) if isinstance(size, (tuple, list)) else (size,)
     return _finish(Tensor._wrap(np.full(shape, fill_value, dtype=dtypes.resolve(dtype).numpy)), requires_grad)
-
-
-def randint(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None):
-    if size is None:
-        *bounds, size = args
-    else:
-        bounds = list(args)
-    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
-    values = random_generator().integers(low, high, tuple(size))
-    target = dtypes.resolve(dtype) if dtype is not None else dtypes.int64
-    return _finish(Tensor._wrap(values.astype(target.numpy)), requires_grad)
-
-
-def randperm(n, dtype=None, device=None, requires_grad=False, generator=None):
-    return Tensor._wrap(random_generator().permutation(n).astype(np.int64))
-
-
-def normal(mean, std=1.0, size=None, generator=None, out=None):
-    mean_array = mean._data if isinstance(mean, Tensor) else mean
-    std_array = std._data if isinstance(std, Tensor) else std
-    shape = size if size is not None else np.broadcast(np.asarray(mean_array), np.asarray(std_array)).shape
-    values = random_generator().normal(mean_array, std_array, shape)
-    return Tensor._wrap(values.astype(dtypes.get_default_dtype().numpy))
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, **kwargs):
@@ -244,41 +236,10 @@ def _like(factory):
 ones_like = _like(ones)
 zeros_like = _like(zeros)
 empty_like = _like(empty)
-randn_like = _like(randn)
-rand_like = _like(rand)
 
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, **kwargs):
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
-
-
-class Generator:
-    def __init__(self, device="cpu"):
-        self._seed = 0
-
-    def manual_seed(self, seed):
-        self._seed = seed
-        return self
-
-    def initial_seed(self):
-        return self._seed
-
-
-default_generator = Generator()
-
-
-def manual_seed(seed):
-    """Seeds numpy's generator: the values differ from PyTorch's, the determinism does not."""
-    _seed_numpy(seed)
-    return default_generator.manual_seed(seed)
-
-
-def seed():
-    return 0
-
-
-def initial_seed():
-    return default_generator.initial_seed()
 
 
 _m36_warned = [False]

@@ -43,7 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT / "fixtures"
 
 #: directives (``# fixture: WORD ...``) that exclude a program from the comparison with PyTorch
-NOT_COMPARED_WITH_TORCH = frozenset({"no-run", "random", "no-torch-compare"})
+NOT_COMPARED_WITH_TORCH = frozenset({"no-run", "no-torch-compare"})
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -128,8 +128,13 @@ _EXPECT_LINE_RE = re.compile(r"#\s*expect-line\s+(\d+):\s*([A-Z]+[0-9]+(?:\s*,\s
 
 def expected_diagnostics(path: Path) -> list[tuple[int, str]]:
     """Sorted (line, code) pairs of the ``# expect:`` / ``# expect-line N:`` annotations."""
+    return expected_in_source(read_text(path))
+
+
+def expected_in_source(source: str) -> list[tuple[int, str]]:
+    """`expected_diagnostics` of a program's text (a notebook cell, say)."""
     found = []
-    for line, text in _comments(read_text(path)):
+    for line, text in _comments(source):
         for match in _EXPECT_LINE_RE.finditer(text):
             found += [(int(match.group(1)), code.strip()) for code in match.group(2).split(",")]
         for match in _EXPECT_RE.finditer(text):

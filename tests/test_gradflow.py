@@ -1,4 +1,4 @@
-"""The shared requires-grad / leaf / shape analysis (varlint/analysis/gradflow.py) on snippets.
+"""The shared requires-grad / leaf / shape analysis (varlint/analysis/gradflow/) on snippets.
 
 Each snippet marks the expressions to check with `probe(expr, ...)` (one probe call per line).
 Two things are asserted for every probed expression:

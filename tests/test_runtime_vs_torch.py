@@ -71,7 +71,7 @@ def test_fixture_runs_as_under_torch(program):
     assert problem is None, f"{harness.fixture_id(program)}: runtime and PyTorch disagree\n{problem}"
 
 
-KNOWN_DIRECTIVES = {"random", "no-run", "no-torch-compare"}
+KNOWN_DIRECTIVES = {"no-run", "no-torch-compare"}
 
 
 @pytest.mark.parametrize(

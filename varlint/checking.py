@@ -13,11 +13,9 @@ from pathlib import Path
 
 import click
 
-from varlint import engine, noqa
+from varlint import engine, noqa, notebook
 from varlint.config import ConfigError, Settings, SettingsResolver, split_codes
 from varlint.files import discover
-
-NOTEBOOK_NOTE = "varlint: note: skipping {path}: notebooks (.ipynb) are not checked yet"
 
 
 class ExitError(click.ClickException):
@@ -62,7 +60,7 @@ def settings_for(resolve: SettingsResolver, path: str) -> Settings:
 
 def files_to_check(resolve: SettingsResolver, paths, force_exclude=False) -> list[str]:
     """The files under `paths`, each kept unless its own settings exclude it (a file named on
-    the command line is kept unless --force-exclude); notebooks are skipped with a note."""
+    the command line is kept unless --force-exclude)."""
     missing = [path for path in paths if not Path(path).exists()]
     if missing:
         raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
@@ -71,10 +69,6 @@ def files_to_check(resolve: SettingsResolver, paths, force_exclude=False) -> lis
     files = []
     for path in discover(list(paths), top.exclude, top.root, force_exclude):
         if (path not in named or force_exclude) and settings_for(resolve, path).excludes(path):
-            continue
-        if path.endswith(".ipynb"):
-            # Until notebook support lands, a notebook's JSON must not be read as Python.
-            click.echo(NOTEBOOK_NOTE.format(path=path), err=True)
             continue
         files.append(path)
     return files
@@ -136,8 +130,8 @@ def add_noqa(results) -> int:
     """Write `# noqa: CODES` on each line with a diagnostic; return the directives added."""
     added = 0
     for result in results:
-        if not result.diagnostics or result.internal_error:
-            continue
+        if not result.diagnostics or result.internal_error or notebook.is_notebook(result.path):
+            continue  # (a notebook's cells would need their JSON rewritten: not yet)
         try:
             source = engine.read_source(result.path)
         except engine.UnreadableFile:

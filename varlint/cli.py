@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from varlint import checking, engine, output
+from varlint import checking, engine, notebook, output
 from varlint.diagnostic import Applicability
 from varlint.output import full as full_output
 from varlint.output import json as json_output
@@ -137,7 +137,7 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     try:
         colored = use_color(color, stream) if not output_file or color == "always" else False
         context = output.OutputContext(colored and output_format in output.HUMAN, unsafe_fixes,
-                                       lambda path: texts.get(path) or read_text(path))
+                                       lambda path, cell=None: read_text(path, cell) if cell else texts.get(path) or read_text(path))
         click.echo(report(output_format, remaining, results, context, statistics, show_fixes, quiet, fixed),
                    file=stream, nl=False, color=colored)
     finally:
@@ -166,10 +166,15 @@ def report(output_format, remaining, results, context, statistics, show_fixes, q
     return text
 
 
-def read_text(path: str) -> str | None:
+def read_text(path: str, cell: int | None = None) -> str | None:
+    """A file's text (a notebook cell's source), for the snippets of the `full` format."""
     try:
-        return engine.read_source(path).text
-    except engine.UnreadableFile:
+        text = engine.read_source(path).text
+        if cell is None:
+            return text
+        cells = notebook.parse_notebook(path, text).code_cells
+        return next((c.source for c in cells if c.number == cell), None)
+    except (engine.UnreadableFile, notebook.NotebookError):
         return None
 
 
@@ -195,6 +200,8 @@ def settings_report(path: str, settings) -> str:
 
 
 def unified_diff(result) -> str:
+    if result.cell_changes is not None:
+        return notebook.cell_diff(result.path, result.cell_changes)
     return "".join(
         difflib.unified_diff(
             result.original.splitlines(keepends=True),
@@ -236,6 +243,17 @@ def rule(rule_name, show_all, output_format):
         click.echo(json.dumps(items if show_all else items[0], indent=2, ensure_ascii=False))
         return
     click.echo("\n\n".join(f"# {r.name} ({r.code})\n\n{r.documentation()}" for r in chosen))
+
+
+@main.command()
+def server():
+    """Run the language server: LSP over stdin/stdout, for editors (see the README)."""
+    try:
+        from varlint.server import main as serve
+    except ImportError as error:  # pygls is the optional `server` extra
+        raise checking.ExitError(f"varlint: error: the language server needs pygls 2 ({error}): "
+                                 "pip install 'varlint[server]'") from None
+    serve()
 
 
 CONFIRMATION_TEXT = {
@@ -299,7 +317,8 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
             click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}")
         for run in runs:
             for event in run.unpredicted:
-                click.echo(f"{run.path}:{event['line']}: runtime event `{event['kind']}` that no "
+                cell = f"cell {event['cell']}:" if "cell" in event else ""
+                click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
             if run.result is not None and run.result.timed_out:

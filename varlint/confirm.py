@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+from varlint import notebook
 from varlint.diagnostic import Diagnostic
 from varlint import noqa
 from varlint.engine import read_source
@@ -129,6 +130,8 @@ def confirm_file(
     events with `diagnostics`. Files that do not parse or cannot be read are not run."""
     if any(d.code in ("VL900", "VL901") for d in diagnostics):
         return FileConfirmation(path, [Confirmation(d, None) for d in diagnostics], [], None)
+    if notebook.is_notebook(path):
+        return _confirm_notebook(path, diagnostics, selected, timeout)
     import runtime  # late: only `varlint confirm` needs the runtime
 
     result = runtime.run(path, timeout=timeout)
@@ -142,6 +145,33 @@ def confirm_file(
     ]
     confirmations, unpredicted = match(diagnostics, events, path, executed)
     return FileConfirmation(path, confirmations, unpredicted, result)
+
+
+def _confirm_notebook(
+    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float
+) -> FileConfirmation:
+    """Run the notebook's code cells in order, as one program (the module varlint analysed),
+    written beside the notebook so that relative paths resolve as in Jupyter."""
+    script = notebook.parse_notebook(path, read_source(path).text).script()
+    directory, name = os.path.split(os.path.abspath(path))
+    program = os.path.join(directory, f".{name}.varlint-{os.getpid()}-{id(script)}.py")
+    try:
+        with open(program, "w", encoding="utf-8") as handle:
+            handle.write(script.text)
+        run = confirm_file(program, [script.to_script(d) for d in diagnostics], selected, timeout)
+    finally:
+        if os.path.exists(program):
+            os.unlink(program)
+    confirmations = [
+        Confirmation(original, entry.confirmed, entry.events)
+        for original, entry in zip(diagnostics, run.confirmations)
+    ]
+    unpredicted = []
+    for event in run.unpredicted:
+        cell, row = script.locate(event["line"])
+        event = {key: value for key, value in event.items() if key != "related"}
+        unpredicted.append({**event, "file": path, "cell": cell, "line": row})
+    return FileConfirmation(path, confirmations, unpredicted, run.result)
 
 
 def confirm_files(

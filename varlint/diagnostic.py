@@ -47,7 +47,8 @@ class Diagnostic:
     start: Position
     end: Position
     fix: Fix | None = None
+    cell: int | None = None  # in a notebook: the cell (from 1) that `start` and `end` are in
 
     @property
     def sort_key(self) -> tuple:
-        return (self.path, self.start.row, self.start.column, self.code)
+        return (self.path, self.cell or 0, self.start.row, self.start.column, self.code)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from varlint import fixes, noqa
+from varlint import fixes, noqa, notebook
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rule import FileContext
@@ -43,6 +43,7 @@ class FileResult:
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
     warnings: list[str] = field(default_factory=list)  # invalid noqa directives, ...
     fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
+    cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
 
 
 class UnreadableFile(Exception):
@@ -196,6 +197,8 @@ def _check_file(path: str, settings: Settings, fix: Applicability | None) -> Fil
 def check_text(path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
     result = FileResult(path, encoding=source.encoding)
+    if notebook.is_notebook(path):
+        return _check_notebook(result, source, codes, fix)
     result.warnings = noqa.parse(source.text, path, known_codes()).warnings
     if fix is None:
         result.diagnostics = lint_text(path, source.text, codes)
@@ -206,6 +209,21 @@ def check_text(path: str, source: SourceText, codes: frozenset[str], fix: Applic
     result.fixed_codes = outcome.fixed_codes
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
+    return result
+
+
+def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str], fix) -> FileResult:
+    try:
+        book = notebook.parse_notebook(result.path, source.text)
+    except notebook.NotebookError as error:
+        if "VL901" in codes:
+            result.diagnostics.append(tool_diagnostic("VL901", result.path, f"cannot read the notebook: {error}"))
+        return result
+    checked = notebook.check(book, codes, fix, lint_text)
+    result.diagnostics, result.fixed = checked.diagnostics, checked.fixed
+    if checked.fixed_raw is not None:
+        result.original, result.fixed_text, result.encoding = source.text, checked.fixed_raw, source.encoding
+        result.cell_changes = checked.changes
     return result
 
 

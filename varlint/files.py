@@ -1,6 +1,6 @@
 """Discovery of the Python files to check under the paths given on the command line.
 
-Directories are walked for `*.py`, skipping VCS folders, virtual environments, build output,
+Directories are walked for `*.py` and `*.ipynb`, skipping VCS folders, virtual environments, build output,
 caches, `exclude` patterns and whatever `.gitignore` files say. A file named explicitly is
 always checked, as in ruff, unless `force_exclude` is set (`--force-exclude`, for pre-commit,
 which names every staged file): then `exclude` applies to it too.
@@ -14,6 +14,7 @@ from typing import Iterator
 
 import pathspec
 
+SOURCE_SUFFIXES = (".py", ".ipynb")  # Python files and Jupyter notebooks
 SKIPPED_DIRECTORIES = {
     ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "build", "dist",
@@ -68,7 +69,7 @@ def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str
         )
         for name in sorted(filenames):
             path = os.path.join(directory, name)
-            if name.endswith(".py") and not ignored(path, False):
+            if name.endswith(SOURCE_SUFFIXES) and not ignored(path, False):
                 yield path
 
 

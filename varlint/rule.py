@@ -205,3 +205,89 @@ class TrainingLoopRule(Rule):
 
     def check_loop(self, loop) -> None:
         raise NotImplementedError
+
+
+# --- Helpers for call arguments and edits, shared by the VL3xx rules ----------------------
+
+
+def call_argument(call: cst.Call, index: int | None, keyword: str) -> cst.Arg | None:
+    """The argument passed as positional `index` (None: keyword only) or as `keyword=`."""
+    for position, argument in enumerate(call.args):
+        if argument.star:
+            return None
+        if argument.keyword is not None:
+            if argument.keyword.value == keyword:
+                return argument
+        elif position == index:
+            return argument
+    return None
+
+
+def has_star_arguments(call: cst.Call) -> bool:
+    return any(argument.star for argument in call.args)
+
+
+def opening_parenthesis_end(context: FileContext, call: cst.Call) -> Position | None:
+    """The position right after `call`'s `(` (and the whitespace after it), where a first
+    argument is inserted; None when the layout is not a simple one-line one."""
+    after_func = call.whitespace_after_func
+    before_args = call.whitespace_before_args
+    if not (isinstance(after_func, cst.SimpleWhitespace) and isinstance(before_args, cst.SimpleWhitespace)):
+        return None
+    end = to_position(context.range(call.func).end)
+    if any(True for _ in getattr(call.func, "rpar", ())):
+        return None  # `(f)(x)`: the range of the callee leaves its parentheses out
+    return Position(end.row, end.column + len(after_func.value) + 1 + len(before_args.value))
+
+
+def closing_parenthesis_start(context: FileContext, call: cst.Call) -> Position | None:
+    """The position of `call`'s own `)`, where a last argument is appended."""
+    if call.rpar:
+        return None
+    end = to_position(context.range(call).end)
+    return Position(end.row, end.column - 1)
+
+
+def argument_separator(call: cst.Call) -> str:
+    """What goes before an argument appended at the closing parenthesis."""
+    if not call.args:
+        return ""
+    return " " if isinstance(call.args[-1].comma, cst.Comma) else ", "
+
+
+GRAD_DISABLING = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_grad_enabled",
+                            "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
+
+
+def maybe_grad_disabled(context: FileContext, node: cst.CSTNode) -> bool:
+    """Whether `node` may run with gradients disabled: inside a `with` or a function decorated
+    with a grad-mode API, or in a file that switches grad mode with a call (a global switch)."""
+    if _calls_set_grad_enabled(context):
+        return True
+    current = node
+    while current is not None and not isinstance(current, cst.Module):
+        if isinstance(current, cst.With):
+            for item in current.items:
+                expression = item.item.func if isinstance(item.item, cst.Call) else item.item
+                if context.names.qualified(expression) & GRAD_DISABLING:
+                    return True
+        if isinstance(current, cst.FunctionDef):
+            for decorator in current.decorators:
+                expression = decorator.decorator
+                expression = expression.func if isinstance(expression, cst.Call) else expression
+                if context.names.qualified(expression) & GRAD_DISABLING:
+                    return True
+        current = context.parents.get(current)
+    return False
+
+
+def _calls_set_grad_enabled(context: FileContext) -> bool:
+    """`torch.set_grad_enabled(False)` as a statement switches grad mode from there on."""
+    cached = getattr(context, "_switches_grad_mode", None)
+    if cached is None:
+        import libcst.matchers as m
+
+        statement_call = m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("set_grad_enabled")) | m.Name("set_grad_enabled")))
+        cached = "set_grad_enabled" in context.module.code and bool(m.findall(context.module, statement_call))
+        context._switches_grad_mode = cached
+    return cached

@@ -1,8 +1,8 @@
-"""`torch.nn.init`: in-place initialisers, drawn from the runtime's (numpy) random generator.
+"""`torch.nn.init`: in-place initialisers, drawn from PyTorch's generator (runtime/random.py).
 
 Each initialiser fills its tensor in place under `no_grad` (so it works on a Parameter, a leaf
-that requires grad) and returns the same tensor. The bounds are PyTorch's; the random values
-are not (the runtime's generator is numpy's). The pre-0.4 names without the trailing
+that requires grad) and returns the same tensor. Bounds and draws are PyTorch's, so the values
+are too. The pre-0.4 names without the trailing
 underscore still work and warn with PyTorch's FutureWarning.
 """
 

@@ -6,6 +6,8 @@ keeping private lists in a rule.
 
 from __future__ import annotations
 
+import sys
+
 # Fresh tensor constructors: the result is a new leaf that nothing else references.
 FACTORIES = frozenset(
     f"torch.{name}"
@@ -111,7 +113,7 @@ NUMPY_NDARRAY_CONSTRUCTORS = frozenset(
     )
 )
 
-# --- Operations modelled by the requires-grad analysis (gradflow.py) ----------------------
+# --- Operations modelled by the requires-grad analysis (analysis/gradflow) ----------------------
 # Each name is a tensor method `x.op(...)` and, where it exists, a function `torch.op(x, ...)`
 # or `torch.nn.functional.op(x, ...)`.
 
@@ -223,3 +225,43 @@ NN_NON_MODULES = frozenset({
     "torch.nn.Parameter", "torch.nn.ParameterList", "torch.nn.ParameterDict",
     "torch.nn.UninitializedParameter", "torch.nn.UninitializedBuffer", "torch.nn.Buffer",
 })
+
+# --- Tables of the grad-state dataflow (analysis/gradflow) ---
+
+# Tensor.backward's parameters: any other keyword raises TypeError (`retain_variables=`).
+BACKWARD_PARAMETERS = ("gradient", "retain_graph", "create_graph", "inputs")
+
+# Tensor methods the analysis models (other methods of an unknown object are unknown calls).
+KNOWN_TENSOR_METHODS = (
+    ELEMENTWISE_OPS | MATMUL_OPS | VIEW_OPS | CONVERSION_OPS | DIFFERENTIABLE_OPS
+    | INTEGER_OPS | FULL_REDUCTIONS | PAIR_REDUCTIONS | PYTHON_VALUE_METHODS
+    | NEW_METHODS | {"detach", "item", "tolist", "numpy"}
+)
+
+# Constructors that build a tensor from data or sizes (the typed ones read ints as sizes).
+TENSOR_CONSTRUCTORS = (
+    frozenset(TYPED_CONSTRUCTORS)
+    | frozenset(CUDA_TYPED_CONSTRUCTORS)
+    | {"torch.Tensor", "torch.as_tensor"}
+)
+
+# Module methods that return the module itself.
+MODULE_RETURNING_METHODS = frozenset(
+    {"cuda", "cpu", "to", "train", "eval", "float", "double", "half", "type", "requires_grad_"}
+)
+
+def is_module_class(name: str) -> bool:
+    """`torch.nn.Linear` and the like: a class whose instances are modules."""
+    if not name.startswith("torch.nn."):  # also `model` of `import model`: no dot at all
+        return False
+    capitalized = name.rsplit(".", 1)[1][:1].isupper()
+    return capitalized and name not in NN_NON_MODULES
+
+FLAG_METHODS = frozenset({"requires_grad_", "detach_", "retain_grad"})
+
+# Builtins that reach objects and names by strings.
+REFLECTION = frozenset({"getattr", "setattr", "delattr", "exec", "eval", "vars", "globals", "locals"})
+
+FLAG_ATTRIBUTES = frozenset({"requires_grad", "grad"})
+
+PURE_LIBRARIES = frozenset(sys.stdlib_module_names) | {"numpy", "scipy", "matplotlib", "pandas"}

@@ -34,7 +34,7 @@ HUMAN = {"full", "concise", "grouped"}
 class OutputContext:
     color: bool = False
     unsafe_fixes: bool = False  # --unsafe-fixes: unsafe fixes count as available
-    source: Callable[[str], str | None] = lambda path: None  # a file's text, for snippets
+    source: Callable[..., str | None] = lambda path, cell=None: None  # (path, cell) -> text, for snippets
     cwd: str = field(default_factory=os.getcwd)
 
     def fix_marker(self, diagnostic: Diagnostic) -> str:

@@ -8,7 +8,8 @@ from varlint.diagnostic import Diagnostic
 
 
 def header(diagnostic: Diagnostic, context) -> str:
-    location = f"{diagnostic.path}:{diagnostic.start.row}:{diagnostic.start.column}:"
+    cell = "" if diagnostic.cell is None else f"cell {diagnostic.cell}:"
+    location = f"{diagnostic.path}:{cell}{diagnostic.start.row}:{diagnostic.start.column}:"
     code = diagnostic.code
     if context.color:
         location = click.style(location, bold=True)

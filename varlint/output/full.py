@@ -66,7 +66,7 @@ def render(diagnostics: list[Diagnostic], context) -> str:
     blocks = []
     for diagnostic in diagnostics:
         lines = [header(diagnostic, context)]
-        text = context.source(diagnostic.path)
+        text = context.source(diagnostic.path, diagnostic.cell)
         if text is not None and diagnostic.code not in ("VL901",):
             lines.extend(snippet(diagnostic, split_lines(text), context.color))
         hint = help_line(diagnostic)

@@ -14,7 +14,7 @@ def render(diagnostics: list[Diagnostic], context) -> str:
     for path, group in groupby(diagnostics, key=lambda d: d.path):
         group = list(group)
         out.append((click.style(path, bold=True, underline=True) if context.color else path) + ":")
-        places = [f"{d.start.row}:{d.start.column}" for d in group]
+        places = [("" if d.cell is None else f"cell {d.cell}:") + f"{d.start.row}:{d.start.column}" for d in group]
         pad = max(len(place) for place in places)
         for place, diagnostic in zip(places, group):
             code = click.style(diagnostic.code, fg="red", bold=True) if context.color else diagnostic.code

@@ -14,7 +14,7 @@ def location(position: Position) -> dict[str, int]:
 
 def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
     fix = diagnostic.fix
-    return {
+    item = {
         "code": diagnostic.code,
         "name": diagnostic.name,
         "message": diagnostic.message,
@@ -34,6 +34,10 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
         # No hosted docs: `varlint rule CODE` prints the rule's documentation.
         "url": None,
     }
+    if diagnostic.cell is not None:
+        # A notebook's diagnostic: rows count from its cell's first line (as ruff).
+        item["cell"] = diagnostic.cell
+    return item
 
 
 def render(diagnostics: Iterable[Diagnostic], context=None, extra: Iterable[dict] | None = None) -> str:

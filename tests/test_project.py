@@ -1,0 +1,114 @@
+"""The project index (varlint/project.py) over small multi-module trees."""
+
+from __future__ import annotations
+
+import pickle
+import textwrap
+from pathlib import Path
+
+from varlint.project import ProjectIndex
+
+
+def tree(root: Path, files: dict[str, str]) -> list[str]:
+    paths = []
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+        paths.append(str(path))
+    return paths
+
+
+def test_module_names_from_packages_and_roots(tmp_path):
+    paths = tree(tmp_path, {
+        "train.py": "",
+        "pkg/__init__.py": "",
+        "pkg/models/__init__.py": "",
+        "pkg/models/gan.py": "",
+        "scripts/run.py": "",
+    })
+    index = ProjectIndex.build(paths)
+    names = [index.module_name(path) for path in paths]
+    assert names == ["train", "pkg", "pkg.models", "pkg.models.gan", "run"]
+    # A folder without __init__.py is a namespace package relative to the root above it.
+    assert index.canonical_module("scripts.run") == "run"
+
+
+def test_resolve_follows_relative_imports_aliases_and_reexports(tmp_path):
+    paths = tree(tmp_path, {
+        "pkg/__init__.py": "from .core import Variable as V\n",
+        "pkg/core.py": "from torch.autograd import Variable\nimport torch.nn as nn\n",
+        "pkg/use.py": "from . import V\nfrom .core import nn\nfrom pkg.core import Variable\n",
+    })
+    index = ProjectIndex.build(paths)
+    assert index.resolve("pkg.use", "V") == "torch.autograd.Variable"
+    assert index.resolve("pkg.use", "Variable") == "torch.autograd.Variable"
+    assert index.resolve("pkg.use", "nn") == "torch.nn"
+    assert index.resolve("pkg.use", "missing") is None
+
+
+def test_star_imports_exports_and_reverse_map(tmp_path):
+    paths = tree(tmp_path, {
+        "model.py": """
+            from torch.autograd import Variable
+            import torch
+            def make(x, *rest, scale=1, **options):
+                return x
+            class Net(torch.nn.Module):
+                def __init__(self):
+                    self.fc = 1
+                    self.fc2, self.fc3 = 2, 3
+                def forward(self, x):
+                    self.hidden = x
+            _private = 1
+        """,
+        "limited.py": "from model import *\n__all__ = ['make']\n",
+        "train.py": "from model import *\nfrom limited import *\n",
+    })
+    index = ProjectIndex.build(paths)
+    assert index.exports("model") == {"Variable", "torch", "make", "Net"}
+    assert index.exports("limited") == {"make"}
+    assert index.resolve("train", "Variable") == "torch.autograd.Variable"
+    assert index.resolve("train", "make") == "model.make"
+    assert index.resolve("train", "_private") is None
+    assert index.star_importers("model") == {"limited", "train"}
+    model = index.modules["model"]
+    assert model.functions["make"].parameters == ("x", "*rest", "scale", "**options")
+    net = model.classes["Net"]
+    assert net.bases == ("torch.nn.Module",)
+    assert set(net.methods) == {"__init__", "forward"}
+    assert net.attributes == ("fc", "fc2", "fc3")  # `self.hidden` is set outside __init__
+
+
+def test_cycles_terminate(tmp_path):
+    paths = tree(tmp_path, {
+        "a.py": "from b import *\nfrom b import thing\n",
+        "b.py": "from a import *\nfrom a import thing\n",
+    })
+    index = ProjectIndex.build(paths)
+    assert index.resolve("a", "thing") is None
+    assert index.exports("a") == {"thing"}
+    assert index.dependencies("a") == {"b"}
+
+
+def test_transitive_dependencies_and_pickling(tmp_path):
+    paths = tree(tmp_path, {
+        "train.py": "import helpers.io\nfrom model import Net\n",
+        "model.py": "from layers import Block\nclass Net(Block):\n    pass\n",
+        "layers.py": "import torch\n",
+        "helpers/__init__.py": "",
+        "helpers/io.py": "",
+        "broken.py": "def (:\n",
+    })
+    index = ProjectIndex.build(paths)
+    assert index.dependencies("train") == {"model", "layers", "helpers", "helpers.io"}
+    assert index.modules["broken"].error is not None
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy.dependencies("train") == index.dependencies("train")
+    assert copy.resolve("train", "Net") == "model.Net"
+
+
+def test_single_file_index():
+    index = ProjectIndex.single("snippet.py", "from torch.autograd import Variable as V\n")
+    assert index.module_name("snippet.py") == "snippet"
+    assert index.resolve("snippet", "V") == "torch.autograd.Variable"

@@ -1,0 +1,3 @@
+from varlint.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""The shared requires-grad / leaf / shape dataflow (rules.md, "VL1xx: autograd graph semantics").
+
+`GradFlow.facts(expression)` says what is known about the value of an expression where it is
+evaluated: whether it requires grad (YES / NO / UNKNOWN), whether it is a leaf, its shape, and
+why it does not require grad. The analysis runs once per file, on first use, and is shared by
+VL001, VL004, the VL1xx rules and the loop rules.
+
+How it works. Each scope (the module, every function, every class body) is walked statement by
+statement with an abstract state: name -> `Value`, the grad mode, and the objects that escaped
+into places the analysis does not follow (containers, attributes, unknown functions). Branches
+join; loops iterate to a fixpoint; every expression's value is recorded, joined over all the
+times it is evaluated. Sources and transfer rules are the ones of rules.md: factories and
+`Variable` take their `requires_grad`, `nn.Parameter` is YES, `.detach()` / `.data` / `.item()`
+/ `.numpy()` / integer results are NO, known differentiable ops combine their inputs, anything
+computed with grad disabled is NO; function parameters, attributes, globals read in functions,
+user calls and module calls are UNKNOWN. After `t.backward()` the program only goes on if `t`
+required grad, so from there `t` is YES (its shape stays what it was: without a gradient it held
+one element, but a `(1,)` tensor does too, so it need not be 0-dim).
+
+Soundness against aliasing: every tensor value carries the allocation sites of the objects it
+may be. A flag change (`requires_grad_()`, `.requires_grad = ...`) or an in-place op through one
+name updates that name, and every other name that may hold the same object is joined with the
+new value; a flag change through something unknown (`for p in params: p.requires_grad = False`)
+or a call that may run such code forgets what is known about every escaped object.
+
+Precision first: UNKNOWN never triggers a diagnostic, and whatever is not modelled is UNKNOWN.
+
+Layout: lattice.py (the values and their joins), statements.py (the walk over statements),
+expressions.py (the value of each expression), tensor_ops.py (what torch operations do), calls.py
+(reading calls and literals), prepass.py (flag changes and grad-mode switches found before the
+walk); the tables of the torch API are in analysis/torch_api.py.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from varlint.analysis.gradflow.calls import BackwardCall, backward_call, is_read
+from varlint.analysis.gradflow.lattice import (
+    MAYBE,
+    NO,
+    UNKNOWN,
+    YES,
+    Leaf,
+    NoGradReason,
+    RequiresGrad,
+    Value,
+    ValueFacts,
+    numel,
+    torch_size,
+)
+from varlint.analysis.gradflow.statements import Analysis
+from varlint.analysis.torch_api import is_module_class
+
+__all__ = [
+    "MAYBE", "NO", "UNKNOWN", "YES", "Analysis", "BackwardCall", "GradFlow", "Leaf", "NoGradReason",
+    "RequiresGrad", "Value", "ValueFacts", "backward_call", "is_module_class", "is_read", "numel",
+    "torch_size",
+]
+
+
+class GradFlow:
+    def __init__(self, context) -> None:
+        self.context = context
+        self._values: dict[cst.CSTNode, Value] | None = None
+
+    def facts(self, expression: cst.BaseExpression) -> ValueFacts:
+        """What is known about the value of `expression` where it is evaluated."""
+        if self._values is None:
+            try:
+                self._values = Analysis(self.context).run()
+            except RecursionError:  # code nested too deep to analyse: know nothing about it
+                self._values = {}
+        value = self._values.get(expression)
+        return UNKNOWN if value is None else value.public()
+
+    def backward_call(self, call: cst.Call) -> BackwardCall | None:
+        return backward_call(call, self.context.names.qualified(call.func))

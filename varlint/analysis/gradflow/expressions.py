@@ -1,0 +1,420 @@
+"""The value of each expression: literals, names, operators, attributes, subscripts and calls
+(builtins, user code, modules, methods)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+import libcst as cst
+
+from varlint.analysis import torch_api as api
+from varlint.analysis.torch_api import (
+    MODULE_RETURNING_METHODS,
+    PURE_LIBRARIES,
+    REFLECTION,
+    TENSOR_CONSTRUCTORS,
+    is_module_class,
+)
+from varlint.analysis.gradflow.calls import (
+    CallArguments,
+    arithmetic,
+    backward_call,
+    broadcast,
+    literal_bool,
+    matmul_shape,
+)
+from varlint.analysis.gradflow.lattice import (
+    CONSTANT_KINDS,
+    MAYBE,
+    NO,
+    OTHER,
+    TOP,
+    UNBOUND,
+    YES,
+    Kind,
+    Leaf,
+    NoGradReason,
+    State,
+    Value,
+    is_int,
+    join,
+    number,
+)
+from varlint.analysis.gradflow.prepass import changes_flags
+from varlint.analysis.names import VARIABLE, read_paths
+
+
+class Expressions:
+    """Methods of `Analysis` (statements.py)."""
+
+    def expr(self, node: cst.BaseExpression, state: State) -> Value:
+        handler = getattr(self, f"expr_{type(node).__name__}", None)
+        value = handler(node, state) if handler is not None else self.opaque(node, state)
+        if value.kind is not Kind.UNBOUND:
+            self.values[node] = join(self.values.get(node, UNBOUND), value)
+        return value
+
+
+    def opaque(self, node: cst.CSTNode, state: State) -> Value:
+        """Lambdas, comprehensions, anything not modelled: the names it reads escape; code that
+        changes flags in it may change any escaped object."""
+        for name in self.names_read(node):
+            if name in state.env:
+                self.escape(state.env[name], state)
+        if changes_flags(node):
+            self.havoc(state)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp)):
+            return OTHER
+        return Value(Kind.CODE) if isinstance(node, cst.Lambda) else TOP
+
+
+    @staticmethod
+    def names_read(node: cst.CSTNode) -> set[str]:
+        return {path for path in read_paths(node) if "." not in path}
+
+
+    def expr_Name(self, node: cst.Name, state: State) -> Value:
+        return self.lookup(node.value, state)
+
+
+    def expr_Integer(self, node: cst.Integer, state: State) -> Value:
+        return number(node.evaluated_value)
+
+
+    def expr_Float(self, node: cst.Float, state: State) -> Value:
+        return number(node.evaluated_value)
+
+
+    def expr_Imaginary(self, node, state: State) -> Value:
+        return number()
+
+
+    def expr_SimpleString(self, node, state: State) -> Value:
+        return OTHER
+
+    expr_ConcatenatedString = expr_SimpleString
+    expr_Ellipsis = expr_SimpleString
+
+
+    def expr_FormattedString(self, node: cst.FormattedString, state: State) -> Value:
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringExpression):
+                self.expr(part.expression, state)
+        return OTHER
+
+
+    def displayed(self, node, state: State) -> Value:
+        for element in node.elements:
+            if isinstance(element, (cst.DictElement, cst.StarredDictElement)):
+                keyed = isinstance(element, cst.DictElement)
+                parts = [element.key, element.value] if keyed else [element.value]
+            else:
+                parts = [element.value]
+            for part in parts:
+                self.escape(self.expr(part, state), state)
+        return OTHER
+
+    expr_Tuple = expr_List = expr_Set = expr_Dict = displayed
+
+
+    def expr_NamedExpr(self, node: cst.NamedExpr, state: State) -> Value:
+        return self.expr(node.value, state)
+
+
+    def expr_IfExp(self, node: cst.IfExp, state: State) -> Value:
+        self.expr(node.test, state)
+        return join(self.expr(node.body, state), self.expr(node.orelse, state))
+
+
+    def expr_BooleanOperation(self, node: cst.BooleanOperation, state: State) -> Value:
+        return join(self.expr(node.left, state), self.expr(node.right, state))
+
+
+    def expr_Comparison(self, node: cst.Comparison, state: State) -> Value:
+        operands = [self.expr(node.left, state)] + [self.expr(c.comparator, state) for c in node.comparisons]
+        if any(o.kind is Kind.UNBOUND for o in operands):
+            return UNBOUND
+        if any(o.kind is Kind.TENSOR for o in operands):
+            operator = self.context.code(node.comparisons[0].operator).strip()
+            return self.integer_result(node, operator, Kind.TENSOR, operands)
+        return number() if all(o.kind in CONSTANT_KINDS for o in operands) else TOP
+
+
+    def expr_UnaryOperation(self, node: cst.UnaryOperation, state: State) -> Value:
+        operand = self.expr(node.expression, state)
+        if isinstance(node.operator, cst.Not):
+            return number()
+        if operand.kind in (Kind.NUMBER, Kind.UNBOUND):
+            if isinstance(node.operator, cst.Minus) and operand.constant is not None:
+                return number(-operand.constant)
+            return operand if operand.kind is Kind.UNBOUND else number()
+        if isinstance(node.operator, cst.BitInvert):
+            if operand.kind is not Kind.TENSOR:
+                return TOP
+            return self.integer_result(node, "~", operand.kind, [operand])
+        result = self.operation(node, [operand], state, shape=operand.shape)
+        if isinstance(node.operator, cst.Minus) and operand.constant is not None:
+            result = replace(result, constant=-operand.constant)
+        return result
+
+
+    def expr_BinaryOperation(self, node: cst.BinaryOperation, state: State) -> Value:
+        left, right = self.expr(node.left, state), self.expr(node.right, state)
+        return self.binary(node.operator, left, right, state, node)
+
+
+    def binary(self, operator, left: Value, right: Value, state: State, node) -> Value:
+        if Kind.UNBOUND in (left.kind, right.kind):
+            return UNBOUND
+        if left.kind is Kind.NUMBER and right.kind is Kind.NUMBER:
+            return number(arithmetic(operator, left.constant, right.constant))
+        kinds = {left.kind, right.kind}
+        if kinds <= {Kind.ARRAY, Kind.NUMBER}:  # numpy arithmetic keeps the array's origin
+            return Value(Kind.ARRAY, NO, reason=self.reason_of([left, right]))
+        if Kind.TENSOR not in kinds and not kinds <= {Kind.UNKNOWN, Kind.NUMBER}:
+            return TOP  # strings, lists ...: not tensor arithmetic
+        matmul = isinstance(operator, (cst.MatrixMultiply, cst.MatrixMultiplyAssign))
+        shape = matmul_shape(left.shape, right.shape) if matmul else broadcast([left, right])
+        result = self.operation(node, [left, right], state, shape=shape)
+        if isinstance(operator, (cst.Multiply, cst.MultiplyAssign)):
+            constants = [left.constant, right.constant]
+            if None not in constants:
+                result = replace(result, constant=constants[0] * constants[1])
+        return result
+
+
+    def expr_Attribute(self, node: cst.Attribute, state: State) -> Value:
+        if self.names.qualified(node):  # a module path such as `torch.float32`
+            return TOP
+        receiver = self.expr(node.value, state)
+        attribute = node.attr.value
+        if receiver.kind is Kind.UNBOUND:
+            return UNBOUND
+        if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
+            return TOP
+        if attribute == "data":
+            return self.cut(receiver, "data", node, receiver.kind)
+        if attribute == "T":
+            return self.view(node, receiver, state, shape=receiver.shape[::-1] if receiver.shape else None)
+        if attribute in ("requires_grad", "is_leaf", "is_cuda", "ndim", "retains_grad"):
+            return number()
+        if attribute in ("shape", "grad_fn", "dtype", "device"):
+            return OTHER
+        return TOP
+
+
+    def expr_Subscript(self, node: cst.Subscript, state: State) -> Value:
+        receiver = self.expr(node.value, state)
+        indices = self.subscript_parts(node, state)
+        if receiver.kind is Kind.UNBOUND:
+            return UNBOUND
+        if receiver.kind is not Kind.TENSOR:
+            return TOP
+        shape = None
+        if receiver.shape is not None and indices is not None and len(indices) <= len(receiver.shape):
+            shape = receiver.shape[len(indices):]
+        return self.view(node, receiver, state, shape=shape)
+
+
+    def subscript_parts(self, node: cst.Subscript, state: State) -> list[int] | None:
+        """Evaluate the index expressions; the indices when all are integer constants."""
+        indices: list[int] = []
+        all_integers = True
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                value = self.expr(element.slice.value, state)
+                if is_int(value.constant) and value.kind is Kind.NUMBER:
+                    indices.append(value.constant)
+                    continue
+            else:
+                for part in (element.slice.lower, element.slice.upper, element.slice.step):
+                    if part is not None:
+                        self.expr(part, state)
+            all_integers = False
+        return indices if all_integers else None
+
+
+    def expr_Await(self, node, state: State) -> Value:
+        self.escape(self.expr(node.expression, state), state)
+        return TOP
+
+
+    def expr_Yield(self, node, state: State) -> Value:
+        if isinstance(node.value, cst.BaseExpression):
+            self.escape(self.expr(node.value, state), state)
+        elif node.value is not None:
+            self.escape(self.expr(node.value.item, state), state)
+        return TOP
+
+
+    def expr_StarredElement(self, node, state: State) -> Value:
+        self.escape(self.expr(node.value, state), state)
+        return TOP
+
+    # Calls
+
+
+    def expr_Call(self, node: cst.Call, state: State) -> Value:
+        qualified = self.names.qualified(node.func)
+        receiver = callee = None
+        if not qualified:
+            if isinstance(node.func, cst.Attribute):
+                receiver = self.expr(node.func.value, state)
+            else:
+                callee = self.expr(node.func, state)
+        arguments = [self.expr(arg.value, state) for arg in node.args]
+        if any(v.kind is Kind.UNBOUND for v in arguments) or Kind.UNBOUND in (
+            getattr(receiver, "kind", None), getattr(callee, "kind", None)
+        ):
+            return UNBOUND
+        call = CallArguments(node, arguments)
+        if qualified:
+            name = min(qualified) if len(qualified) == 1 else None
+            return self.named_call(name, call, state)
+        if receiver is not None:
+            return self.method_call(node.func.attr.value, node.func.value, receiver, call, state)
+        return self.value_call(callee, call, state)
+
+
+    def named_call(self, name: str | None, call: CallArguments, state: State) -> Value:
+        node = call.node
+        if name is None:
+            return self.unknown_call(call, state)
+        if name.startswith("builtins."):
+            return self.builtin_call(name[len("builtins."):], call, state)
+        if name == VARIABLE:
+            return self.variable(call)
+        if name == "torch.nn.Parameter":
+            data = call.get(0, "data")
+            flag = call.flag(1, "requires_grad", default=True)
+            requires_grad = YES if flag is True else NO if flag is False else MAYBE
+            reason = NoGradReason("no-trainable-leaf", self.line(node)) if requires_grad is NO else None
+            return self.fresh(node, requires_grad, data.shape if data else None, reason)
+        if name in api.FACTORIES or name in TENSOR_CONSTRUCTORS:
+            return self.factory(name, call, state)
+        if name in api.SET_GRAD_ENABLED or name in api.NO_GRAD_CONTEXTS or name in api.ENABLE_GRAD_CONTEXTS:
+            return self.grad_mode_call(name, call, state)
+        if name in api.AUTOGRAD_FUNCTIONS:
+            self.after_backward(backward_call(node, {name}), state)
+            return OTHER
+        if name in api.LOSS_MODULES:
+            return Value(Kind.LOSS if self.default_reduction(call, 0) else Kind.MODULE)
+        if name in api.FUNCTIONAL_LOSSES:
+            inputs = api.FUNCTIONAL_LOSS_INPUTS.get(name, 2)
+            shape = () if self.default_reduction(call, inputs) else None
+            tensors = call.positional[:inputs] + list(call.keywords.values())
+            return self.operation(node, tensors, state, shape=shape, kind=Kind.TENSOR)
+        if name.startswith("torch.nn.init."):
+            return call.get(0, "tensor") or TOP
+        if is_module_class(name):
+            inplace = call.node_for("inplace")  # an in-place activation returns its input
+            in_place = inplace is not None and literal_bool(inplace) is not False
+            passthrough = name in api.PASSTHROUGH_MODULES or in_place
+            return Value(Kind.PASSTHROUGH_MODULE if passthrough else Kind.MODULE)
+        if name.startswith("torch.optim."):
+            for value in call.values:
+                self.escape(value, state)
+            return Value(Kind.OPTIMIZER)
+        if name.startswith("torch."):
+            operation = name.rsplit(".", 1)[1]
+            if call.positional:
+                return self.tensor_operation(operation, call.positional[0], call, state, function=True)
+            return TOP
+        root = name.split(".", 1)[0]
+        if root == "numpy":
+            return Value(Kind.ARRAY, NO, reason=self.reason_of(call.values))
+        if root == "math":
+            return number()
+        if root in PURE_LIBRARIES:
+            return TOP
+        return self.unknown_call(call, state, direct=True)
+
+
+    def unknown_call(self, call: CallArguments, state: State, direct: bool = False) -> Value:
+        """A call of code the walk cannot see: its arguments escape; if it may change flags, it
+        may change any escaped object."""
+        passed = frozenset().union(*(value.objects for value in call.values)) if call.values else frozenset()
+        state.escaped |= passed
+        if direct or self.prepass.found:
+            self.havoc(state, passed)
+        return TOP
+
+
+    def builtin_call(self, name: str, call: CallArguments, state: State) -> Value:
+        first = call.positional[0] if call.positional else None
+        if name in ("float", "int", "bool", "round", "len") and first is not None:
+            if name == "float" and first.kind in (Kind.TENSOR, Kind.UNKNOWN):
+                return Value(Kind.NUMBER, NO, reason=self.cut_reason(first, "item", call.node, "float(...)"))
+            return number()
+        if name == "abs" and first is not None and first.kind is Kind.TENSOR:
+            return self.operation(call.node, [first], state, shape=first.shape)
+        if name in REFLECTION:  # may rebind or change anything, by name
+            for variable, value in state.env.items():
+                state.env[variable] = Value(objects=value.objects)
+            return self.unknown_call(call, state, direct=True)
+        if name in ("print", "isinstance", "issubclass", "hasattr", "id", "type", "repr", "str",
+                    "format", "hash", "callable", "range", "divmod"):
+            return OTHER if name in ("print", "repr", "str", "format", "range") else TOP
+        for value in call.values:
+            self.escape(value, state)
+        return TOP
+
+
+    def value_call(self, callee: Value, call: CallArguments, state: State) -> Value:
+        if callee.kind is Kind.LOSS:
+            return self.operation(call.node, call.positional[:2], state, shape=(), kind=Kind.TENSOR)
+        if callee.kind in (Kind.MODULE, Kind.PASSTHROUGH_MODULE):
+            return self.module_output(callee, state)
+        if callee.kind is Kind.MODULE_CLASS:
+            self.unknown_call(call, state)
+            return Value(Kind.PASSTHROUGH_MODULE)
+        return self.unknown_call(call, state)
+
+
+    def module_output(self, module: Value, state: State) -> Value:
+        """A forward pass: unknown, except that with grad disabled a torch.nn module that computes
+        a new tensor returns one that does not require grad."""
+        if state.mode.enabled is False and module.kind is Kind.MODULE:
+            return Value(Kind.UNKNOWN, NO, Leaf.LEAF, reason=state.mode.since)
+        return TOP
+
+
+    def method_call(
+        self, method: str, receiver_node, receiver: Value, call: CallArguments, state: State
+    ) -> Value:
+        node = call.node
+        if receiver.kind in (Kind.MODULE, Kind.PASSTHROUGH_MODULE):
+            if method in MODULE_RETURNING_METHODS:
+                return receiver
+            if method == "forward":
+                return self.module_output(receiver, state)
+            if method in ("parameters", "named_parameters", "state_dict", "zero_grad", "children", "modules"):
+                return OTHER
+            return self.unknown_call(call, state)
+        if receiver.kind is Kind.OPTIMIZER:
+            if any(value.kind is Kind.CODE for value in call.values):  # step(closure)
+                return self.unknown_call(call, state)
+            return TOP
+        if receiver.kind is Kind.LOSS and method == "forward":
+            return self.value_call(receiver, call, state)
+        if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
+            return self.unknown_call(call, state)
+        # A tensor, or something unknown that is used like one.
+        if method == "backward":
+            self.after_backward(backward_call(node, set()), state)
+            return OTHER
+        if method == "requires_grad_":
+            flag = call.flag(0, "requires_grad", default=True)
+            return self.set_requires_grad(receiver_node, receiver, flag, state, node, attribute=False)
+        if method == "retain_grad":
+            self.mutate(receiver_node, receiver, replace(receiver, grad_kept=True), state, flags=True)
+            return OTHER
+        if method == "detach_":  # detaches in place: a leaf now, and any old `.grad` stays
+            cut = self.cut(receiver, "detach", node, Kind.TENSOR)
+            grad_kept = receiver.grad_kept if receiver.requires_grad is NO else None
+            new = replace(cut, objects=receiver.objects, grad_kept=grad_kept)
+            self.mutate(receiver_node, receiver, new, state, flags=True)
+            return new
+        if method.endswith("_") and not method.endswith("__"):
+            shape_kept = method not in api.SHAPE_CHANGING_INPLACE
+            return self.in_place(receiver_node, receiver, call.values, state, shape_kept)
+        return self.tensor_operation(method, receiver, call, state, function=False)

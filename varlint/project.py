@@ -1,0 +1,477 @@
+"""The project index: what every module of the checked tree imports, exports and defines.
+
+Built once per run, before any file is analysed, from the stdlib `ast` (a fraction of a libcst
+parse), and shared by every file's analysis (it is plain data: it pickles to worker processes
+and into the result cache).
+
+    index = ProjectIndex.build(paths)          # every .py file under `paths`
+    index = ProjectIndex.single(path, text)    # one file (`lint_text`, editors)
+
+    index.module_name(path)        -> "pkg.models.gan" (None if the file is not indexed)
+    index.modules["pkg.models.gan"] -> ModuleInfo: path, is_package, imports (Import rows:
+                                      absolute module, name, alias, star, line), defined names,
+                                      `__all__` (when a literal), functions (FunctionInfo: name,
+                                      parameters, line, column), classes (ClassInfo: bases as
+                                      written, methods, the `self.x` attributes `__init__`
+                                      assigns), digest (hash of the source)
+    index.resolve(module, name)    -> the qualified name `name` has inside `module`, following
+                                      imports, aliases, relative imports, re-exports and
+                                      `import *` across the tree (cycle-safe); "pkg.mod.f" for a
+                                      definition, "torch.autograd.Variable" for an import that
+                                      leaves the tree, None when unknown (e.g. a star import
+                                      from outside the tree)
+    index.exports(module)          -> names `from module import *` binds (`__all__`, else the
+                                      public names)
+    index.star_importers(module)   -> modules that do `from module import *` (directly)
+    index.dependencies(module)     -> tree modules it imports, transitively (itself excluded)
+    index.summary_digest(module)   -> hash of `module`'s source: the result cache keys a file
+                                      on the digests of the modules it depends on
+
+Module names: a file's package is found by walking up through folders with `__init__.py`;
+the folder above the top package (or the file's folder, for a lone script) is its root, as
+`python script.py` would put it on `sys.path`. Files under a given root folder without
+`__init__.py` files are also known by their path relative to that root (namespace packages),
+so `from models.net import G` in `repo/train.py` finds `repo/models/net.py`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # absolute module (relative imports resolved against the importer)
+    name: str | None  # `from module import name`; None for `import module`
+    alias: str  # the name bound in the importer (`import a.b` binds `a`)
+    star: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    parameters: tuple[str, ...]
+    line: int
+    column: int  # 0-based, as `ast`
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    bases: tuple[str, ...]  # source text of each base (`nn.Module`)
+    methods: dict[str, FunctionInfo]
+    attributes: tuple[str, ...]  # `self.x = ...` targets in `__init__`, in order
+    line: int
+    column: int
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    path: str
+    is_package: bool = False
+    imports: list[Import] = field(default_factory=list)
+    defined: set[str] = field(default_factory=set)  # names bound at module level, not by imports
+    all_names: tuple[str, ...] | None = None  # a literal `__all__`
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    digest: str = ""  # hash of the source text
+    error: str | None = None  # the file does not parse: nothing else is known
+
+    @property
+    def package(self) -> str:
+        """The package relative imports start from."""
+        return self.name if self.is_package else self.name.rpartition(".")[0]
+
+    def bound(self, name: str) -> list[Import]:
+        return [row for row in self.imports if not row.star and row.alias == name]
+
+
+def source_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+# --- Module names -----------------------------------------------------------------------------
+
+
+def package_module_name(path: str) -> tuple[str, str]:
+    """(module name, root folder) of a file, from the `__init__.py` files above it."""
+    path = os.path.abspath(path)
+    directory, filename = os.path.split(path)
+    stem = filename[:-3] if filename.endswith(".py") else filename
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, package = os.path.split(directory)
+        parts.insert(0, package)
+        if not package:
+            break
+    return ".".join(parts) or stem, directory
+
+
+def _relative_name(path: str, root: str) -> str | None:
+    relative = os.path.relpath(os.path.abspath(path), root)
+    if relative.startswith(".."):
+        return None
+    parts = Path(relative).with_suffix("").parts
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join(parts)
+
+
+# --- Reading one module -----------------------------------------------------------------------
+
+
+def read_module(name: str, path: str, text: str, is_package: bool = False) -> ModuleInfo:
+    info = ModuleInfo(name, path, is_package, digest=source_digest(text))
+    try:
+        tree = ast.parse(text, path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        info.error = f"{type(error).__name__}: {error}"
+        return info
+    _Reader(info).module(tree)
+    return info
+
+
+class _Reader:
+    """Module-level facts; compound statements (if/try/with/for) are looked into because
+    `try: from a import b except ImportError: ...` binds at module level too."""
+
+    def __init__(self, info: ModuleInfo) -> None:
+        self.info = info
+
+    def module(self, tree: ast.Module) -> None:
+        self.block(tree.body)
+
+    def block(self, statements) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, node: ast.stmt) -> None:
+        info = self.info
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.partition(".")[0]
+                module = alias.name if alias.asname else alias.name.partition(".")[0]
+                # `import a.b` binds `a` (module a); `import a.b as c` binds `c` (module a.b).
+                info.imports.append(Import(module, None, bound, False, node.lineno))
+                if not alias.asname and "." in alias.name:
+                    info.imports.append(Import(alias.name, None, "", False, node.lineno))
+        elif isinstance(node, ast.ImportFrom):
+            module = self.absolute(node.module, node.level)
+            if module is None:
+                return
+            for alias in node.names:
+                if alias.name == "*":
+                    info.imports.append(Import(module, None, "*", True, node.lineno))
+                else:
+                    info.imports.append(Import(module, alias.name, alias.asname or alias.name, False, node.lineno))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            info.defined.add(node.name)
+            info.functions[node.name] = function_info(node)
+        elif isinstance(node, ast.ClassDef):
+            info.defined.add(node.name)
+            info.classes[node.name] = class_info(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                info.defined.update(target_names(target))
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                info.all_names = literal_names(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.If)):
+            if not isinstance(node, (ast.While, ast.If)):
+                info.defined.update(target_names(node.target))
+            self.block(node.body)
+            self.block(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    info.defined.update(target_names(item.optional_vars))
+            self.block(node.body)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            self.block(node.body)
+            for handler in node.handlers:
+                if handler.name:
+                    info.defined.add(handler.name)
+                self.block(handler.body)
+            self.block(node.orelse)
+            self.block(node.finalbody)
+
+    def absolute(self, module: str | None, level: int) -> str | None:
+        if not level:
+            return module
+        package = self.info.package.split(".") if self.info.package else []
+        if level - 1 > len(package):
+            return None  # beyond the top package: an ImportError at run time
+        base = package[: len(package) - (level - 1)]
+        return ".".join(base + ([module] if module else [])) or None
+
+
+def function_info(node: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionInfo:
+    arguments = node.args
+    names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    if arguments.vararg:
+        names.append("*" + arguments.vararg.arg)
+    names.extend(a.arg for a in arguments.kwonlyargs)
+    if arguments.kwarg:
+        names.append("**" + arguments.kwarg.arg)
+    return FunctionInfo(node.name, tuple(names), node.lineno, node.col_offset)
+
+
+def class_info(node: ast.ClassDef) -> ClassInfo:
+    methods = {
+        item.name: function_info(item)
+        for item in node.body
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    attributes: list[str] = []
+    init = next(
+        (item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__"),
+        None,
+    )
+    if init is not None and (init.args.posonlyargs or init.args.args):
+        self_name = (init.args.posonlyargs or init.args.args)[0].arg
+        for statement in ast.walk(init):
+            targets = []
+            if isinstance(statement, ast.Assign):
+                targets = statement.targets
+            elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+                targets = [statement.target]
+            for target in targets:
+                for element in ast.walk(target):
+                    if (
+                        isinstance(element, ast.Attribute)
+                        and isinstance(element.value, ast.Name)
+                        and element.value.id == self_name
+                        and element.attr not in attributes
+                    ):
+                        attributes.append(element.attr)
+    bases = tuple(ast.unparse(base) for base in node.bases)
+    return ClassInfo(node.name, bases, methods, tuple(attributes), node.lineno, node.col_offset)
+
+
+def target_names(target: ast.AST) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(target_names(element) for element in target.elts)) if target.elts else set()
+    if isinstance(target, ast.Starred):
+        return target_names(target.value)
+    return set()
+
+
+def literal_names(value: ast.AST | None) -> tuple[str, ...] | None:
+    if isinstance(value, (ast.List, ast.Tuple)) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+    ):
+        return tuple(e.value for e in value.elts)
+    return None
+
+
+# --- The index --------------------------------------------------------------------------------
+
+
+class ProjectIndex:
+    def __init__(self, modules: dict[str, ModuleInfo], aliases: dict[str, str] | None = None) -> None:
+        self.modules = modules
+        # Other names a module is reachable by (namespace-package paths): alias -> module.
+        self.aliases = aliases or {}
+        self._by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
+        self._importers: dict[str, set[str]] | None = None
+        self._dependencies: dict[str, frozenset[str]] = {}
+
+    # Building
+
+    @classmethod
+    def build(cls, paths, read=None) -> "ProjectIndex":
+        """Index the files `paths` (a list of .py files, as discovered) and the packages they
+        belong to. `read(path) -> text | None` reads a file (default: UTF-8 with replacement)."""
+        read = read or _read_text
+        files = [os.path.abspath(path) for path in paths]
+        roots: set[str] = set()
+        named: dict[str, tuple[str, str]] = {}
+        for path in files:
+            name, root = package_module_name(path)
+            named[path] = (name, root)
+            roots.add(root)
+        modules: dict[str, ModuleInfo] = {}
+        for path, (name, _root) in named.items():
+            if name in modules:
+                continue  # two scripts of the same name in different folders: the first wins
+            text = read(path)
+            if text is None:
+                continue
+            modules[name] = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+        aliases: dict[str, str] = {}
+        for path, (name, _root) in named.items():
+            if modules.get(name) is None or modules[name].path != path:
+                continue
+            for root in roots:
+                alias = _relative_name(path, root)
+                if alias and alias != name and alias not in modules:
+                    aliases.setdefault(alias, name)
+        return cls(modules, aliases)
+
+    @classmethod
+    def single(cls, path: str, text: str, name: str | None = None) -> "ProjectIndex":
+        """An index of one file (linting a text: the rest of the tree is unknown)."""
+        if name is None:
+            name = package_module_name(path)[0] if path.endswith(".py") else Path(path).stem or "module"
+        info = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+        return cls({name: info})
+
+    def with_module(self, path: str, text: str) -> "ProjectIndex":
+        """This index with `path` re-read from `text` (an editor's unsaved buffer, a fix)."""
+        name = self.module_name(path) or package_module_name(path)[0]
+        info = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+        if self.modules.get(name) is not None and self.modules[name].digest == info.digest:
+            return self
+        modules = dict(self.modules)
+        modules[name] = info
+        return ProjectIndex(modules, self.aliases)
+
+    # Pickling: drop the memo tables.
+
+    def __getstate__(self):
+        return {"modules": self.modules, "aliases": self.aliases}
+
+    def __setstate__(self, state) -> None:
+        self.__init__(state["modules"], state["aliases"])
+
+    # Queries
+
+    def module_name(self, path: str) -> str | None:
+        return self._by_path.get(os.path.abspath(path))
+
+    def module(self, name: str) -> ModuleInfo | None:
+        info = self.modules.get(name)
+        if info is None and name in self.aliases:
+            info = self.modules.get(self.aliases[name])
+        return info
+
+    def canonical_module(self, name: str) -> str | None:
+        """The indexed module `name` refers to (through namespace aliases), None if outside."""
+        if name in self.modules:
+            return name
+        return self.aliases.get(name)
+
+    def exports(self, module: str) -> set[str]:
+        return self._exports(module, set())
+
+    def _exports(self, module: str, seen: set[str]) -> set[str]:
+        info = self.module(module)
+        if info is None or module in seen:
+            return set()
+        seen.add(module)
+        if info.all_names is not None:
+            return set(info.all_names)
+        names = set(info.defined) | {row.alias for row in info.imports if not row.star and row.alias}
+        for row in info.imports:
+            if row.star:
+                names |= self._exports(row.module, seen)
+        return {name for name in names if not name.startswith("_")}
+
+    def resolve(self, module: str, name: str) -> str | None:
+        """The qualified name of `name` looked up in `module`'s global namespace."""
+        return self._resolve(module, name, set())
+
+    def _resolve(self, module: str, name: str, seen: set) -> str | None:
+        canonical = self.canonical_module(module)
+        if canonical is None:
+            return f"{module}.{name}"  # outside the tree: the import's own spelling
+        if (canonical, name) in seen:
+            return None  # an import cycle that never defines it
+        seen.add((canonical, name))
+        info = self.modules[canonical]
+        rows = info.bound(name)
+        if rows and name not in info.defined:
+            return self._follow(rows[-1], seen)
+        if name in info.defined:
+            return f"{canonical}.{name}"
+        for row in reversed([row for row in info.imports if row.star]):
+            source = self.canonical_module(row.module)
+            if source is not None and name in self.exports(source):
+                return self._resolve(source, name, seen)
+        if self.canonical_module(f"{canonical}.{name}") is not None:
+            return self.canonical_module(f"{canonical}.{name}")  # a submodule of a package
+        return None
+
+    def _follow(self, row: Import, seen: set) -> str | None:
+        if row.name is None:
+            return self.canonical_module(row.module) or row.module
+        submodule = self.canonical_module(f"{row.module}.{row.name}")
+        source = self.canonical_module(row.module)
+        if source is None:
+            return submodule or f"{row.module}.{row.name}"
+        resolved = self._resolve(source, row.name, seen)
+        return resolved if resolved is not None else submodule
+
+    def star_importers(self, module: str) -> set[str]:
+        if self._importers is None:
+            self._importers = {}
+            for name, info in self.modules.items():
+                for row in info.imports:
+                    if row.star:
+                        source = self.canonical_module(row.module)
+                        if source is not None:
+                            self._importers.setdefault(source, set()).add(name)
+        return set(self._importers.get(self.canonical_module(module) or module, set()))
+
+    def direct_dependencies(self, module: str) -> set[str]:
+        info = self.module(module)
+        if info is None:
+            return set()
+        found = set()
+        for row in info.imports:
+            for candidate in (f"{row.module}.{row.name}" if row.name else None, row.module):
+                if candidate is None:
+                    continue
+                canonical = self.canonical_module(candidate)
+                if canonical is not None:
+                    found.add(canonical)
+            # `import a.b.c` also runs a and a.b.
+            parts = row.module.split(".")
+            for end in range(1, len(parts)):
+                canonical = self.canonical_module(".".join(parts[:end]))
+                if canonical is not None:
+                    found.add(canonical)
+        found.discard(self.canonical_module(module))
+        return found
+
+    def dependencies(self, module: str) -> frozenset[str]:
+        start = self.canonical_module(module) or module
+        if start in self._dependencies:
+            return self._dependencies[start]
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for dependency in self.direct_dependencies(todo.pop()):
+                if dependency not in seen:
+                    seen.add(dependency)
+                    todo.append(dependency)
+        seen.discard(start)
+        result = frozenset(seen)
+        self._dependencies[start] = result
+        return result
+
+    def summary_digest(self, module: str) -> str:
+        """A hash of `module`'s source (for cache keys)."""
+        info = self.module(module)
+        return "" if info is None else info.digest
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", "replace")

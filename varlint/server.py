@@ -1,0 +1,364 @@
+"""`varlint server`: the language server (LSP over stdio, built on pygls).
+
+- Diagnostics when a document is opened or saved, and shortly after it changes (edits in
+  quick succession are linted once): code, severity, the rule's name in `data`, its
+  documentation as hover and as `codeDescription` (the rule module, whose docstring it is).
+- Code actions: each safe or unsafe fix (labelled so), "Fix all safe varlint problems"
+  (also as `source.fixAll.varlint`, for fix-on-save) and "Add noqa" per diagnostic.
+- Settings: the `[tool.varlint]` of the pyproject.toml nearest to each document, read again
+  for every lint (a stat and a small TOML parse), so edits to it apply at once; open documents
+  are linted again when a pyproject.toml is saved or changes on disk.
+- Notebook documents (LSP 3.17) where the client supports them: the code cells are linted as
+  one module, as `varlint check` does for `.ipynb` files.
+
+Linting reuses the engine (engine.lint_text, fixes.fix_until_stable) in a worker thread;
+the result of the last lint of each document answers hover and code actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from varlint import engine, fixes, notebook
+from varlint.config import ConfigError, Settings, load_settings
+from varlint.diagnostic import Applicability, Diagnostic
+from varlint.rules import rule_by_code
+
+DEBOUNCE_SECONDS = 0.05  # after the last keystroke of a burst, lint once
+SOURCE = "varlint"
+FIX_ALL_KIND = "source.fixAll.varlint"
+SEVERITY = {"VL104": lsp.DiagnosticSeverity.Information, "VL900": lsp.DiagnosticSeverity.Error,
+            "VL901": lsp.DiagnosticSeverity.Error}
+NOTEBOOK_SYNC = lsp.NotebookDocumentSyncOptions(
+    notebook_selector=[
+        lsp.NotebookDocumentFilterWithCells(
+            notebook="jupyter-notebook", cells=[lsp.NotebookCellLanguage(language="python")]
+        )
+    ],
+    save=True,
+)
+
+
+@dataclasses.dataclass
+class Linted:
+    """The last lint of a document (a file, or one cell of a notebook)."""
+
+    version: int | None
+    text: str
+    diagnostics: list[Diagnostic]  # positions in this document's own rows
+    codes: frozenset[str]
+    path: str
+
+
+class VarlintServer(LanguageServer):
+    def __init__(self) -> None:
+        try:
+            server_version = version("varlint")
+        except PackageNotFoundError:
+            server_version = "0"
+        super().__init__(
+            "varlint", server_version,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=NOTEBOOK_SYNC,
+        )
+        self.linted: dict[str, Linted] = {}  # by document URI
+        self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.config_errors_shown: set[str] = set()
+
+    # --- settings -------------------------------------------------------------------------
+
+    def settings_for(self, path: str) -> Settings:
+        try:
+            return load_settings(None, Path(path).parent)
+        except ConfigError as error:
+            message = f"varlint: {error}; using the default settings"
+            if message not in self.config_errors_shown:  # once, not on every keystroke
+                self.config_errors_shown.add(message)
+                self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, message))
+            return Settings(root=Path(path).parent)
+
+    def codes_for(self, path: str) -> frozenset[str]:
+        settings = self.settings_for(path)
+        return settings.selected_codes() - settings.ignored_for(path)
+
+    # --- linting --------------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """Lint `uri` after `delay` seconds; a newer request for it replaces this one."""
+        loop = asyncio.get_running_loop()
+        if uri in self.pending:
+            self.pending.pop(uri).cancel()
+        self.pending[uri] = loop.call_later(delay, lambda: asyncio.ensure_future(self.lint(uri)))
+
+    async def lint(self, uri: str) -> None:
+        self.pending.pop(uri, None)
+        book = self.workspace.get_notebook_document(notebook_uri=uri)
+        if book is not None:
+            await self.lint_notebook(book)
+            return
+        if uri not in self.workspace.text_documents:
+            return
+        document = self.workspace.get_text_document(uri)
+        text, doc_version, path = document.source, document.version, document_path(uri, self)
+        codes = self.codes_for(path)
+        diagnostics = await asyncio.get_running_loop().run_in_executor(
+            None, engine.lint_text, path, text, codes
+        )
+        if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != doc_version:
+            return  # edited meanwhile: the newer lint will publish
+        self.publish(uri, Linted(doc_version, text, diagnostics, codes, path))
+
+    async def lint_notebook(self, book: lsp.NotebookDocument) -> None:
+        path, book_version = document_path(book.uri, self), book.version
+        cells, uris = [], {}
+        for number, cell in enumerate(book.cells, start=1):
+            uris[number] = cell.document
+            if cell.kind == lsp.NotebookCellKind.Code:
+                cells.append(notebook.CodeCell(number, self.workspace.get_text_document(cell.document).source))
+        codes = self.codes_for(path)
+        script = notebook.Script(cells)
+        linter = script.linter(engine.lint_text)
+        found = await asyncio.get_running_loop().run_in_executor(None, linter, path, script.text, codes)
+        current = self.workspace.get_notebook_document(notebook_uri=book.uri)
+        if current is None or current.version != book_version:
+            return  # edited meanwhile: the newer lint will publish
+        by_cell: dict[int, list[Diagnostic]] = {number: [] for number in uris}
+        for diagnostic in found:
+            mapped = script.to_cells(diagnostic)
+            by_cell[mapped.cell].append(dataclasses.replace(mapped, cell=None))
+        for cell in cells:
+            uri = uris[cell.number]
+            text = self.workspace.get_text_document(uri).source
+            self.publish(uri, Linted(None, text, by_cell[cell.number], codes, path))
+
+    def publish(self, uri: str, linted: Linted) -> None:
+        self.linted[uri] = linted
+        document = self.workspace.get_text_document(uri)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri=uri, version=linted.version,
+                diagnostics=[self.to_lsp(document, d) for d in linted.diagnostics],
+            )
+        )
+
+    def lint_all(self) -> None:
+        for uri in list(self.workspace.text_documents):
+            if self.workspace.get_notebook_document(cell_uri=uri) is None:
+                self.schedule(uri, 0)
+        for uri in list(self.workspace.notebook_documents):
+            self.schedule(uri, 0)
+
+    # --- conversions ----------------------------------------------------------------------
+
+    def to_range(self, document, start, end) -> lsp.Range:
+        lines = document.lines
+        codec = self.workspace.position_codec
+
+        def position(point) -> lsp.Position:
+            server = lsp.Position(line=point.row - 1, character=point.column - 1)
+            return codec.position_to_client_units(lines, server) if point.row - 1 < len(lines) else server
+
+        return lsp.Range(start=position(start), end=position(end))
+
+    def to_lsp(self, document, diagnostic: Diagnostic) -> lsp.Diagnostic:
+        rule = rule_by_code(diagnostic.code)
+        return lsp.Diagnostic(
+            range=self.to_range(document, diagnostic.start, diagnostic.end),
+            message=diagnostic.message,
+            severity=SEVERITY.get(diagnostic.code, lsp.DiagnosticSeverity.Warning),
+            code=diagnostic.code,
+            code_description=lsp.CodeDescription(href=Path(sys.modules[rule.__module__].__file__).as_uri()),
+            source=SOURCE,
+            data={
+                "name": diagnostic.name,
+                "fix": None if diagnostic.fix is None else diagnostic.fix.applicability.value,
+            },
+        )
+
+    def text_edits(self, document, fix) -> list[lsp.TextEdit]:
+        return [
+            lsp.TextEdit(range=self.to_range(document, edit.start, edit.end), new_text=edit.content)
+            for edit in fix.edits
+        ]
+
+    # --- hover and code actions -----------------------------------------------------------
+
+    def at(self, uri: str, selection: lsp.Range) -> list[Diagnostic]:
+        """The diagnostics of the last lint that touch the selection (rows, columns in server
+        units: LSP columns are converted back first)."""
+        linted = self.linted.get(uri)
+        if linted is None:
+            return []
+        document = self.workspace.get_text_document(uri)
+        codec = self.workspace.position_codec
+        first = codec.position_from_client_units(document.lines, selection.start)
+        last = codec.position_from_client_units(document.lines, selection.end)
+        low, high = (first.line + 1, first.character + 1), (last.line + 1, last.character + 1)
+        return [
+            d for d in linted.diagnostics
+            if (d.start.row, d.start.column) <= high and low <= (d.end.row, d.end.column)
+        ]
+
+    def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
+        point = lsp.Range(start=params.position, end=params.position)
+        found = self.at(params.text_document.uri, point)
+        if not found:
+            return None
+        sections = []
+        for code in dict.fromkeys(d.code for d in found):
+            rule = rule_by_code(code)
+            sections.append(f"**{rule.code}** `{rule.name}`\n\n{rule.documentation()}")
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n\n---\n\n".join(sections)))
+
+    def code_actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        uri = params.text_document.uri
+        linted = self.linted.get(uri)
+        if linted is None:
+            return []
+        document = self.workspace.get_text_document(uri)
+        wanted = params.context.only
+        actions = []
+        if not wanted or any(kind.startswith(lsp.CodeActionKind.QuickFix) for kind in wanted):
+            for diagnostic in self.at(uri, params.range):
+                fix = diagnostic.fix
+                lsp_diagnostic = self.to_lsp(document, diagnostic)
+                if fix is not None and fix.applicability is not Applicability.DISPLAY_ONLY:
+                    safe = fix.applicability is Applicability.SAFE
+                    actions.append(lsp.CodeAction(
+                        title=f"{diagnostic.code}: {fix.message} ({'safe' if safe else 'unsafe'} fix)",
+                        kind=lsp.CodeActionKind.QuickFix,
+                        diagnostics=[lsp_diagnostic],
+                        is_preferred=safe,
+                        edit=lsp.WorkspaceEdit(changes={uri: self.text_edits(document, fix)}),
+                    ))
+                actions.append(self.noqa_action(uri, document, diagnostic, lsp_diagnostic))
+        fix_all = self.fix_all_action(uri, document, linted, wanted)
+        if fix_all is not None:
+            actions.append(fix_all)
+        return actions
+
+    def noqa_action(self, uri, document, diagnostic: Diagnostic, lsp_diagnostic) -> lsp.CodeAction:
+        row = diagnostic.start.row
+        line = fixes.split_lines(document.source)[row - 1]
+        match = engine.NOQA.search(line)
+        if match is None:
+            position, new_text = len(line) + 1, f"  # noqa: {diagnostic.code}"
+        else:  # `# noqa: VL001` becomes `# noqa: VL001, VL003`
+            position, new_text = match.end() + 1, f", {diagnostic.code}"
+        point = dataclasses.replace(diagnostic.start, column=position)
+        return lsp.CodeAction(
+            title=f"Add `# noqa: {diagnostic.code}` to this line",
+            kind=lsp.CodeActionKind.QuickFix,
+            diagnostics=[lsp_diagnostic],
+            edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(self.to_range(document, point, point), new_text)]}),
+        )
+
+    def fix_all_action(self, uri, document, linted: Linted, wanted) -> lsp.CodeAction | None:
+        kinds = (lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source, lsp.CodeActionKind.SourceFixAll, FIX_ALL_KIND)
+        if wanted and not any(FIX_ALL_KIND.startswith(kind) or kind in kinds for kind in wanted):
+            return None
+        if self.workspace.get_notebook_document(cell_uri=uri) is not None:
+            return None  # fixes across cells need the whole notebook: `varlint check --fix`
+        if not any(d.fix and d.fix.applicability is Applicability.SAFE for d in linted.diagnostics):
+            return None
+        outcome = fixes.fix_until_stable(linted.path, linted.text, linted.codes, Applicability.SAFE, engine.lint_text)
+        if outcome.text == linted.text:
+            return None
+        lines = document.lines
+        whole = lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(len(lines), 0))
+        return lsp.CodeAction(
+            title="Fix all safe varlint problems",
+            kind=FIX_ALL_KIND,
+            edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(whole, outcome.text)]}),
+        )
+
+
+def document_path(uri: str, server: LanguageServer) -> str:
+    """The file a document is (an unsaved one: a name in the workspace root)."""
+    path = to_fs_path(uri)
+    if path is None or not uri.startswith("file:"):
+        root = server.workspace.root_path or str(Path.cwd())
+        return str(Path(root) / "untitled.py")
+    return path
+
+
+def create_server() -> VarlintServer:
+    server = VarlintServer()
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    async def did_open(ls: VarlintServer, params: lsp.DidOpenTextDocumentParams):
+        if ls.workspace.get_notebook_document(cell_uri=params.text_document.uri) is None:
+            await ls.lint(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: VarlintServer, params: lsp.DidChangeTextDocumentParams):
+        ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: VarlintServer, params: lsp.DidSaveTextDocumentParams):
+        if params.text_document.uri.endswith("pyproject.toml"):
+            ls.config_errors_shown.clear()
+            ls.lint_all()
+        elif ls.workspace.get_notebook_document(cell_uri=params.text_document.uri) is None:
+            await ls.lint(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: VarlintServer, params: lsp.DidCloseTextDocumentParams):
+        ls.linted.pop(params.text_document.uri, None)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
+    async def notebook_open(ls: VarlintServer, params: lsp.DidOpenNotebookDocumentParams):
+        await ls.lint(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_change(ls: VarlintServer, params: lsp.DidChangeNotebookDocumentParams):
+        ls.schedule(params.notebook_document.uri, DEBOUNCE_SECONDS)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
+    async def notebook_save(ls: VarlintServer, params: lsp.DidSaveNotebookDocumentParams):
+        await ls.lint(params.notebook_document.uri)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files_changed(ls: VarlintServer, params: lsp.DidChangeWatchedFilesParams):
+        if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+            ls.config_errors_shown.clear()
+            ls.lint_all()
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: VarlintServer, params: lsp.InitializedParams):
+        watching = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
+        if watching and watching.dynamic_registration:
+            await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[
+                lsp.Registration(
+                    id="varlint-pyproject", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                        watchers=[lsp.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+                    ),
+                )
+            ]))
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls: VarlintServer, params: lsp.HoverParams):
+        return ls.hover(params)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+    )
+    def code_action(ls: VarlintServer, params: lsp.CodeActionParams):
+        return ls.code_actions(params)
+
+    return server
+
+
+def main() -> None:
+    create_server().start_io()
