@@ -68,7 +68,10 @@ def render(diagnostics: list[Diagnostic], context) -> str:
         lines = [header(diagnostic, context)]
         text = context.source(diagnostic.path, diagnostic.cell)
         if text is not None and diagnostic.code not in ("VL901",):
-            lines.extend(snippet(diagnostic, split_lines(text), context.color))
+            source_lines = split_lines(text)
+            if len(source_lines) > 1 and source_lines[-1] == "":
+                source_lines.pop()  # the "line" after the final newline is not shown
+            lines.extend(snippet(diagnostic, source_lines, context.color))
         hint = help_line(diagnostic)
         if hint is not None:
             lines.append(hint)
