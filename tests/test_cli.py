@@ -59,6 +59,7 @@ class Run:
         self.exit_code = result.exit_code
         self.stdout = result.stdout
         self.stderr = result.stderr
+        self.stdout_bytes = result.stdout_bytes
         self.exception = result.exception
 
     def __repr__(self) -> str:

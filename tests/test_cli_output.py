@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from test_cli import Run
 from varlint.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,15 +43,6 @@ for step in range(3):
     loss.backward()
     opt.step()
 """
-
-
-class Run:
-    def __init__(self, result) -> None:
-        self.exit_code, self.stdout, self.stderr = result.exit_code, result.stdout, result.stderr
-        self.stdout_bytes = result.stdout_bytes
-
-    def __repr__(self) -> str:
-        return f"exit {self.exit_code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
 
 
 @pytest.fixture

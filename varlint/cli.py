@@ -92,6 +92,8 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     report_stream = sys.stdout
     texts: dict[str, str] = {}
     if from_stdin:
+        if add_noqa:
+            raise click.UsageError("--add-noqa writes files: it cannot read standard input")
         name = stdin_filename or "-"
         result, source = checking.check_stdin(resolve, name, mode)
         results = [result]
