@@ -205,3 +205,10 @@ def test_deeply_nested_pyproject_is_a_config_error(varlint, tmp_path):
     assert result.exit_code == 2, result.output
     assert "pyproject.toml" in result.stderr and "nests" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_one_folders_exclude_does_not_apply_to_another_given_path(varlint, tmp_path):
+    write(tmp_path / "a" / "varlint.toml", 'exclude = ["*_gen.py"]\n')
+    write(tmp_path / "a" / "x_gen.py", HEADER + f"x = {WRAP}\n")
+    write(tmp_path / "b" / "x_gen.py", HEADER + f"x = {WRAP}\n")
+    assert found(varlint, "a", "b") == [("b/x_gen.py", 4, "VL001")]

@@ -64,14 +64,17 @@ def files_to_check(resolve: SettingsResolver, paths, force_exclude=False) -> lis
     missing = [path for path in paths if not Path(path).exists()]
     if missing:
         raise ExitError(f"varlint: error: no such file or directory: {', '.join(missing)}")
-    top = settings_for(resolve, paths[0])
     named = {os.path.normpath(path) for path in paths if not os.path.isdir(path)}
-    files = []
-    for path in discover(list(paths), top.exclude, top.root, force_exclude):
-        if (path not in named or force_exclude) and settings_for(resolve, path).excludes(path):
-            continue
-        files.append(path)
-    return files
+    files: dict[str, None] = {}
+    for given in paths:
+        # Walked with the exclude of the given path's settings; files under a nested config
+        # then answer to their own.
+        top = settings_for(resolve, given)
+        for path in discover([given], top.exclude, top.root, force_exclude):
+            if (path not in named or force_exclude) and settings_for(resolve, path).excludes(path):
+                continue
+            files.setdefault(path)
+    return list(files)
 
 
 def run_checks(files, resolve: SettingsResolver, mode=None, progress: bool = False):
