@@ -46,7 +46,7 @@ def use_color(choice: str, stream) -> bool:
     output is a terminal decide."""
     if choice != "auto":
         return choice == "always"
-    if os.environ.get("FORCE_COLOR"):
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0", "false"):
         return True
     if os.environ.get("NO_COLOR"):
         return False
