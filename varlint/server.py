@@ -27,7 +27,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from varlint import engine, fixes, notebook
+from varlint import engine, fixes, noqa, notebook
 from varlint.config import ConfigError, Settings, load_settings
 from varlint.diagnostic import Applicability, Diagnostic
 from varlint.rules import rule_by_code
@@ -246,14 +246,15 @@ class VarlintServer(LanguageServer):
         return actions
 
     def noqa_action(self, uri, document, diagnostic: Diagnostic, lsp_diagnostic) -> lsp.CodeAction:
-        row = diagnostic.start.row
+        directives = noqa.parse(document.source)
+        row = directives.noqa_row(diagnostic.start.row)  # a statement's last line (see noqa.py)
         line = fixes.split_lines(document.source)[row - 1]
-        match = engine.NOQA.search(line)
-        if match is None:
+        existing = directives.lines.get(row)
+        if existing is None or existing.codes is None:
             position, new_text = len(line) + 1, f"  # noqa: {diagnostic.code}"
         else:  # `# noqa: VL001` becomes `# noqa: VL001, VL003`
-            position, new_text = match.end() + 1, f", {diagnostic.code}"
-        point = dataclasses.replace(diagnostic.start, column=position)
+            position, new_text = existing.codes_span[1] + 1, f", {diagnostic.code}"
+        point = dataclasses.replace(diagnostic.start, row=row, column=position)
         return lsp.CodeAction(
             title=f"Add `# noqa: {diagnostic.code}` to this line",
             kind=lsp.CodeActionKind.QuickFix,
