@@ -307,3 +307,15 @@ def test_runtime_help_and_usage_errors(tmp_path):
     for args, message in ((["nowhere.py"], "no such program file: nowhere.py"), (["--bogus", "x.py"], "unknown option --bogus"), ([], "give the PROGRAM.py")):
         failed = subprocess.run([sys.executable, "-m", "runtime", *args], capture_output=True, text=True, env=env, cwd=tmp_path)
         assert failed.returncode == 2 and message in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_stdin_with_diff_prints_the_diff_and_nothing_else(varlint):
+    run = varlint("check", "--diff", "--stdin-filename", "train.py", "-", input=TRAIN)
+    assert run.exit_code == 1
+    assert run.stdout.startswith("--- train.py\n+++ train.py\n")
+    assert "+print(loss.item(), w.grad)\n" in run.stdout
+
+
+def test_add_noqa_refuses_standard_input(varlint):
+    run = varlint("check", "--add-noqa", "-", input=TRAIN)
+    assert run.exit_code == 2 and "cannot read standard input" in run.stderr
