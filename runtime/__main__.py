@@ -5,7 +5,9 @@ sys.path, and `torch` served by the runtime. Its stdout is exactly what it print
 uncaught exception prints a Python-style traceback to stderr (without this launcher's frames)
 and exits 1. `--events FILE` writes the event log as JSON, also when the program crashed; `--lines FILE`
 writes the program lines that ran ({file: [line, ...]}).
-(`--exception-file FILE` is used by `runtime.run()`: it receives the exception's final line.)
+(`runtime.run()` passes `--channel FD`, the pipe its records travel on (events as they happen,
+then the lines that ran and the exception: see events.Channel), and `--watch FILE`, the
+channel's key and the diagnostics after whose decision the program is stopped (coverage.Decider).)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import importlib.machinery
 import io
 import os
+import re
 import signal
 import sys
 import tokenize
@@ -40,7 +43,7 @@ def _usage_error(message):
 
 
 def _parse(argv):
-    options = {"--events": None, "--exception-file": None, "--lines": None}
+    options = {"--events": None, "--exception-file": None, "--lines": None, "--channel": None, "--watch": None}
     index = 0
     while index < len(argv) and argv[index].startswith("-"):
         if argv[index] in ("-h", "--help"):
@@ -162,6 +165,74 @@ def _run_as_main(program: str) -> None:
     exec(code, module.__dict__)
 
 
+def _send_exception(channel, text, gap) -> None:
+    if channel is not None:
+        channel.send({"type": "exception", "text": text, "gap": gap})
+
+
+def _stop_decided(channel) -> None:
+    """Every watched diagnostic is decided: report what ran and end the program right here
+    (os._exit: the program's `finally` and `except BaseException` cannot keep it going)."""
+    coverage.uninstall()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or replaced stream: nothing to flush
+            pass
+    if channel is not None:
+        channel.send({"type": "lines", "executed": coverage.as_json()})
+        channel.send({"type": "stop", "reason": "decided"})
+        channel.send({"type": "end"})
+    os._exit(0)
+
+
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)'")
+_NO_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
+
+
+def _torch_name(module_name: str) -> str | None:
+    """The name a program imports a runtime module by (`runtime.nn` -> `torch.nn`)."""
+    if module_name == "torch" or module_name.startswith("torch."):
+        return module_name
+    names = [key for key, module in list(sys.modules.items())
+             if (key == "torch" or key.startswith("torch.")) and getattr(module, "__name__", None) == module_name]
+    return min(names, key=len) if names else None
+
+
+def runtime_gap(error) -> str | None:
+    """The torch API the runtime lacks, when that is what stopped the program: an attribute
+    of a runtime module, tensor or class (`torch.nn.Conv3d`, `Tensor.resize_as_`), or an
+    import from `torch`."""
+    if isinstance(error, ModuleNotFoundError):
+        name = error.name or ""
+        return name if name == "torch" or name.startswith("torch.") else None
+    if isinstance(error, ImportError):
+        match = _CANNOT_IMPORT.search(str(error))
+        module = _torch_name(error.name or "")
+        return f"{module}.{match.group(1)}" if match and module else None
+    if not isinstance(error, AttributeError) or getattr(error, "name", None) is None and not _raised_by_runtime(error):
+        return None
+    owner = getattr(error, "obj", None)
+    if isinstance(owner, types.ModuleType):
+        module = _torch_name(owner.__name__)
+        return f"{module}.{error.name}" if module else None
+    if owner is None:  # raised by a runtime __getattr__ without naming the object
+        match = _NO_ATTRIBUTE.search(str(error))
+        return f"{match.group(1)}.{match.group(2)}" if match and _raised_by_runtime(error) else None
+    cls = owner if isinstance(owner, type) else type(owner)
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] in ("runtime", "torch"):  # runtime classes pose as torch
+            return f"{'Tensor' if klass is tensor.Tensor else klass.__name__}.{error.name}"
+    return None
+
+
+def _raised_by_runtime(error) -> bool:
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and events._is_runtime_file(tb.tb_frame.f_code.co_filename)
+
+
 def _on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # so that the event log is still written on a timeout
 
@@ -171,6 +242,18 @@ def main(argv=None) -> int:
     events_path, exception_path, lines_path = (
         options["--events"], options["--exception-file"], options["--lines"])
     program = os.path.abspath(given_path)
+    channel = None
+    if options["--channel"]:
+        # the run's settings (the channel's key, the diagnostics to watch) are read, and their
+        # file deleted, before any program code runs
+        with open(options["--watch"], encoding="utf-8") as handle:
+            settings = json.load(handle)
+        os.unlink(options["--watch"])
+        channel = events.open_channel(int(options["--channel"]), bytes.fromhex(settings["key"]))
+        if settings["diagnostics"]:
+            coverage.watch(coverage.Decider(
+                program, [(set(d["rows"]), set(d["kinds"])) for d in settings["diagnostics"]],
+                settings["runs"], lambda: _stop_decided(channel)))
     loader.install()
     sys.argv = [given_path, *args]  # as `python PROGRAM.py` leaves it; __file__ is absolute
     # `python -m` put the working directory first on sys.path; `python PROGRAM.py` puts the
@@ -183,7 +266,7 @@ def main(argv=None) -> int:
     returncode = 0
     exit_request = None
     history.install_append_watch()
-    if lines_path:
+    if lines_path or channel is not None:
         coverage.install()
     try:
         _run_as_main(program)
@@ -193,15 +276,18 @@ def main(argv=None) -> int:
         sys.stdout.flush()
         print(error.message, file=sys.stderr)  # Python prints it without a traceback
         _write_exception(exception_path, error.message)
+        _send_exception(channel, error.message, None)
         returncode = 1
     except BaseException as error:  # noqa: BLE001 - report anything the program raised
         history.uninstall_append_watch()
         _note_zero_dim_index_crash(error)
+        gap = runtime_gap(error)  # before the traceback loses the runtime's frames
         sys.stdout.flush()
         report = _format_like_python(error)
         sys.stderr.write(report)
         lines = report.strip().splitlines()
         _write_exception(exception_path, lines[-1] if lines else type(error).__name__)
+        _send_exception(channel, lines[-1] if lines else type(error).__name__, gap)
         returncode = 1
     finally:
         coverage.uninstall()
@@ -212,6 +298,9 @@ def main(argv=None) -> int:
         if lines_path:
             with open(lines_path, "w", encoding="utf-8") as handle:
                 json.dump(coverage.as_json(), handle)
+        if channel is not None:
+            channel.send({"type": "lines", "executed": coverage.as_json()})
+            channel.send({"type": "end"})
     if exit_request is not None:
         raise exit_request
     return returncode

@@ -20,8 +20,10 @@ import numpy as np
 
 from . import dtypes, events
 from .grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401 - re-exported
-from .tensor import M5A, Tensor, _type_name, record_op, run_backward
-from .tensor import grad as _grad
+from .engine import grad as _grad
+from .engine import run_backward
+from .messages import M5A
+from .tensor import Tensor, _type_name, record_op
 
 M2 = "volatile was removed and now has no effect. Use `with torch.no_grad():` instead."
 

@@ -26,19 +26,9 @@ import numpy as np
 
 from . import events
 from .grad_mode import enable_grad, no_grad
-from .tensor import (
-    CREATE_GRAPH_WARNING,
-    M20,
-    M21,
-    M22,
-    M23,
-    AccumulateGrad,
-    Tensor,
-    _sum_to,
-    next_sequence,
-    record_op,
-)
-
+from .core import AccumulateGrad, Tensor, _sum_to, record_op
+from .gradbook import next_sequence
+from .messages import CREATE_GRAPH_WARNING, M20, M21, M22, M23
 
 
 def _tensor_list(value):

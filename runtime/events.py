@@ -13,7 +13,8 @@ An event is a plain dict, so that it serialises to JSON unchanged::
 of the runtime package (nor of Python's own standard library), so a `backward()` inside a
 user helper function is reported at the helper's line. `related` lists other program lines
 the same fact can be reported at (for example the `step()` that consumed an accumulated
-gradient).
+gradient), and the lines of the calls in the same file that led to the event (a `step()` in a
+helper can be reported at the helper's call in the training loop).
 
 Event kinds (the contract with `varlint confirm`):
 
@@ -42,8 +43,14 @@ PyTorch's C++ warnings are attributed to the Python line that called into it.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import hmac
 import json
 import os
+import random
+import re
+import threading
 import sys
 import sysconfig
 import warnings
@@ -107,11 +114,28 @@ def record(kind: str, detail: str = "", related=()) -> dict:
     return record_at(kind, file, line, detail, related)
 
 
+def caller_lines(file: str) -> list[int]:
+    """The lines of the calls in `file` that lead to the current program frame."""
+    frame = program_frame(sys._getframe(1))
+    lines = []
+    frame = frame.f_back if frame is not None else None
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename) == file:
+            lines.append(frame.f_lineno)
+        frame = frame.f_back
+    return lines
+
+
 def record_at(kind: str, file: str, line: int, detail: str = "", related=()) -> dict:
     """Append an event at a program location remembered earlier (see program_location)."""
+    related = [*related, *(caller_lines(file) if file else ())]
     related_lines = sorted({int(r) for r in related if r and int(r) != line})
     event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines}
     _log.append(event)
+    if _channel is not None:
+        _channel.send({"type": "event", **event})
+    for listener in _listeners:
+        listener(event)
     return event
 
 
@@ -139,3 +163,100 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     if frame is None:
         stacklevel = 1
     warnings.warn(message, category, stacklevel=stacklevel)
+
+
+# --- The channel to `runtime.run()` ------------------------------------------------------
+#
+# The parent passes the write end of a pipe; before the program runs, the runtime moves it to
+# a random high, close-on-exec descriptor and closes the original, so the program finds no
+# file or descriptor number to forge records on (and its own subprocesses inherit nothing).
+# Every record is one JSON object per line; the parent validates each (`validate_record`).
+
+_channel: "Channel | None" = None
+_listeners: list = []  # called with each event as it is recorded (coverage's early stop)
+
+
+class Channel:
+    """Records are numbered and signed (HMAC-SHA256 with a key the parent handed over in a
+    file the runtime deletes before the program runs): a program writing to every descriptor
+    it can find produces records that fail the check, so its run is an error, not a result."""
+
+    def __init__(self, fd: int, key: bytes) -> None:
+        self._fd = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, random.randrange(300, 900))
+        os.close(fd)
+        self._key = key
+        self._sequence = 0
+        self._lock = threading.Lock()
+
+    def send(self, record: dict) -> None:
+        with self._lock:
+            self._sequence += 1
+            record = {**record, "seq": self._sequence}
+            data = (json.dumps({**record, "mac": sign(self._key, record)}, ensure_ascii=True) + "\n").encode("ascii")
+            try:
+                while data:
+                    data = data[os.write(self._fd, data):]
+            except OSError:
+                pass  # the parent stopped listening: nothing more to say
+
+
+def open_channel(fd: int, key: bytes) -> Channel:
+    global _channel
+    _channel = Channel(fd, key)
+    return _channel
+
+
+def sign(key: bytes, record: dict) -> str:
+    payload = json.dumps(record, sort_keys=True, ensure_ascii=True).encode("ascii")
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def check_signature(key: bytes, record, sequence: int) -> str | None:
+    """Why a received record is not the runtime's next one (None: it is)."""
+    if not isinstance(record, dict) or not isinstance(record.get("mac"), str):
+        return "an unsigned record (not written by the runtime)"
+    body = {name: value for name, value in record.items() if name != "mac"}
+    if not hmac.compare_digest(sign(key, body), record["mac"]):
+        return "a record with a wrong signature (not written by the runtime)"
+    if body.get("seq") != sequence:
+        return f"record {body.get('seq')!r} where {sequence} was due (records were replayed or lost)"
+    return None
+
+
+def channel() -> "Channel | None":
+    return _channel
+
+
+_KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
+_RECORD_FIELDS = {
+    "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
+    "lines": {"executed": dict},
+    "exception": {"text": str, "gap": (str, type(None))},
+    "stop": {"reason": str},
+    "end": {},
+}
+
+
+def validate_record(record) -> str | None:
+    """Why a channel record is malformed (None: it is well formed)."""
+    if not isinstance(record, dict):
+        return f"a record is a JSON object, not {type(record).__name__}"
+    fields = _RECORD_FIELDS.get(record.get("type"))
+    if fields is None:
+        return f"unknown record type {record.get('type')!r}"
+    if set(record) != {"type", *fields}:
+        return f"a `{record['type']}` record has the fields {sorted(fields)}, not {sorted(set(record) - {'type'})}"
+    for name, kind in fields.items():
+        value = record[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"field `{name}` of a `{record['type']}` record is {type(value).__name__}"
+    if record["type"] == "event":
+        if not _KIND.match(record["kind"]):
+            return f"bad event kind {record['kind'][:80]!r}"
+        if record["line"] < 0 or not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in record["related"]):
+            return "event lines are positive integers"
+    if record["type"] == "lines":
+        for file, lines in record["executed"].items():
+            if not isinstance(lines, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
+                return f"executed lines of {file[:80]!r} are not a list of integers"
+    return None

@@ -83,12 +83,10 @@ def _profile(frame, event, arg):
 
 
 def _after_append(target: list, file: str, line: int) -> None:
-    from .tensor import Tensor  # late: history is imported by tensor
-
     if not target:
         return
     item = target[-1]
-    if not isinstance(item, Tensor) or item._grad_fn is None:
+    if getattr(item, "_grad_fn", None) is None:  # only tensors have one (core imports history)
         return
     key = (id(target), file, line)
     earlier = _appended.setdefault(key, [])

@@ -1,5 +1,6 @@
 """Serving the runtime's modules under the names `torch`, `torch.nn`, ...
 
+`torchvision` and its submodules are served the same way (runtime/torchvision/, stand-ins).
 `install()` registers the core modules in sys.modules right away (`torch`, `torch.autograd`,
 `torch.autograd.variable`, `torch.cuda`, `torch.backends`) and puts a meta-path finder first
 in sys.meta_path for the rest, so that `torch.nn` (runtime/nn.py), `torch.nn.functional`
@@ -22,6 +23,12 @@ LAZY_MODULES = {
     "torch.nn.functional": "runtime.functional",
     "torch.optim": "runtime.optim",
     "torch.utils.data": "runtime.data",
+    "torch.distributions": "runtime.distributions",
+    "torch.optim.lr_scheduler": "runtime.lr_scheduler",
+    "torchvision": "runtime.torchvision",
+    "torchvision.datasets": "runtime.torchvision.datasets",
+    "torchvision.transforms": "runtime.torchvision.transforms",
+    "torchvision.utils": "runtime.torchvision.utils",
 }
 
 
@@ -40,10 +47,11 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class TorchFinder(importlib.abc.MetaPathFinder):
-    """Finds `torch` and `torch.*` among the runtime's modules (and never real torch)."""
+    """Finds `torch`, `torchvision` and their submodules among the runtime's modules (and
+    never the real ones)."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torch" and not fullname.startswith("torch."):
+        if fullname not in ("torch", "torchvision") and not fullname.startswith(("torch.", "torchvision.")):
             return None
         module = _resolve(fullname)
         if module is None:

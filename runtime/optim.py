@@ -1,6 +1,7 @@
-"""`torch.optim`: the `Optimizer` base, `SGD`, `Adam` and `RMSprop`, with PyTorch 2.13's updates.
+"""`torch.optim`: the `Optimizer` base, `SGD`, `Adam`, `RMSprop`, `Adagrad`, `Adadelta` and
+`Adamax`, with PyTorch 2.13's updates (`torch.optim.lr_scheduler` is runtime/lr_scheduler.py).
 
-The update code follows torch/optim/sgd.py, adam.py and rmsprop.py (their single-tensor
+The update code follows torch/optim/sgd.py, adam.py, ... (their single-tensor
 paths, which PyTorch runs on CPU) line by line, with the same in-place Tensor ops under
 `no_grad`, so each parameter stays the same leaf object and follows PyTorch's trajectory.
 
@@ -22,9 +23,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import tensor as core
 from .grad_mode import enable_grad, no_grad
+from .gradbook import note_optimizer_step
 from .nn.module import reset_grad, typename
+from .ops.pointwise import maximum
 from .tensor import Tensor
 
 
@@ -103,7 +105,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        self._step_sequence = core.note_optimizer_step(self._all_params(), self._step_sequence)
+        self._step_sequence = note_optimizer_step(self._all_params(), self._step_sequence)
         return loss
 
     def step(self, closure=None):
@@ -257,7 +259,7 @@ class Adam(Optimizer):
                     bias_correction2_sqrt = bias_correction2**0.5
                     if group["amsgrad"]:
                         max_exp_avg_sq = state["max_exp_avg_sq"]
-                        max_exp_avg_sq.copy_(core.maximum(max_exp_avg_sq, exp_avg_sq))
+                        max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq))
                         denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
                     else:
                         denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
@@ -325,4 +327,150 @@ class RMSprop(Optimizer):
         return loss
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]
+def _check_non_negative(**values) -> None:
+    names = {"lr": "learning rate", "eps": "epsilon value"}
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {names.get(name, name + ' value')}: {value}")
+
+
+def _zeros_like(param) -> Tensor:
+    return Tensor._wrap(np.zeros_like(param._data))
+
+
+def _step_counter() -> Tensor:
+    return Tensor._wrap(np.zeros((), dtype=np.float32))
+
+
+class Adagrad(Optimizer):
+    """Adagrad, PyTorch's: state made for every param at construction, lr decayed per step."""
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *,
+                 maximize: bool = False, differentiable: bool = False, fused=None):
+        _check_non_negative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                            initial_accumulator_value=initial_accumulator_value, eps=eps)
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable, "fused": fused}
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for param in group["params"]:
+                state = self.state[param]
+                state["step"] = _step_counter()
+                state["sum"] = Tensor._wrap(np.full_like(param._data, initial_accumulator_value))
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state[param]
+                    state["step"] += 1
+                    step = state["step"].item()
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+                    state["sum"].addcmul_(grad, grad, value=1)
+                    std = state["sum"].sqrt().add_(group["eps"])
+                    param.addcdiv_(grad, std, value=-clr)
+        return loss
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler), PyTorch's: lr scales the step, eps inside both square roots."""
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach=None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False):
+        _check_non_negative(lr=lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        _check_non_negative(eps=eps, weight_decay=weight_decay)
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                    "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                rho, eps = group["rho"], group["eps"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state[param]
+                    if len(state) == 0:
+                        state["step"] = _step_counter()
+                        state["square_avg"] = _zeros_like(param)
+                        state["acc_delta"] = _zeros_like(param)
+                    state["step"] += 1
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+                    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+                    std = square_avg.add(eps).sqrt_()
+                    delta = acc_delta.add(eps).sqrt_()
+                    delta.div_(std).mul_(grad)
+                    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+                    param.add_(delta, alpha=-group["lr"])
+        return loss
+
+
+class Adamax(Optimizer):
+    """Adamax (Adam with the infinity norm), PyTorch's: eps added to |grad| before the max."""
+
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, foreach=None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False):
+        _check_non_negative(lr=lr, eps=eps)
+        for index in (0, 1):
+            if not 0.0 <= betas[index] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {index}: {betas[index]}")
+        _check_non_negative(weight_decay=weight_decay)
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        with no_grad():
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state[param]
+                    if len(state) == 0:
+                        state["step"] = _step_counter()
+                        state["exp_avg"] = _zeros_like(param)
+                        state["exp_inf"] = _zeros_like(param)
+                    state["step"] += 1
+                    grad = param.grad if not group["maximize"] else -param.grad
+                    if group["weight_decay"] != 0:
+                        grad = grad.add(param, alpha=group["weight_decay"])
+                    exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+                    exp_avg.lerp_(grad, 1 - beta1)
+                    exp_inf.copy_(core.maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"])))
+                    clr = group["lr"] / (1 - beta1 ** state["step"].item())
+                    param.addcdiv_(exp_avg, exp_inf, value=-clr)
+        return loss
+
+
+def __getattr__(name):
+    if name == "lr_scheduler":  # torch.optim.lr_scheduler, imported on first use (it imports us)
+        import importlib
+
+        module = importlib.import_module("runtime.lr_scheduler")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'torch.optim' has no attribute '{name}'")
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax"]

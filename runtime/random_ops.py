@@ -16,7 +16,8 @@ import numpy as np
 
 from . import dtypes, random
 from .random import Generator, default_generator, engine_of
-from .tensor import Tensor, _check_device
+from .core import Tensor
+from .device import _check_device
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
            "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "normal",
@@ -255,5 +256,3 @@ def bind(tensor_class) -> None:
     tensor_class.bernoulli = bernoulli
     tensor_class.multinomial = multinomial
 
-
-bind(Tensor)

@@ -23,19 +23,10 @@ import numpy as np
 from . import dtypes, events, printing
 from .dtypes import Size, dtype
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import (
-    M5A,
-    Tensor,
-    _Device as device,
-    _check_device,
-    _plain_data,
-    cat,
-    legacy_new,
-    maximum,
-    minimum,
-    stack,
-    where,
-)
+from .device import _check_device
+from .device import _Device as device  # noqa: F401 - torch.device
+from .ops import torch_functions
+from .ops.creation import _finish, legacy_new, tensor  # noqa: F401 - torch.tensor
 from .random_ops import (  # noqa: F401 - re-exported as torch.*
     Generator,
     bernoulli,
@@ -55,6 +46,7 @@ from .random_ops import (  # noqa: F401 - re-exported as torch.*
     seed,
     set_rng_state,
 )
+from .tensor import Tensor
 
 __path__ = []  # a package, so that `import torch.nn` reaches the loader's finder
 __version__ = "2.13.0+cpu"
@@ -76,7 +68,7 @@ globals().update(dtypes.ALIASES)  # torch.float32, torch.float, torch.long, ... 
 # -- lazy submodules ---------------------------------------------------------------------
 
 _SUBMODULES = {"nn": "runtime.nn", "optim": "runtime.optim", "autograd": "runtime.autograd",
-               "random": "runtime.random_ops"}
+               "random": "runtime.random_ops", "distributions": "runtime.distributions"}
 
 
 def __getattr__(name):
@@ -94,52 +86,6 @@ def __getattr__(name):
 
 
 # -- creating tensors ---------------------------------------------------------------------
-
-
-def _finish(result, requires_grad):
-    if requires_grad:
-        if not result.dtype.is_floating_point:
-            raise RuntimeError(M5A)
-        result._requires_grad = True
-    return result
-
-
-def _infer_dtype(array: np.ndarray):
-    kind = array.dtype.kind
-    if kind == "f":
-        return dtypes.get_default_dtype()
-    if kind in "iu":
-        return dtypes.int64
-    if kind == "b":
-        return dtypes.bool_
-    if array.size == 0:
-        return dtypes.get_default_dtype()
-    raise TypeError(f"Could not infer dtype of {array.dtype}")
-
-
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    _check_device(device)
-    if isinstance(data, Tensor):
-        events.warn(
-            "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
-            "or sourceTensor.detach().clone().requires_grad_(True), rather than "
-            "torch.tensor(sourceTensor).", UserWarning)
-        array = data._data.copy()
-    elif isinstance(data, np.ndarray):
-        array = np.array(data, copy=True)
-        dtypes.from_numpy_dtype(array.dtype)  # raises for unsupported dtypes
-    elif isinstance(data, (np.generic,)):
-        array = np.array(data)
-    else:
-        plain = _plain_data(data)
-        array = np.array(plain)
-        if array.dtype.kind in "OUS":
-            raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-        if dtype is None:
-            array = array.astype(_infer_dtype(array).numpy)
-    if dtype is not None:
-        array = array.astype(dtypes.resolve(dtype).numpy)
-    return _finish(Tensor._wrap(array), requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -288,63 +234,7 @@ def load(f, *args, **kwargs):
 
 # -- functional forms of Tensor methods ------------------------------------------------------
 
-_METHOD_FORMS = (
-    "abs exp log log1p log2 log10 sqrt rsqrt reciprocal sin cos sigmoid tanh relu neg sign floor "
-    "ceil round trunc square sum mean prod std var max min amax amin argmax argmin norm dist "
-    "mm matmul bmm mv dot outer clamp clip eq ne lt le gt ge equal allclose isnan isinf isfinite "
-    "t transpose permute unsqueeze squeeze reshape flatten softmax log_softmax cumsum flip sort "
-    "argsort topk gather scatter index_select masked_select masked_fill chunk split unbind narrow "
-    "numel nonzero logical_not logical_and logical_or any all clone detach div true_divide "
-    "floor_divide remainder fmod lerp addcmul addcdiv"
-).split()
-
-
-def _method_form(name):
-    def function(input, *args, **kwargs):
-        kwargs.pop("out", None)
-        return getattr(input, name)(*args, **kwargs)
-
-    function.__name__ = function.__qualname__ = name
-    return function
-
-
-for _name in _METHOD_FORMS:
-    globals()[_name] = _method_form(_name)
-
-
-def add(input, other, alpha=1, out=None):
-    if not isinstance(input, Tensor):
-        return other.__radd__(input) if alpha == 1 else (other * alpha).__radd__(input)
-    return input.add(other, alpha=alpha)
-
-
-def sub(input, other, alpha=1, out=None):
-    if not isinstance(input, Tensor):
-        return (other * alpha).__rsub__(input)
-    return input.sub(other, alpha=alpha)
-
-
-def mul(input, other, out=None):
-    if not isinstance(input, Tensor):
-        return other.__rmul__(input)
-    return input.mul(other)
-
-
-multiply, subtract, divide = mul, sub, globals()["div"]
-
-
-def pow(input, exponent, out=None):  # noqa: A001 - torch's name
-    if not isinstance(input, Tensor):
-        return exponent.__rpow__(input)
-    return input.pow(exponent)
-
-
-def addmm(input, mat1, mat2, beta=1, alpha=1, out=None):
-    return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
-
-
-def ger(input, vec2):
-    return input.outer(vec2)
+globals().update(torch_functions(extra_forms=("numel", "detach")))
 
 
 def cross_entropy(*args, **kwargs):  # torch.nn.functional has the real one
@@ -414,4 +304,4 @@ for _typed_name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "
 backends = types.ModuleType("torch.backends")
 backends.cudnn = types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True)
 
-del _name, _typed_name
+del _typed_name

@@ -106,6 +106,8 @@ def run_checks(files, resolve: SettingsResolver, mode=None, progress: bool = Fal
                 "(please report it)",
                 err=True,
             )
+        for failure in result.fix_failures:
+            click.echo(f"varlint: internal error: {failure} (please report it)", err=True)
     return results
 
 

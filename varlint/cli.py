@@ -111,7 +111,7 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
         progress = (output_format in output.HUMAN and not quiet and len(files) >= 10
                     and sys.stderr.isatty())
         results = checking.run_checks(files, resolve, mode, progress)
-    failed = any(result.internal_error for result in results)
+    failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
         changed = [r for r in results if r.fixed_text is not None]

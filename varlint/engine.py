@@ -11,12 +11,13 @@ import os
 import re
 import tokenize
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from varlint import fixes, noqa, notebook
+from varlint import fixes, noqa, notebook, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rule import FileContext
@@ -41,6 +42,7 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
+    fix_failures: list[str] = field(default_factory=list)  # fixes left out: they did not parse
     warnings: list[str] = field(default_factory=list)  # invalid noqa directives, ...
     fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
     cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
@@ -62,7 +64,10 @@ def read_source(path: str) -> SourceText:
         raise UnreadableFile("binary content (NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
+    except SyntaxError as error:
+        # CPython refuses a file whose coding cookie names no codec (or contradicts its BOM)
+        if str(error).startswith(("unknown encoding", "encoding problem")):
+            raise UnreadableFile(f"{_cookie_problem(data, str(error))}; Python refuses to run it") from None
         encoding = "utf-8"  # no valid cookie and not UTF-8: the decode below says where
     try:
         text = data.decode(encoding)
@@ -76,6 +81,21 @@ def read_source(path: str) -> SourceText:
     if encoding == "utf-8-sig":
         text = text.removeprefix("\ufeff")
     return SourceText(text, encoding)
+
+
+CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _cookie_problem(data: bytes, reason: str) -> str:
+    """What is wrong with the coding cookie, naming it (`# -*- coding: klingon -*-`)."""
+    for line in data.removeprefix(b"\xef\xbb\xbf").splitlines()[:2]:
+        match = CODING_COOKIE.match(line)
+        if match:
+            name = match.group(1).decode("ascii", "replace")
+            if reason.startswith("encoding problem"):
+                return f"its coding comment declares `{name}`, but it starts with a UTF-8 byte order mark"
+            return f"unknown encoding `{name}` in its coding comment"
+    return reason
 
 
 def write_source(path: str, text: str, encoding: str) -> None:
@@ -115,22 +135,41 @@ def python2_construct(text: str) -> str | None:
 
 
 def parse(path: str, text: str) -> cst.Module | Diagnostic:
-    """Parse with libcst; CPython's parser is asked first, since libcst accepts a few Python 2
-    forms (`except E, e:`) and CPython's messages are clearer ("Missing parentheses ...")."""
+    """Parse with libcst; CPython is asked first, since libcst accepts a few Python 2 forms
+    (`except E, e:`) and code CPython's compiler refuses (a repeated keyword argument), and
+    CPython's messages are clearer ("Missing parentheses ..."). Valid Python that libcst cannot
+    take (see parser_guard: some would crash the process) is VL900 saying so."""
     try:
-        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-        return cst.parse_module(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
+            tree = compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError as error:
         reason, row, column = error.msg, error.lineno or 1, error.offset or 1
-    except cst.ParserSyntaxError as error:
-        reason, row, column = error.message, error.editor_line, error.editor_column
     except (RecursionError, MemoryError, ValueError) as error:  # pathological input
         reason, row, column = f"{type(error).__name__}: {error}", 1, 1
+    else:
+        too_deep = parser_guard.too_deep(tree)
+        if too_deep is not None:
+            return too_large(path, too_deep)
+        try:
+            return cst.parse_module(text)
+        except cst.ParserSyntaxError as error:
+            return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
+        except (RecursionError, MemoryError) as error:
+            return too_large(path, type(error).__name__)
     message = f"cannot parse the file: {reason.strip().rstrip('.')} (line {row}, column {column})"
     construct = python2_construct(text)
     if construct is not None:
         message += f"; it looks like Python 2 source ({construct}): port it to Python 3 first"
     return tool_diagnostic("VL900", path, message, row, column)
+
+
+def too_large(path: str, detail: str) -> Diagnostic:
+    """VL900 for valid Python that varlint cannot analyse (not a syntax error)."""
+    message = (f"cannot analyse the file: it is valid Python, but too large or too deeply nested "
+               f"for varlint's parser: {detail}")
+    return tool_diagnostic("VL900", path, message)
 
 
 def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -207,6 +246,7 @@ def check_text(path: str, source: SourceText, codes: frozenset[str], fix: Applic
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
     result.fixed_codes = outcome.fixed_codes
+    result.fix_failures = [failure.describe() for failure in outcome.failures]
     if outcome.text != source.text:
         result.original, result.fixed_text = source.text, outcome.text
     return result
@@ -220,7 +260,7 @@ def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str
             result.diagnostics.append(tool_diagnostic("VL901", result.path, f"cannot read the notebook: {error}"))
         return result
     checked = notebook.check(book, codes, fix, lint_text)
-    result.diagnostics, result.fixed = checked.diagnostics, checked.fixed
+    result.diagnostics, result.fixed, result.fixed_codes = checked.diagnostics, checked.fixed, checked.fixed_codes
     if checked.fixed_raw is not None:
         result.original, result.fixed_text, result.encoding = source.text, checked.fixed_raw, source.encoding
         result.cell_changes = checked.changes

@@ -1,14 +1,21 @@
 """Applying fixes safely.
 
 Fixes are text edits (as in ruff). One pass applies every non-overlapping fix of the allowed
-applicability; the text is re-parsed and linted again, until nothing changes (bounded). A pass
-whose result does not parse is dropped, so a fix never leaves a file unparseable. Last, an
-import of `Variable` whose uses were all fixed away is removed.
+applicability; the text is re-parsed and linted again, until nothing changes (bounded). When
+the fixes of a pass together do not parse, they are applied one at a time: every fix that keeps
+the text parseable is kept, and each one that breaks it is left out and reported as a varlint
+bug (`FixFailure`), so a fix never leaves a file unparseable and never takes good fixes down
+with it. Last, an import of `Variable` whose uses were all fixed away is removed.
+
+Counting: `fixed` is how many of the file's diagnostics the fixes made go away (the file's
+diagnostics before, minus those remaining after), so `check`'s total, `--diff`'s "Would fix N"
+and `--fix`'s "N fixed" count the same things; a fix that removes two diagnostics counts two.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -72,12 +79,27 @@ def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+@dataclass(frozen=True)
+class FixFailure:
+    """A fix whose result does not parse: a bug in the rule that built it."""
+
+    diagnostic: Diagnostic
+
+    def describe(self) -> str:
+        d = self.diagnostic
+        return (
+            f"the {d.code} fix at {d.path}:{d.start.row}:{d.start.column} ({d.fix.message}) "
+            "produces code that does not parse; it was not applied"
+        )
+
+
 @dataclass
 class FixOutcome:
     text: str
     fixed: int
     remaining: list[Diagnostic]
-    fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied per rule code
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # diagnostics fixed per rule code
+    failures: list[FixFailure] = field(default_factory=list)
 
 
 Linter = Callable[[str, str, frozenset[str]], list[Diagnostic]]
@@ -87,33 +109,74 @@ def fix_until_stable(
     path: str, text: str, codes: frozenset[str], mode: Applicability, lint: Linter
 ) -> FixOutcome:
     allowed = APPLIES[mode]
-    fixed = 0
-    fixed_codes: Counter[str] = Counter()
     original = text
     diagnostics = lint(path, text, codes)
+    initial = diagnostics
+    failures: list[FixFailure] = []
+    broken: set[tuple] = set()  # fixes known not to parse, by what they do
+    changed = False
     for _ in range(MAX_PASSES):
-        fixable = [d for d in diagnostics if d.fix and d.fix.applicability in allowed]
+        fixable = [
+            d for d in diagnostics
+            if d.fix and d.fix.applicability in allowed and fix_key(d) not in broken
+        ]
         if not fixable:
             break
-        new_text, applied = _apply(text, [d.fix for d in fixable])
-        if not applied or new_text == text or not _parses(new_text):
+        new_text, _ = _apply(text, [d.fix for d in fixable])
+        bad: list[Diagnostic] = []
+        if new_text != text and not _parses(new_text):
+            new_text, bad = apply_parseable_fixes(text, fixable)
+            broken.update(fix_key(diagnostic) for diagnostic in bad)
+            failures.extend(FixFailure(diagnostic) for diagnostic in bad)
+        if new_text == text:
+            if bad:
+                continue  # the fixes that overlapped the bad ones get their turn
             break
         text = new_text
-        fixed += len(applied)
-        fixed_codes.update(fixable[index].code for index in applied)
+        changed = True
         diagnostics = lint(path, text, codes)
-    if text != original:
+    if changed:
         cleaned = remove_unused_variable_imports(text, original)
         if cleaned != text and _parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
-    return FixOutcome(text, fixed, diagnostics, dict(fixed_codes))
+    fixed_codes = Counter()
+    if text != original:
+        fixed_codes = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
+    return FixOutcome(text, sum(fixed_codes.values()), diagnostics, dict(fixed_codes), failures)
+
+
+def fix_key(diagnostic: Diagnostic) -> tuple:
+    """What a fix does, independent of where earlier fixes moved it."""
+    return (diagnostic.code, diagnostic.fix.message, tuple(edit.content for edit in diagnostic.fix.edits))
+
+
+def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, list[Diagnostic]]:
+    """Apply the fixes one by one (in source order), keeping each that leaves the text
+    parseable; return the text and the diagnostics whose fix broke it."""
+    accepted: list[Fix] = []
+    bad: list[Diagnostic] = []
+    result = text
+    for diagnostic in sorted(fixable, key=lambda d: min(edit.start for edit in d.fix.edits)):
+        candidate, applied = apply_fixes(text, [*accepted, diagnostic.fix])
+        if applied <= len(accepted):
+            continue  # overlaps a fix already taken: the next pass sees it again
+        if _parses(candidate):
+            accepted.append(diagnostic.fix)
+            result = candidate
+        else:
+            bad.append(diagnostic)
+    return result, bad
 
 
 def _parses(text: str) -> bool:
     try:
-        cst.parse_module(text)
-        compile(text, "<fixed>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the
+            # original had the same construct, and the user did not run this compile.
+            warnings.simplefilter("ignore")
+            cst.parse_module(text)
+            compile(text, "<fixed>", "exec", dont_inherit=True)
     except Exception:  # noqa: BLE001 - any failure means "do not write this"
         return False
     return True

@@ -429,6 +429,7 @@ def _with_newline(source: str) -> str:
 class NotebookCheck:
     diagnostics: list[Diagnostic]  # in cell coordinates
     fixed: int = 0
+    fixed_codes: dict[str, int] = dataclasses.field(default_factory=dict)  # fixes applied per rule
     fixed_raw: str | None = None  # the notebook's new JSON text, when fixes changed a cell
     changes: list[tuple[int, str, str]] = dataclasses.field(default_factory=list)  # (cell, before, after)
 
@@ -451,5 +452,5 @@ def check(book: Notebook, codes: frozenset[str], mode, lint) -> NotebookCheck:
     ]
     fixed_raw = book.with_sources({number: after for number, _, after in changes}) if changes else None
     return NotebookCheck(
-        [fixed_script.to_cells(d) for d in outcome.remaining], outcome.fixed, fixed_raw, changes
+        [fixed_script.to_cells(d) for d in outcome.remaining], outcome.fixed, outcome.fixed_codes, fixed_raw, changes
     )

@@ -291,3 +291,78 @@ def _calls_set_grad_enabled(context: FileContext) -> bool:
         cached = "set_grad_enabled" in context.module.code and bool(m.findall(context.module, statement_call))
         context._switches_grad_mode = cached
     return cached
+
+
+def shift_continuation_lines(code: str, delta: int) -> str:
+    """`code` moved `delta` columns (negative: left): its continuation lines follow, so a
+    replaced multi-line call keeps its layout. Multi-line strings are left as they are."""
+    if delta == 0 or "\n" not in code or '"""' in code or "'''" in code:
+        return code
+    first, *rest = code.split("\n")
+    shifted = []
+    for line in rest:
+        if delta > 0:
+            shifted.append(" " * delta + line if line.strip() else line)
+        else:
+            leading = len(line) - len(line.lstrip(" "))
+            shifted.append(line[min(leading, -delta):])
+    return "\n".join([first, *shifted])
+
+
+def enclosing_statement(context: FileContext, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement line (or compound statement header) that holds `node`."""
+    current = node
+    while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        current = context.parents.get(current)
+    return current
+
+
+def comments_outside(node: cst.CSTNode, kept: cst.CSTNode | None) -> list[str]:
+    """The comments inside `node` that are not inside `kept` (lost when `node` is replaced by
+    something built from `kept`)."""
+    import libcst.matchers as m
+
+    inside_kept = {id(comment) for comment in m.findall(kept, m.Comment())} if kept is not None else set()
+    return [comment.value for comment in m.findall(node, m.Comment()) if id(comment) not in inside_kept]
+
+
+def hoisted_comments_edit(context: FileContext, node: cst.CSTNode, comments: list[str]) -> Edit | None:
+    """An edit putting `comments` on lines of their own before the statement holding `node`."""
+    statement = enclosing_statement(context, node)
+    if statement is None or not comments:
+        return None
+    row = context.range(statement).start.line
+    line = context.module.code.splitlines()[row - 1] if row - 1 < len(context.module.code.splitlines()) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    newline = context.module.default_newline
+    text = "".join(f"{indent}{comment}{newline}" for comment in comments)
+    return Edit(Position(row, 1), Position(row, 1), text)
+
+
+def self_assignment_removal(context: FileContext, node: cst.CSTNode, replacement: str) -> Edit | None:
+    """When replacing `node` by `replacement` turns `x = <node>` into `x = x`, the edit that
+    removes the statement instead (its comment, if any, stays; `pass` if the block would be
+    empty)."""
+    assign = context.parents.get(node)
+    if not (
+        isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+        and assign.targets[0].target.value == replacement
+    ):
+        return None
+    line = context.parents.get(assign)
+    block = context.parents.get(line)
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(block, (cst.IndentedBlock, cst.Module))):
+        return None
+    start = context.range(line).start
+    comment = line.trailing_whitespace.comment
+    if comment is None and len(block.body) > 1:
+        end_row = context.range(line).end.line + 1
+        return Edit(Position(start.line, 1), Position(end_row, 1), "")
+    content = comment.value if comment is not None and len(block.body) > 1 else "pass"
+    statement_end = to_position(context.range(assign).end)
+    edit_end = statement_end
+    if comment is not None and len(block.body) > 1:
+        edit_end = to_position(context.range(comment).end)
+    return Edit(to_position(start), edit_end, content)

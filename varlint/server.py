@@ -29,7 +29,7 @@ from pygls.uris import to_fs_path
 
 from varlint import engine, fixes, noqa, notebook
 from varlint.config import ConfigError, Settings, load_settings
-from varlint.diagnostic import Applicability, Diagnostic
+from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rules import rule_by_code
 
 DEBOUNCE_SECONDS = 0.05  # after the last keystroke of a burst, lint once
@@ -108,6 +108,8 @@ class VarlintServer(LanguageServer):
             return
         document = self.workspace.get_text_document(uri)
         text, doc_version, path = document.source, document.version, document_path(uri, self)
+        if notebook.is_notebook(path):
+            return  # a notebook's JSON opened as text: notebooks are linted as notebook documents
         codes = self.codes_for(path)
         diagnostics = await asyncio.get_running_loop().run_in_executor(
             None, engine.lint_text, path, text, codes
@@ -239,27 +241,29 @@ class VarlintServer(LanguageServer):
                         is_preferred=safe,
                         edit=lsp.WorkspaceEdit(changes={uri: self.text_edits(document, fix)}),
                     ))
-                actions.append(self.noqa_action(uri, document, diagnostic, lsp_diagnostic))
+                noqa_action = self.noqa_action(uri, document, diagnostic, lsp_diagnostic)
+                if noqa_action is not None:
+                    actions.append(noqa_action)
         fix_all = self.fix_all_action(uri, document, linted, wanted)
         if fix_all is not None:
             actions.append(fix_all)
         return actions
 
-    def noqa_action(self, uri, document, diagnostic: Diagnostic, lsp_diagnostic) -> lsp.CodeAction:
-        directives = noqa.parse(document.source)
-        row = directives.noqa_row(diagnostic.start.row)  # a statement's last line (see noqa.py)
-        line = fixes.split_lines(document.source)[row - 1]
-        existing = directives.lines.get(row)
-        if existing is None or existing.codes is None:
-            position, new_text = len(line) + 1, f"  # noqa: {diagnostic.code}"
-        else:  # `# noqa: VL001` becomes `# noqa: VL001, VL003`
-            position, new_text = existing.codes_span[1] + 1, f", {diagnostic.code}"
-        point = dataclasses.replace(diagnostic.start, row=row, column=position)
+    def noqa_action(self, uri, document, diagnostic: Diagnostic, lsp_diagnostic) -> lsp.CodeAction | None:
+        """`# noqa: CODE` where `varlint check --add-noqa` would put it (merged into an existing
+        directive), as an edit of that one line."""
+        before = fixes.split_lines(document.source)
+        after = fixes.split_lines(noqa.add_directives(document.source, [diagnostic])[0])
+        changed = [row for row, (old, new) in enumerate(zip(before, after), start=1) if old != new]
+        if len(before) != len(after) or len(changed) != 1:
+            return None  # already silenced, or nowhere to put it
+        row = changed[0]
+        line = self.to_range(document, Position(row, 1), Position(row, len(before[row - 1]) + 1))
         return lsp.CodeAction(
             title=f"Add `# noqa: {diagnostic.code}` to this line",
             kind=lsp.CodeActionKind.QuickFix,
             diagnostics=[lsp_diagnostic],
-            edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(self.to_range(document, point, point), new_text)]}),
+            edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(line, after[row - 1])]}),
         )
 
     def fix_all_action(self, uri, document, linted: Linted, wanted) -> lsp.CodeAction | None:

@@ -7,30 +7,53 @@ Served to programs as `torch.nn` (and `torch.nn.functional` is runtime/functiona
 
 from .. import functional
 from . import init, parameter, utils
+from .conv import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool1d,
+    MaxPool2d,
+    PixelShuffle,
+    Upsample,
+)
 from .layers import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
+    Dropout2d,
     Flatten,
     Identity,
+    KLDivLoss,
     L1Loss,
     LeakyReLU,
     Linear,
     LogSoftmax,
     MSELoss,
+    MultiLabelSoftMarginLoss,
     NLLLoss,
     ReLU,
     Sigmoid,
+    SmoothL1Loss,
     Softmax,
     Tanh,
 )
-from .module import Module, ModuleList, Sequential
+from .module import Module, ModuleDict, ModuleList, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d, Embedding, LayerNorm
 from .parameter import Parameter
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Identity",
-    "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList",
-    "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "functional", "init", "parameter", "utils",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d", "BCELoss",
+    "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
+    "CrossEntropyLoss", "Dropout", "Dropout2d", "Embedding", "Flatten", "GRU", "GRUCell",
+    "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm", "LeakyReLU", "Linear",
+    "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+    "MultiLabelSoftMarginLoss", "NLLLoss", "Parameter", "PixelShuffle", "RNN", "RNNBase",
+    "RNNCell", "RNNCellBase", "ReLU", "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh",
+    "Upsample", "functional", "init", "parameter", "utils",
 ]

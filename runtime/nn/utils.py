@@ -12,6 +12,7 @@ import types
 import numpy as np
 
 from .. import events, grad_mode
+from . import rnn  # noqa: F401 - torch.nn.utils.rnn
 from ..tensor import Tensor
 
 

@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad
+from varlint.analysis.torch_api import GRAD_NEUTRAL_METHODS
 from varlint.analysis.names import path_of
 
 Roots = frozenset[str] | None
@@ -81,6 +82,14 @@ class Site:
     roots: Roots = None
     # UPDATE: the tensor paths updated (to insert `x.grad = None` after them).
     targets: tuple[str, ...] = ()
+    # A site of a helper seen at a call: the call, in the function whose loop runs it (the
+    # site's `node` stays where it is in the helper; key and roots are the caller's names).
+    via: cst.CSTNode | None = None
+
+    @property
+    def where(self) -> cst.CSTNode:
+        """Where a diagnostic about the loop points: the call running a helper's site."""
+        return self.via if self.via is not None else self.node
 
     def frames_inside(self, loop: "Loop") -> tuple[Frame, ...]:
         return frames_inside(self.frames, loop.node)
@@ -188,9 +197,12 @@ class LoopFacts:
         self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
         for site in self.sites:
             self.sites_by_scope.setdefault(site.scope, []).append(site)
-            for node in site.loops():
-                self.loops[node].sites.append(site)
         self._resolve_site_roots()
+        self._expansions: dict[cst.CSTNode, list[Site] | None] = {}
+        for site in self.sites:
+            seen = [site] if site.kind is not SiteKind.CALL else self.expansion(site) or [site]
+            for node in site.loops():
+                self.loops[node].sites.extend(seen)
 
     # --- name resolution -----------------------------------------------------------------
 
@@ -409,7 +421,7 @@ class LoopFacts:
         """A call of code varlint cannot see (imported from elsewhere, not torch, not builtins)."""
         if self.callees(call) is not None:
             return False
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in KNOWN_METHODS:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in KNOWN_METHODS | GRAD_NEUTRAL_METHODS:
             return False
         names = self.context.names.qualified(call.func)
         if not names:
@@ -417,6 +429,83 @@ class LoopFacts:
             # attribute calls may be anything, a plain call is a forward pass.
             return isinstance(call.func, cst.Attribute)
         return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
+
+    # --- helpers seen through their calls -------------------------------------------------
+
+    def expansion(self, call_site: Site, depth: int = HELPER_DEPTH, stack: tuple = ()) -> list[Site] | None:
+        """The sites a call of a helper of this module runs, as the caller sees them: the
+        helper's backward / step / reset / update / call sites, with the call's frames before
+        their own, in the helper's order, and their keys and roots in the caller's names
+        (`def train(model, opt)` called as `train(net, sgd)` steps `sgd`). None when the call
+        is not one helper varlint can follow (several candidates, recursion, too deep)."""
+        call: cst.Call = call_site.node  # type: ignore[assignment]
+        if not stack and call in self._expansions:
+            return self._expansions[call]
+        function = self.followed_callee(call)
+        found: list[Site] | None = None
+        if function is not None and function not in stack and depth > 0:
+            arguments = parameter_arguments(function, call)
+            found = []
+            after_jump: tuple[Frame, ...] = ()  # sites after an early `return` may not run
+            for inner in self.sites_by_scope.get(function, ()):
+                if inner.kind is SiteKind.JUMP:
+                    if isinstance(inner.node, (cst.Return, cst.Raise)) and not after_jump:
+                        after_jump = (Frame(inner.node, False),)
+                    continue
+                nested = None
+                if inner.kind is SiteKind.CALL:
+                    nested = self.expansion(inner, depth - 1, (*stack, function))
+                for site in nested if nested is not None else [inner]:
+                    found.append(self.as_seen_by(site, call_site, after_jump, arguments))
+            count = len(found)
+            for index, site in enumerate(found):
+                site.order = call_site.order + (index + 1) / (count + 1)
+        if not stack:
+            self._expansions[call] = found
+        return found
+
+    def followed_callee(self, call: cst.Call) -> cst.FunctionDef | None:
+        """The one function of this module a call runs, when varlint can tell: a plain call of
+        a module function, or a method called on `self` or defined by one class only (and not
+        named like a torch method, which `model.train()` may be)."""
+        callees = self.callees(call)
+        if not callees or len(callees) != 1:
+            return None
+        if isinstance(call.func, cst.Attribute):
+            method = call.func.attr.value
+            on_self = path_of(call.func.value) == "self"
+            if not on_self and (method in KNOWN_METHODS or method in GRAD_NEUTRAL_METHODS):
+                return None
+        return callees[0]
+
+    def as_seen_by(self, site: Site, call_site: Site, after_jump: tuple, arguments: dict) -> Site:
+        """`site` (of a helper) as its caller sees it (see `expansion`)."""
+        key = map_path(site.key, arguments) if site.key is not None else None
+        roots = self.map_roots(site.roots, arguments, call_site.scope)
+        if site.key is not None and key != site.key and site.kind in (SiteKind.STEP, SiteKind.RESET):
+            # The optimizer is the caller's object now: what it steps is known from there.
+            roots = self.optimizer_roots(key, call_site.scope) if key is not None else None
+        return Site(
+            site.kind, site.node, call_site.scope, (*call_site.frames, *after_jump, *site.frames), 0,
+            receiver=site.receiver, key=key, roots=roots, targets=site.targets,
+            via=call_site.via if call_site.via is not None else call_site.node,
+        )
+
+    def map_roots(self, roots: Roots, arguments: dict, scope: cst.CSTNode) -> Roots:
+        if roots is None:
+            return None
+        found: set[str] = set()
+        for root in roots:
+            name = head(root)
+            if name in arguments and root == name and arguments[name] is not None:
+                mapped = self.roots(arguments[name], scope)  # `f([w, b])`, `f(model.parameters())`
+            else:
+                path = map_path(root, arguments)
+                mapped = None if path is None else frozenset({path})
+            if mapped is None:
+                return None
+            found |= mapped
+        return frozenset(found)
 
     # --- the facts the rules ask for -----------------------------------------------------
 
@@ -506,6 +595,53 @@ class LoopFacts:
                 return None
             child = parent
         return None
+
+
+def parameter_arguments(function: cst.FunctionDef, call: cst.Call) -> dict[str, cst.BaseExpression | None]:
+    """Each parameter of `function` -> the expression `call` passes for it (None: unknown, such
+    as a default or anything behind `*args`). A method's first parameter is the receiver."""
+    params = function.params
+    positional = [*params.posonly_params, *params.params]
+    names = [param.name.value for param in (*positional, *params.kwonly_params)]
+    if isinstance(params.star_arg, cst.Param):
+        names.append(params.star_arg.name.value)
+    if isinstance(params.star_kwarg, cst.Param):
+        names.append(params.star_kwarg.name.value)
+    arguments: dict[str, cst.BaseExpression | None] = dict.fromkeys(names)
+    passed = list(call.args)
+    if isinstance(call.func, cst.Attribute) and positional and not is_static(function):
+        arguments[positional[0].name.value] = call.func.value
+        positional = positional[1:]
+    if any(arg.star for arg in passed):
+        return arguments
+    index = 0
+    for arg in passed:
+        if arg.keyword is not None:
+            if arg.keyword.value in arguments:
+                arguments[arg.keyword.value] = arg.value
+        elif index < len(positional):
+            arguments[positional[index].name.value] = arg.value
+            index += 1
+    return arguments
+
+
+def is_static(function: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in ("staticmethod", "classmethod")
+        for decorator in function.decorators
+    )
+
+
+def map_path(path: str, arguments: dict) -> str | None:
+    """`optimizer.param_groups` in a helper -> `opt.param_groups` at a call passing `opt`; None
+    when the parameter's argument is no plain name or attribute chain; globals unchanged."""
+    name, _, rest = path.partition(".")
+    if name not in arguments:
+        return path
+    base = path_of(arguments[name])
+    if base is None:
+        return None
+    return f"{base}.{rest}" if rest else base
 
 
 def target_names(target: cst.BaseExpression) -> set[str]:

@@ -186,6 +186,15 @@ TENSOR_ONLY_METHODS = frozenset({
     "new_ones", "new_zeros", "new_empty", "new_full", "new_tensor",
 })
 
+# Tensor methods and torch functions that never touch `.grad`: a call of one (`x.mm(w1)`,
+# `torch.sum(w)`, `h.view(-1)`) neither resets the gradients of the tensors it receives nor
+# may reset them, whatever the receiver is.
+GRAD_NEUTRAL_METHODS = (
+    ELEMENTWISE_OPS | MATMUL_OPS | VIEW_OPS | CONVERSION_OPS | DIFFERENTIABLE_OPS | INTEGER_OPS
+    | FULL_REDUCTIONS | PAIR_REDUCTIONS | PYTHON_VALUE_METHODS | SAME_SHAPE_METHODS
+    | NEW_METHODS | {"item", "tolist", "numpy", "detach"}
+)
+
 # Grad-mode switches (rules.md: results computed with grad disabled never require grad).
 NO_GRAD_CONTEXTS = frozenset({
     "torch.no_grad", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",

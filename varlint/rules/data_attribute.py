@@ -64,8 +64,11 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ScopeProvider
 
-from varlint.diagnostic import Applicability, Edit
+from varlint.analysis.gradflow import RequiresGrad
+from varlint.analysis.torch_api import FACTORIES
+from varlint.diagnostic import Applicability, Edit, Position
 from varlint.rule import Rule, to_position
+from varlint.rules.variable_wrapper import is_fresh_typed_construction
 from varlint.rules.zero_dim_index import find_zero_dim_index, method_call_name
 
 # `w -= e` is `w.sub_(e)`: the in-place method of each augmented operator, used when rebinding
@@ -215,6 +218,8 @@ class DataAttribute(Rule):
 
     def check_method_call(self, data: cst.Attribute, call: cst.Call) -> None:
         method = method_call_name(call)
+        if method in ("resize_", "resize_as_"):
+            return  # VL305 (data-resize): `.data` there does not even resize the tensor
         if is_in_place_method(method):
             self.report_in_place_method(data, method)
             return
@@ -225,7 +230,15 @@ class DataAttribute(Rule):
             data,
             "`.data.numpy()` bypasses autograd's check that the tensor does not require grad; "
             "`.detach().numpy()` gives the same array (sharing memory)",
-            fix=self.replace_data(data, ".detach()", Applicability.SAFE),
+            fix=self.replace_data(data, "" if self.is_fresh(data.value) else ".detach()", Applicability.SAFE),
+        )
+
+    def is_fresh(self, expression: cst.BaseExpression) -> bool:
+        """A fresh tensor that does not require grad: `.data` of it is the tensor itself."""
+        return is_fresh_typed_construction(self.context, expression) or (
+            isinstance(expression, cst.Call)
+            and bool(self.context.names.callee(expression) & FACTORIES)
+            and self.context.gradflow.facts(expression).requires_grad is RequiresGrad.NO
         )
 
     def report_in_place_method(self, data: cst.Attribute, method: str) -> None:
@@ -286,7 +299,13 @@ class DataAttribute(Rule):
 
     def replace_data(self, data: cst.Attribute, replacement: str, applicability: Applicability):
         """Replace `.data` (from the end of its receiver to the end of `data`) by `replacement`."""
-        start = to_position(self.context.range(data.value).end)
+        # From the dot: the range of a parenthesized receiver leaves out its `)`.
+        if isinstance(data.dot.whitespace_after, cst.SimpleWhitespace):
+            attribute_start = to_position(self.context.range(data.attr).start)
+            dot_width = 1 + len(data.dot.whitespace_after.value)
+            start = Position(attribute_start.row, attribute_start.column - dot_width)
+        else:
+            start = to_position(self.context.range(data.value).end)
         end = to_position(self.context.range(data.attr).end)
         receiver = describe_receiver(self.context.code(data.value))
         message = (

@@ -83,7 +83,7 @@ class MissingGradZeroing(TrainingLoopRule):
             for key in dict.fromkeys(site.key for site in unreset_steps):
                 step = next(site for site in unreset_steps if site.key == key)
                 self.report(
-                    step.node,
+                    step.where,
                     f"the gradients `{key}.step()` uses are never reset in this loop, so each step "
                     f"uses the sum of the gradients of every earlier iteration; call "
                     f"`{key}.zero_grad()` in each iteration",
@@ -111,7 +111,7 @@ class MissingGradZeroing(TrainingLoopRule):
             fix = self.grad_none_fix(loop, updates)
         else:
             fix = self.make_fix(Applicability.DISPLAY_ONLY, "Reset the gradients in each iteration", [])
-        self.report(backward.node, message, fix=fix)
+        self.report(backward.where, message, fix=fix)
 
     def first_backward(self, loop: Loop) -> Site:
         """The backward a reader looks at first: unconditional in the loop body if there is one."""
@@ -126,8 +126,9 @@ class MissingGradZeroing(TrainingLoopRule):
 
     def zero_grad_fix(self, loop: Loop, step: Site) -> Fix:
         message = f"Insert `{step.key}.zero_grad()` at the start of the loop body"
-        if self.context.loops.rebound(loop, step.key.split(".", 1)[0]):  # type: ignore[union-attr]
-            # The optimizer is (re)built inside the loop: it does not exist at the top yet.
+        if step.via is not None or self.context.loops.rebound(loop, step.key.split(".", 1)[0]):  # type: ignore[union-attr]
+            # Stepped in a helper (its names may not be the loop's), or (re)built inside the
+            # loop: the optimizer does not exist at the top yet.
             return self.make_fix(Applicability.DISPLAY_ONLY, message, [])
         edit = self.insert_first(loop.node.body, f"{step.key}.zero_grad()")
         return self.make_fix(Applicability.UNSAFE, message, [edit])
@@ -139,6 +140,8 @@ class MissingGradZeroing(TrainingLoopRule):
         names = ", ".join(f"`{path}.grad = None`" for path in last_update)
         message = f"Insert {names} after {'its update' if len(last_update) == 1 else 'their updates'}"
         edits = []
+        if any(site.via is not None for site in updates):  # updated in a helper
+            return self.make_fix(Applicability.DISPLAY_ONLY, message, [])
         for path, site in last_update.items():
             edit = self.insert_after(site.node, f"{path}.grad = None")
             if edit is None or self.grad_read_after(loop, site, path):

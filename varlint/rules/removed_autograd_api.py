@@ -4,6 +4,7 @@
 Reports the spellings of the 0.1-0.3 autograd API that PyTorch 2.13 no longer accepts or warns
 about:
 - `y.backward(retain_variables=True)` and `torch.autograd.backward(..., retain_variables=...)`;
+- `torch.autograd.backward(variables=...)` (now `tensors=`);
 - `torch.autograd.backward(..., grad_variables=...)`, and `y.backward(grad_variables=...)`;
 - `y.creator` (now `y.grad_fn`), read on a value known to be a tensor;
 - `action.reinforce(reward)` on a value known to be a tensor;
@@ -18,6 +19,7 @@ does not even parse: it is reported as VL900 (`syntax-error`); write `x.cuda(non
 On PyTorch 2.13:
 - `retain_variables=` raises `TypeError: Tensor.backward() got an unexpected keyword argument
   'retain_variables'`;
+- `variables=` raises `TypeError: backward() got an unexpected keyword argument 'variables'`;
 - `grad_variables=` warns `FutureWarning: `grad_variables` is deprecated. Use `grad_tensors`
   instead.` in `torch.autograd.backward`, and `Tensor.backward()` rejects it with a `TypeError`;
 - `y.creator` raises `AttributeError: 'Tensor' object has no attribute 'creator'`;
@@ -41,7 +43,8 @@ print(loss.grad_fn)
 ```
 
 ## Fix safety
-Safe: `retain_variables=` -> `retain_graph=`; `grad_variables=` -> `grad_tensors=` in
+Safe: `retain_variables=` -> `retain_graph=`; `variables=` -> `tensors=` (the original
+raised); `grad_variables=` -> `grad_tensors=` in
 `torch.autograd.backward` (identical, minus the warning) and -> `gradient=` in `Tensor.backward`;
 `.creator` -> `.grad_fn` (the original raised); literal `size_average=` / `reduce=` values ->
 the `reduction=` PyTorch itself derives from them (`torch/nn/_reduction.py`: both true or
@@ -141,6 +144,15 @@ class RemovedAutogradApi(Rule):
                 "retain_graph",
                 f"`retain_variables=` was renamed `retain_graph=`: PyTorch 2.13 raises `TypeError: "
                 f"{function} got an unexpected keyword argument 'retain_variables'`",
+            )
+        variables = keyword_arg(call, "variables") if autograd_backward else None
+        if variables is not None:
+            self.rename_keyword(
+                call,
+                variables,
+                "tensors",
+                "`variables=` was renamed `tensors=`: PyTorch 2.13 raises `TypeError: backward() "
+                "got an unexpected keyword argument 'variables'`",
             )
         grad_variables = keyword_arg(call, "grad_variables")
         if grad_variables is not None:

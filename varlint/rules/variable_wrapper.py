@@ -73,9 +73,19 @@ from varlint.analysis.torch_api import (
     NEW_METHODS,
     NUMPY_NDARRAY_CONSTRUCTORS,
     NUMPY_SCALAR_TYPES,
+    TYPED_CONSTRUCTORS,
 )
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule, receiver_code, replace_message, short_code
+from varlint.rule import (
+    Rule,
+    comments_outside,
+    hoisted_comments_edit,
+    receiver_code,
+    replace_message,
+    self_assignment_removal,
+    shift_continuation_lines,
+    short_code,
+)
 
 # `Variable(data=None, requires_grad=False, volatile=False, _grad_fn=None, name=None)`
 PARAMETERS = ("data", "requires_grad", "volatile", "_grad_fn", "name")
@@ -253,11 +263,21 @@ class VariableWrapper(Rule):
         replacement = self._replacement(variable, flag)
         if replacement is None:
             return None
-        return self.make_fix(
-            applicability,
-            replace_message(replacement),
-            [self.context.edit(variable.call, replacement)],
-        )
+        removal = self_assignment_removal(self.context, variable.call, replacement)
+        if removal is not None:
+            return self.make_fix(applicability, f"Remove the statement (it would be `{replacement} = {replacement}`)", [removal])
+        data = variable.value("data")
+        edits = []
+        if data is not None:
+            # Keep the layout of a multi-line argument and the comments around it.
+            kept = data.value if isinstance(data, cst.Attribute) and data.attr.value == "data" else data
+            delta = self.context.range(variable.call).start.column - self.context.range(kept).start.column
+            replacement = shift_continuation_lines(replacement, delta + replacement.startswith("(") - self.context.code(kept).startswith("("))
+            hoisted = hoisted_comments_edit(self.context, variable.call, comments_outside(variable.call, kept))
+            if hoisted is not None:
+                edits.append(hoisted)
+        edits.append(self.context.edit(variable.call, replacement))
+        return self.make_fix(applicability, replace_message(replacement), edits)
 
     def _requires_grad_flag(self, value: cst.BaseExpression | None) -> tuple[str | None, Applicability]:
         """The `requires_grad` argument as source text for the rewrite (None: False)."""
@@ -277,6 +297,10 @@ class VariableWrapper(Rule):
             if torch is None:
                 return None
             return f"{torch}.empty(0{'' if flag is None else f', requires_grad={flag}'})"
+        if is_fresh_typed_construction(self.context, data):
+            # `torch.FloatTensor([1, 2])` takes no `requires_grad=`; nothing else holds it.
+            code = self.context.code(data)
+            return code if flag is None else f"{code}.requires_grad_({'' if flag == 'True' else flag})"
         if self._is_fresh_factory(data) and (
             flag is None or not self.context.names.callee(data) & FACTORIES_WITHOUT_REQUIRES_GRAD
         ):
@@ -301,6 +325,8 @@ class VariableWrapper(Rule):
             return False  # `**kwargs` may hold `requires_grad` or `out`
         if any(argument.keyword is not None and argument.keyword.value in ("requires_grad", "out") for argument in data.args):
             return False  # `out=` returns an existing tensor; `requires_grad=True` would be detached
+        if is_fresh_typed_construction(self.context, data):
+            return True
         callee = self.context.names.callee(data)
         if callee & FACTORIES:
             return not callee & GRAD_CARRYING_FACTORIES
@@ -353,6 +379,20 @@ class VariableWrapper(Rule):
 
 
 # --- Helpers ------------------------------------------------------------------------------
+
+
+def is_fresh_typed_construction(context, call: cst.BaseExpression) -> bool:
+    """`torch.FloatTensor(2, 3)` / `torch.LongTensor([1, 2])`: a CPU typed constructor of
+    literal sizes or literal data, which makes a new tensor that nothing else references
+    (with an ndarray or a tensor argument it would alias that instead)."""
+    if not isinstance(call, cst.Call) or not context.names.callee(call) & set(TYPED_CONSTRUCTORS):
+        return False
+    return all(
+        argument.keyword is None
+        and not argument.star
+        and isinstance(argument.value, (cst.Integer, cst.List, cst.Tuple))
+        for argument in call.args
+    )
 
 # Methods that change a tensor's autograd metadata or shape (not just its values): after
 # `v = x`, these act on x too, while on `x.detach()` they do not.

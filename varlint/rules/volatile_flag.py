@@ -54,6 +54,25 @@ from varlint.rules.variable_wrapper import (
 NO_GRAD_HINT = "to skip building the graph, run the consumer under `with torch.no_grad():`"
 
 
+LITERAL_TYPES = {
+    cst.Float: "float",
+    cst.SimpleString: "str",
+    cst.ConcatenatedString: "str",
+    cst.FormattedString: "str",
+    cst.List: "list",
+    cst.Tuple: "tuple",
+    cst.Dict: "dict",
+}
+
+
+def literal_type_name(expression: cst.BaseExpression) -> str | None:
+    """The type of a literal `volatile=` value that is not an integer (None: an integer or
+    not a literal)."""
+    if isinstance(expression, cst.Name) and expression.value == "None":
+        return "NoneType"
+    return next((name for kind, name in LITERAL_TYPES.items() if isinstance(expression, kind)), None)
+
+
 class VolatileFlag(Rule):
     code = "VL003"
     name = "volatile-flag"
@@ -74,6 +93,16 @@ class VolatileFlag(Rule):
             )
             return
         edit = self._argument_removal(node, argument)
+        type_name = literal_type_name(argument.value)
+        if type_name is not None:
+            self.report(
+                argument,
+                f"`volatile` was removed, and a `{type_name}` value makes this call raise "
+                f"`TypeError: '{type_name}' object cannot be interpreted as an integer`; dropping "
+                f"it turns the crash into a run",
+                fix=edit and self.make_fix(Applicability.UNSAFE, "Remove the `volatile` argument", [edit]),
+            )
+            return
         self.report(
             argument,
             f"`volatile` was removed and has no effect (it only warns): the graph is still "

@@ -42,7 +42,7 @@ import libcst as cst
 
 from varlint.analysis.loops import Loop, Site, SiteKind
 from varlint.diagnostic import Applicability
-from varlint.rule import TrainingLoopRule
+from varlint.rule import TrainingLoopRule, short_code
 
 
 class ZeroingBeforeStep(TrainingLoopRule):
@@ -59,9 +59,13 @@ class ZeroingBeforeStep(TrainingLoopRule):
                 continue
             reset, backward = found
             reported.add(reset.order)
+            reset_code = f"`{self.context.code(reset.node)}`"
+            if reset.via is not None:  # the reset runs in a helper the loop calls
+                line = self.context.range(reset.node).start.line
+                reset_code = f"`{short_code(self.context.code(reset.via))}` runs {reset_code} (line {line}), which"
             self.report(
-                reset.node,
-                f"`{self.context.code(reset.node)}` clears the gradients after the last "
+                reset.where,
+                f"{reset_code} clears the gradients after the last "
                 f"`.backward()` (line {self.line(backward)}) and before `{step.key}.step()` "
                 f"(line {self.line(step)}): the step sees no gradients and the parameters do not move",
                 fix=self.make_fix(
