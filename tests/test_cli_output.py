@@ -213,7 +213,8 @@ def test_statistics_text_and_json(varlint, train):
 def test_show_fixes_counts_per_rule(varlint, train):
     run = varlint("check", "--fix", "--show-fixes", "train.py")
     assert run.exit_code == 0, run
-    assert "Fixed 3 errors:\n- train.py:\n    2 × VL001 (variable-wrapper)\n    1 × VL004 (zero-dim-index)\n" in run.stdout
+    assert "Fixed 4 errors:\n- train.py:\n    2 × VL001 (variable-wrapper)\n    1 × VL003 (volatile-flag)\n" \
+        "    1 × VL004 (zero-dim-index)\n\nFound 4 errors (4 fixed, 0 remaining).\n" in run.stdout
 
 
 def test_unsafe_fixes_without_fix_shows_them_as_available(varlint, tmp_path):
@@ -251,7 +252,7 @@ def test_stdin_with_fix_prints_the_fixed_source(varlint):
     ).replace("Variable(torch.zeros(2, 2), requires_grad=True)", "torch.zeros(2, 2, requires_grad=True)").replace(
         "Variable(torch.ones(2, 2), volatile=True)", "torch.ones(2, 2)"
     ).replace("loss.data[0]", "loss.item()")
-    assert "Found 3 errors (3 fixed, 0 remaining)." in run.stderr  # the VL001 fix took VL003 with it
+    assert "Found 4 errors (4 fixed, 0 remaining)." in run.stderr
 
 
 def test_help_line_never_cuts_a_replacement(varlint, tmp_path):
