@@ -180,7 +180,7 @@ def _stop_decided(channel) -> None:
         except Exception:  # noqa: BLE001 - a closed or replaced stream: nothing to flush
             pass
     if channel is not None:
-        channel.send({"type": "lines", "executed": coverage.as_json()})
+        channel.send({"type": "lines", "executed": coverage.as_json(), "runs": coverage.watched_runs()})
         channel.send({"type": "stop", "reason": "decided"})
         channel.send({"type": "end"})
     os._exit(0)
@@ -299,7 +299,7 @@ def main(argv=None) -> int:
             with open(lines_path, "w", encoding="utf-8") as handle:
                 json.dump(coverage.as_json(), handle)
         if channel is not None:
-            channel.send({"type": "lines", "executed": coverage.as_json()})
+            channel.send({"type": "lines", "executed": coverage.as_json(), "runs": coverage.watched_runs()})
             channel.send({"type": "end"})
     if exit_request is not None:
         raise exit_request

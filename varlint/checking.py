@@ -77,24 +77,22 @@ def files_to_check(resolve: SettingsResolver, paths, force_exclude=False) -> lis
     return list(files)
 
 
-def run_checks(files, resolve: SettingsResolver, mode=None, progress: bool = False):
-    """Check the files, grouped by their settings; a file varlint fails on is reported on
+def run_checks(files, resolve: SettingsResolver, mode=None, progress: bool = False, jobs=None, cache=None):
+    """Check the files, each with its own settings; a file varlint fails on is reported on
     stderr and the others go on. `progress` shows `files done / total` on stderr."""
-    groups: dict[int, tuple[Settings, list[str]]] = {}
-    for path in files:
-        settings = settings_for(resolve, path)
-        groups.setdefault(id(settings), (settings, []))[1].append(path)
-    batches = []
-    for settings, paths in groups.values():
-        size = max(64, len(paths) // 20) if progress else len(paths) or 1
-        batches += [(settings, paths[i:i + size]) for i in range(0, len(paths), size)]
-    results, done = [], 0
-    for settings, batch in batches:
-        results += engine.check_paths(batch, settings, mode)
-        done += len(batch)
+    by_path = {path: settings_for(resolve, path) for path in files}
+    done = 0
+
+    def arrived(result) -> None:
+        nonlocal done
+        done += 1
         if progress:
             click.echo(f"\rvarlint: checked {done}/{len(files)} files", nl=False, err=True)
-    if progress and batches:
+
+    default = by_path[files[0]] if files else settings_for(resolve, ".")
+    results = engine.check_paths(files, default, mode, jobs=jobs, cache=cache, on_result=arrived,
+                                 settings_by_path=by_path)
+    if progress and files:
         click.echo("\r\033[K", nl=False, err=True)
     results.sort(key=lambda result: result.path)
     for result in results:

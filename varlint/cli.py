@@ -71,13 +71,19 @@ def use_color(choice: str, stream) -> bool:
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--force-exclude", is_flag=True,
               help="Apply `exclude` to files named on the command line too (for pre-commit).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes (default: the number of cores).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Where the result cache lives (default: .varlint_cache next to the configuration, "
+                   "or $VARLINT_CACHE_DIR).")
 @click.option("--stdin-filename", metavar="PATH", help="Read the source from standard input and name it PATH.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODES` to every line with a diagnostic.")
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings of the first PATH and exit.")
 @click.option("--show-files", is_flag=True, help="List the files that would be checked and exit.")
 def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config, isolated, output_format,
           output_file, color, statistics, exit_zero, exit_non_zero_on_fix, show_fixes, quiet, force_exclude,
-          stdin_filename, add_noqa, show_settings, show_files):
+          jobs, no_cache, cache_dir, stdin_filename, add_noqa, show_settings, show_files):
     """Check PATHS (default: the current directory; `-`: standard input) for legacy autograd code."""
     output_format = output.ALIASES.get(output_format, output_format)
     resolve = checking.resolver(config, isolated, select, ignore, extend_select)
@@ -110,7 +116,12 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
             sys.exit(0)
         progress = (output_format in output.HUMAN and not quiet and len(files) >= 10
                     and sys.stderr.isatty())
-        results = checking.run_checks(files, resolve, mode, progress)
+        cache = None
+        if not no_cache and mode is None and not add_noqa:
+            from varlint.cache import ResultCache, default_cache_dir
+
+            cache = ResultCache(default_cache_dir(checking.settings_for(resolve, paths[0]), cache_dir))
+        results = checking.run_checks(files, resolve, mode, progress, jobs=jobs, cache=cache)
     failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
@@ -265,10 +276,23 @@ CONFIRMATION_TEXT = {
     "stopped": "undecided: the program was stopped at the time limit before its event happened",
     "not-observable": "not observable at run time",
     "not-run": "not run: the file cannot be parsed",
+    "invalid-run": "undecided: the run's event data was malformed, so it decides nothing",
+    "cut-short": "undecided: its line ran, but the program stopped before its event was due (why: below)",
 }
 
 
-@main.command()
+class _ProgramArgsCommand(click.Command):
+    """`varlint confirm FILE -- ARGS...`: what follows `--` is the programs' argv."""
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            index = args.index("--")
+            ctx.meta["program_args"] = tuple(args[index + 1:])
+            args = args[:index]
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_ProgramArgsCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
 @selection_options
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -284,11 +308,17 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
     reached (the program never ran that line) or not observable (the rule has no runtime
     event). Runtime events that no diagnostic predicted are listed as possible misses.
 
+    `varlint confirm FILE -- ARGS...` passes ARGS to the program. It runs with standard input
+    closed, in a temporary working directory (its own directory stays first on sys.path), with
+    limits on time, memory and processes, and is stopped as soon as each of its diagnostics is
+    decided. The output says why each program stopped (its exception, or the runtime API it
+    lacks) and ends with a summary over the tree.
+
     JSON output: {"diagnostics": [the `check` items, each with "confirmed": true | false |
     null and "confirmation": its status], "unpredicted_events": [...], "runs": [...]}.
     The exit code is that of `check`: 1 when diagnostics remain (confirmed or not), 2 on errors.
     """
-    from varlint.confirm import PREDICTING_RULE, confirm_files
+    from varlint.confirm import PREDICTING_RULE, confirm_files, tree_summary
 
     paths = paths or (".",)
     resolve = checking.resolver(config, isolated, select, ignore, extend_select)
@@ -301,6 +331,7 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
         {result.path: result.diagnostics for result in results if not result.internal_error},
         lambda path: resolve.for_path(path).selected_codes() - resolve.for_path(path).ignored_for(path),
         timeout,
+        click.get_current_context().meta.get("program_args", ()),
     )
 
     entries = sorted(
@@ -323,10 +354,13 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
                 click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
-            if run.result is not None and run.result.timed_out:
-                click.echo(f"{run.path}: the program did not finish within {timeout:g} s")
+            if run.result is not None:
+                limit = f" ({timeout:g} s)" if run.result.timed_out else ""
+                click.echo(f"{run.path}: ran on the runtime: {run.result.stop_reason}{limit}")
         click.echo()
         click.echo(confirm_summary(entries, sum(len(run.unpredicted) for run in runs)))
+        for line in tree_summary(runs):
+            click.echo(line)
     if any(result.internal_error for result in results):
         sys.exit(2)
     sys.exit(1 if entries else 0)
@@ -349,6 +383,10 @@ def confirm_report(entries, runs) -> dict:
                 "returncode": run.result.returncode,
                 "exception": run.result.exception,
                 "timed_out": run.result.timed_out,
+                "stopped_because": run.result.stop_reason,
+                "decided_early": run.result.decided,
+                "runtime_gap": run.result.gap,
+                "event_data_error": run.result.channel_error,
             }
             for run in runs
             if run.result is not None
@@ -366,6 +404,8 @@ def confirm_summary(entries, unpredicted: int) -> str:
             ("not-reached", "not reached"),
             ("stopped", "stopped by the time limit"),
             ("not-run", "in files that cannot be run"),
+            ("invalid-run", "in runs whose event data was malformed"),
+            ("cut-short", "cut short by the program's end"),
         )
         if counts[status]
     ]

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import GRAD_NEUTRAL_METHODS
 from varlint.analysis.names import path_of
@@ -170,7 +171,7 @@ def grad_owners(node: cst.CSTNode) -> list[cst.BaseExpression]:
             if attribute.attr.value == "grad":
                 found.append(attribute.value)
 
-    node.visit(Collector())
+    walk(node, Collector())
     return found
 
 
@@ -184,7 +185,7 @@ class LoopFacts:
     def __init__(self, context) -> None:
         self.context = context
         walker = _Walker(self)
-        context.module.visit(walker)
+        walk(context.module, walker)
         self.sites: list[Site] = walker.sites
         self.loops: dict[cst.CSTNode, Loop] = walker.loops
         self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = walker.scope_parent
@@ -264,8 +265,16 @@ class LoopFacts:
         return any(name.startswith("torch.") for name in self.context.names.qualified(call.func))
 
     def optimizer_roots(self, path: str, scope: cst.CSTNode) -> Roots:
+        """What the optimizer `path` steps; also when it is built in each branch of an `if`
+        (`Adam(netG.parameters())` / `RMSprop(netG.parameters())`) from the same objects."""
         binding = self.optimizer_binding(path, scope)
-        return None if binding is None else self.binding_roots(binding)
+        if binding is not None:
+            return self.binding_roots(binding)
+        bindings = self.bindings_of(path, scope)
+        if len(bindings) < 2 or not all(self.is_optimizer_call(b.value) for b in bindings):
+            return None
+        found = {self.binding_roots(b) for b in bindings}
+        return found.pop() if len(found) == 1 else None
 
     def binding_roots(self, binding: Binding) -> Roots:
         """What the optimizer built by `binding` steps: the roots of its first argument."""

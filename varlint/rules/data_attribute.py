@@ -62,7 +62,6 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import ScopeProvider
 
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import FACTORIES
@@ -173,8 +172,8 @@ class DataAttribute(Rule):
         or item assignment could hit a property or a tuple, a global would become local."""
         if not isinstance(target, cst.Name):
             return False
-        scope = self.get_metadata(ScopeProvider, statement, None)
-        return scope is not None and bool(scope.assignments[target.value])
+        scope = self.context.names.scope_at(statement)
+        return scope is not None and bool(scope.bindings.get(target.value))
 
     def inside_no_grad(self, node: cst.CSTNode) -> bool:
         while not isinstance(node, (cst.Module, cst.FunctionDef, cst.ClassDef)):

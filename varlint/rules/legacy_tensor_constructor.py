@@ -60,7 +60,6 @@ from __future__ import annotations
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from varlint.analysis.torch_api import (
     CUDA_TYPED_CONSTRUCTORS,
@@ -191,21 +190,10 @@ class LegacyTensorConstructor(Rule):
             return not NUMPY_NDARRAY_CONSTRUCTORS.isdisjoint(self.context.names.callee(expression))
         if not isinstance(expression, cst.Name):
             return False
-        scope = self.get_metadata(ScopeProvider, expression, None)
-        if scope is None:
-            return False
-        referents = {
-            assignment
-            for access in scope.accesses[expression.value]
-            if access.node is expression
-            for assignment in access.referents
-        }
+        referents = self.context.names.bindings(expression)
         if len(referents) != 1:
-            return False
-        (assignment,) = referents
-        if len(assignment.scope.assignments[expression.value]) != 1:
-            return False  # rebound somewhere in its scope
-        target = assignment.node
+            return False  # rebound somewhere in its scope (or not bound)
+        target = referents[0].node
         statement = self.context.parents.get(self.context.parents.get(target))
         return (
             isinstance(target, cst.Name)

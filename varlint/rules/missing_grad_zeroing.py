@@ -59,6 +59,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
 from varlint.analysis.names import path_of
 from varlint.diagnostic import Applicability, Edit, Fix, Position
@@ -196,7 +197,7 @@ class MissingGradZeroing(TrainingLoopRule):
                 if attribute.attr.value == "grad" and (owner is None or related(owner, path)):
                     reads.append(attribute)
 
-        loop.node.body.visit(GradReads())
+        walk(loop.node.body, GradReads())
         return any(
             (self.context.range(read).start.line, self.context.range(read).start.column) > (end.line, end.column)
             for read in reads

@@ -64,6 +64,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.names import VARIABLE
 from varlint.analysis.torch_api import (
@@ -374,7 +375,7 @@ class VariableWrapper(Rule):
     @cached_property
     def _identity_sensitive_names(self) -> frozenset[str]:
         finder = IdentityUses()
-        self.context.module.visit(finder)
+        walk(self.context.module, finder)
         return frozenset(finder.names)
 
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import ExpressionContext, ExpressionContextProvider
 
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import SAME_SHAPE_METHODS
@@ -118,7 +117,9 @@ def find_zero_dim_index(context: FileContext, subscript: cst.Subscript) -> ZeroD
         conversion = None
     tensor, detached = peel_same_shape(indexed)
     facts = context.gradflow.facts(tensor)
-    if facts.shape != ():
+    # A value that is a number or a 0-dim tensor (`loss = 0; loss += criterion(...)`): behind
+    # `.data` or a method, `[0]` runs only if it is the tensor (a number has no `.data`).
+    if facts.shape != () and not (facts.shape_if_tensor == () and tensor is not subscript.value):
         return None
     return ZeroDimIndexing(tensor, conversion, detached, facts.requires_grad is RequiresGrad.YES)
 
@@ -127,11 +128,9 @@ class ZeroDimIndex(Rule):
     code = "VL004"
     name = "zero-dim-index"
 
-    METADATA_DEPENDENCIES = Rule.METADATA_DEPENDENCIES + (ExpressionContextProvider,)
-
     def visit_Subscript(self, node: cst.Subscript) -> None:
         # `loss.data[0] = v` fails too, but `.item()` cannot be a target: not this rule's fix.
-        if self.get_metadata(ExpressionContextProvider, node, None) is not ExpressionContext.LOAD:
+        if self.context.expression_context(node) != "load":
             return
         found = find_zero_dim_index(self.context, node)
         if found is None:
