@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import signal
 import sys
 
 import click
@@ -139,6 +140,8 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
         sys.exit(2 if failed else 0)
 
     if fix and not from_stdin:
+        # SIGTERM as Ctrl-C: the atomic write in progress cleans up its temporary file
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         for result in results:
             engine.write_fixes(result)
             if result.fixed_text is not None:
