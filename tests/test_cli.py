@@ -514,10 +514,10 @@ def test_internal_error_in_one_file_exits_2_and_the_others_are_checked(varlint, 
 
     real_lint = engine._check_file
 
-    def lint_but_crash_on_broken(path, settings, fix):
+    def lint_but_crash_on_broken(path, settings, fix, *project):
         if path.endswith("broken.py"):
             raise RuntimeError("rule crashed")
-        return real_lint(path, settings, fix)
+        return real_lint(path, settings, fix, *project)
 
     monkeypatch.setattr(engine, "_check_file", lint_but_crash_on_broken)
     write(tmp_path / "broken.py", LEGACY)
