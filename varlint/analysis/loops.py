@@ -192,6 +192,7 @@ class LoopFacts:
         self.functions: dict[str, list[cst.FunctionDef]] = walker.functions
         self.methods: dict[str, list[cst.FunctionDef]] = walker.methods
         self.classes: set[str] = walker.classes
+        self.declared_global: set[str] = walker.declared_global
         self._training: dict[cst.CSTNode, bool] = {}
         self._classify_steps()
         self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
@@ -214,6 +215,18 @@ class LoopFacts:
                 yield scope
             first = False
             scope = self.scope_parent.get(scope)
+
+    def parent_scope(self, scope: cst.CSTNode) -> cst.CSTNode | None:
+        return self.scope_parent.get(scope)
+
+    def scope_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The function, lambda, class or module whose body holds `node`."""
+        parents = self.context.parents
+        while node in parents:
+            node = parents[node]
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+                return node
+        return self.context.module
 
     def bindings_of(self, path: str, scope: cst.CSTNode) -> list[Binding]:
         if path.startswith("self."):
@@ -733,6 +746,7 @@ class _Walker(cst.CSTVisitor):
         self.functions: dict[str, list[cst.FunctionDef]] = {}
         self.methods: dict[str, list[cst.FunctionDef]] = {}
         self.classes: set[str] = set()
+        self.declared_global: set[str] = set()
         self.scopes: list[cst.CSTNode] = []
         self.frames: list[list[Frame]] = []  # per open scope
 
@@ -948,6 +962,9 @@ class _Walker(cst.CSTVisitor):
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind(node.target, node.value)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.declared_global |= {item.name.value for item in node.names}
 
     def visit_Del(self, node: cst.Del) -> None:
         if isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad":
