@@ -107,6 +107,13 @@ class FileContext:
         return GradFlow(self)
 
     @cached_property
+    def summaries(self):
+        """Summaries of this file's functions (what a call returns), see analysis/gradflow."""
+        from varlint.analysis.gradflow.summaries import Summaries
+
+        return Summaries(self)
+
+    @cached_property
     def loops(self):
         """Training-loop facts (backward / step / reset sites per loop body)."""
         from varlint.analysis.loops import LoopFacts

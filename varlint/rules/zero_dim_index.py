@@ -119,7 +119,13 @@ def find_zero_dim_index(context: FileContext, subscript: cst.Subscript) -> ZeroD
     facts = context.gradflow.facts(tensor)
     # A value that is a number or a 0-dim tensor (`loss = 0; loss += criterion(...)`): behind
     # `.data` or a method, `[0]` runs only if it is the tensor (a number has no `.data`).
-    if facts.shape != () and not (facts.shape_if_tensor == () and tensor is not subscript.value):
+    summaries = context.summaries
+    if (
+        facts.shape != ()
+        and not (facts.shape_if_tensor == () and tensor is not subscript.value)
+        and not summaries.call_returns_zero_dim(tensor)
+        and not summaries.name_returns_zero_dim(tensor)
+    ):
         return None
     return ZeroDimIndexing(tensor, conversion, detached, facts.requires_grad is RequiresGrad.YES)
 
