@@ -457,7 +457,7 @@ class Adamax(Optimizer):
                         grad = grad.add(param, alpha=group["weight_decay"])
                     exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
                     exp_avg.lerp_(grad, 1 - beta1)
-                    exp_inf.copy_(core.maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"])))
+                    exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"])))
                     clr = group["lr"] / (1 - beta1 ** state["step"].item())
                     param.addcdiv_(exp_avg, exp_inf, value=-clr)
         return loss
