@@ -142,8 +142,8 @@ def test_rules_without_runtime_events_are_not_observable(tmp_path):
 
 
 def test_an_event_no_diagnostic_predicted_is_listed_as_a_possible_miss(tmp_path):
-    # The backward and the step sit in a helper: the loop body itself has no backward, so
-    # varlint says nothing, while the gradients do accumulate.
+    # The backward and the step sit in a helper called through a dict, which the analysis
+    # does not follow: varlint says nothing, while the gradients do accumulate.
     path = write(
         tmp_path,
         """
@@ -157,8 +157,9 @@ def test_an_event_no_diagnostic_predicted_is_listed_as_a_possible_miss(tmp_path)
             loss.backward()
             optimizer.step()
 
+        steps = {"train": train_step}
         for step in range(3):
-            train_step()
+            steps["train"]()
         """,
     )
     report = confirm_json(str(path))
