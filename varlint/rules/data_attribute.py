@@ -60,9 +60,9 @@ from __future__ import annotations
 
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
+from varlint.analysis.tree import children
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import FACTORIES
 from varlint.diagnostic import Applicability, Edit, Position
@@ -91,7 +91,13 @@ def is_grad(expression: cst.BaseExpression) -> bool:
 
 
 def reads_grad(node: cst.CSTNode) -> bool:
-    return bool(m.findall(node, m.Attribute(attr=m.Name("grad"))))
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if is_grad(current):
+            return True
+        stack.extend(children(current))
+    return False
 
 
 class DropGradData(cst.CSTTransformer):
