@@ -124,6 +124,7 @@ def _make_deprecated(initialiser):
     old_name = new_name[:-1]
 
     def deprecated(*args, **kwargs):
+        events.record("deprecated-alias", old_name)
         events.warn(
             f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.",
             FutureWarning,
