@@ -3,8 +3,8 @@ never touch gradients, so that a call of one in a training loop (`hidden = rnn.i
 with `rnn = RNN(...)` from `from model import *`) is no possible reset.
 
 A method is gradient-neutral when its body mentions no `.grad`, calls no `zero_grad`,
-`backward` or `step`, calls no other method of its object (`self.fc(x)`, a submodule's
-forward, is fine), declares no `global`, and calls nothing but torch, builtins and tensor
+`backward` or `step`, calls no method of its object (`self.fc(x)` of a submodule `__init__`
+assigns is a forward pass), declares no `global`, and calls nothing but torch, builtins and tensor
 operations that never touch `.grad`. Anything else, or a method the class inherits, is not
 known: precision first.
 """
@@ -42,7 +42,7 @@ def neutral_method(path: str, digest: str, class_name: str, method: str) -> bool
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name]
     if len(classes) != 1:
         return False
-    methods = {node.name for node in classes[0].body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    attributes = init_attributes(classes[0])
     found = [node for node in classes[0].body if isinstance(node, ast.FunctionDef) and node.name == method]
     if len(found) != 1 or found[0].decorator_list:
         return False
@@ -51,12 +51,25 @@ def neutral_method(path: str, digest: str, class_name: str, method: str) -> bool
             return False
         if isinstance(node, ast.Attribute) and node.attr in GRAD_WORDS:
             return False
-        if isinstance(node, ast.Call) and not pure_call(node.func, methods):
+        if isinstance(node, ast.Call) and not pure_call(node.func, attributes):
             return False
     return True
 
 
-def pure_call(func: ast.AST, methods: set[str]) -> bool:
+def init_attributes(klass: ast.ClassDef) -> set[str]:
+    """The `self.x` that `__init__` assigns (submodules, for `self.fc(x)`)."""
+    found: set[str] = set()
+    for node in klass.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__":
+            for inner in ast.walk(node):
+                targets = inner.targets if isinstance(inner, ast.Assign) else []
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                        found.add(target.attr)
+    return found
+
+
+def pure_call(func: ast.AST, attributes: set[str]) -> bool:
     if isinstance(func, ast.Name):
         return func.id in BUILTINS or func.id in PURE_ROOTS
     if isinstance(func, ast.Attribute):
@@ -64,6 +77,6 @@ def pure_call(func: ast.AST, methods: set[str]) -> bool:
         if path is not None and path.split(".", 1)[0] in PURE_ROOTS:
             return True
         if isinstance(func.value, ast.Name) and func.value.id == "self":
-            return func.attr not in methods  # `self.fc(x)`: a submodule's forward
+            return func.attr in attributes  # `self.fc(x)`: a submodule's forward
         return func.attr in GRAD_NEUTRAL_METHODS
     return False
