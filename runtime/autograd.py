@@ -14,6 +14,7 @@ is true for every tensor. Every call is recorded in the event log (`variable-cal
 from __future__ import annotations
 
 import operator
+import os
 import types
 
 import numpy as np
@@ -149,6 +150,16 @@ class Function(FunctionCtx):
     """torch.autograd.Function: `MyFn.apply(*args)` with static forward(ctx, ...) and
     backward(ctx, *grads). Instantiating warns (M28a); calling an instance raises (M28b)."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        forward = cls.__dict__.get("forward")
+        if callable(forward) and not isinstance(forward, staticmethod):
+            # A legacy Function: what the linter reports at its `def forward`.
+            code = forward.__code__
+            if events.is_program_file(code.co_filename):
+                events.record_at("legacy-autograd-function", os.path.abspath(code.co_filename),
+                                 code.co_firstlineno, f"{cls.__name__}.forward is not static")
+
     def __init__(self, *args, **kwargs):
         cls = type(self)
         events.warn(
@@ -157,6 +168,7 @@ class Function(FunctionCtx):
             "raise an error in a future version of PyTorch.", DeprecationWarning)
 
     def __call__(self, *args, **kwargs):
+        events.record("legacy-autograd-function", type(self).__name__)
         raise RuntimeError(
             "Legacy autograd function with non-static forward method is deprecated. Please use "
             "new-style autograd function with static forward method. (Example: "

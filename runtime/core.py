@@ -587,6 +587,7 @@ class Tensor:
         if not is_grad_enabled():
             return
         if self._grad_fn is None and self._requires_grad:
+            events.record("inplace-on-grad-leaf", M16)
             raise RuntimeError(M16)
         base = self._base
         if base is not None and base._grad_fn is None and base._requires_grad:

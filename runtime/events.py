@@ -36,6 +36,19 @@ Event kinds (the contract with `varlint confirm`):
                                last backward; related = [line of the reset]
     history-across-iterations  an accumulator holding every iteration's graph (total += loss,
                                total = total + loss, losses.append(loss) in a loop)
+    multinomial-num-samples    multinomial() without num_samples (then TypeError)
+    cat-zero-dim               torch.cat of a 0-dim tensor (then RuntimeError)
+    zero-dim-iteration         iteration over / len() of a 0-dim tensor (then TypeError)
+    zero-dim-target            nll_loss / cross_entropy with a batched input and a 0-dim
+                               target (then ValueError)
+    inplace-on-grad-leaf       an in-place op on a leaf that requires grad, in grad mode (M16,
+                               or M17 for item assignment)
+    legacy-autograd-function   a Function subclass with a non-static forward (at its
+                               `def forward`), and every call of a Function instance (M28b)
+    deprecated-alias           a call of a deprecated alias that warns (nn.init.normal,
+                               clip_grad_norm, F.upsample*, torch.range)
+    implicit-softmax-dim       softmax / log_softmax without dim (related: the line where an
+                               nn.Softmax module without dim was created)
 
 The module also owns `warn()`, which attributes a warning to the same program line, the way
 PyTorch's C++ warnings are attributed to the Python line that called into it.
@@ -230,7 +243,7 @@ def channel() -> "Channel | None":
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
 _RECORD_FIELDS = {
     "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
-    "lines": {"executed": dict},
+    "lines": {"executed": dict, "runs": dict},
     "exception": {"text": str, "gap": (str, type(None))},
     "stop": {"reason": str},
     "end": {},
@@ -259,4 +272,6 @@ def validate_record(record) -> str | None:
         for file, lines in record["executed"].items():
             if not isinstance(lines, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
                 return f"executed lines of {file[:80]!r} are not a list of integers"
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in record["runs"].values()):
+            return "run counts are integers"
     return None

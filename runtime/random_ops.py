@@ -123,7 +123,12 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     return bernoulli_(result, input if p is None else p, generator=generator)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+def multinomial(input, num_samples=None, replacement=False, *, generator=None, out=None):
+    if num_samples is None:  # 0.3 defaulted it to 1; PyTorch's own text (not Python's)
+        from . import events
+
+        events.record("multinomial-num-samples", "num_samples missing")
+        raise TypeError('multinomial() missing 1 required positional arguments: "num_samples"')
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:

@@ -77,6 +77,8 @@ def __getattr__(name):
         module.data = importlib.import_module("runtime.data")
         globals()[name] = module
         return module
+    if name == "range":
+        return deprecated_range
     target = _SUBMODULES.get(name)
     if target is None:
         raise AttributeError(f"module 'torch' has no attribute '{name}'")
@@ -148,6 +150,23 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, **kwarg
             dtype = dtypes.get_default_dtype()
     shape = tuple(size) if isinstance(size, (tuple, list)) else (size,)
     return _finish(Tensor._wrap(np.full(shape, fill_value, dtype=dtypes.resolve(dtype).numpy)), requires_grad)
+
+
+def deprecated_range(start, end=None, step=1, dtype=None, device=None, requires_grad=False, **kwargs):
+    """`torch.range` (served by `__getattr__`, so that this module keeps the builtin `range`).
+    Deprecated: `end` included, floating point (the default dtype) unless told otherwise."""
+    events.record("deprecated-alias", "range")
+    events.warn(
+        "torch.range is deprecated and will be removed in a future release because its behavior "
+        "is inconsistent with Python's range builtin. Instead, use torch.arange, which produces "
+        "values in [start, end).")
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    count = builtins.int(np.floor((values[1] - values[0]) / values[2])) + 1
+    target = dtypes.resolve(dtype) if dtype is not None else dtypes.get_default_dtype()
+    array = values[0] + values[2] * np.arange(builtins.max(count, 0), dtype=np.float64)
+    return _finish(Tensor._wrap(array.astype(target.numpy)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, **kwargs):
@@ -302,6 +321,9 @@ for _typed_name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "
     setattr(cuda, _typed_name, _typed(_typed_name, globals()[_typed_name].dtype, is_cuda=True))
 
 backends = types.ModuleType("torch.backends")
-backends.cudnn = types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True)
+backends.__path__ = []  # a package: `import torch.backends.cudnn as cudnn` (2017 GAN code)
+backends.cudnn = types.ModuleType("torch.backends.cudnn")
+backends.cudnn.benchmark, backends.cudnn.deterministic, backends.cudnn.enabled = False, False, True
+backends.cudnn.is_available = lambda: False
 
 del _typed_name

@@ -111,6 +111,13 @@ class FileContext:
         return GradFlow(self)
 
     @cached_property
+    def summaries(self):
+        """Summaries of this file's functions (what a call returns), see analysis/gradflow."""
+        from varlint.analysis.gradflow.summaries import Summaries
+
+        return Summaries(self)
+
+    @cached_property
     def loops(self):
         """Training-loop facts (backward / step / reset sites per loop body)."""
         from varlint.analysis.loops import LoopFacts
@@ -162,6 +169,17 @@ def short_code(code: str, limit: int = 40) -> str:
     """A snippet for a message: the code itself if it is short and on one line."""
     code = " ".join(code.split())
     return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+HINT_LIMIT = 80
+
+
+def replace_message(replacement: str) -> str:
+    """A fix's `Replace with `...`` message: the replacement shown whole, never cut mid-token;
+    one too long for a line says where to see it instead."""
+    if "\n" not in replacement and len(replacement) <= HINT_LIMIT:
+        return f"Replace with `{replacement}`"
+    return "Replace with the rewritten code (run `varlint check --diff` to see it)"
 
 
 def to_position(code_position) -> Position:

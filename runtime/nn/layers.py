@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, events
 from .. import functional as F
 from ..tensor import Tensor, _check_device
 from . import init
@@ -114,27 +114,93 @@ class Tanh(Module):
 
 
 class Softmax(Module):
+    _function = "softmax"
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim  # None: implicit dim chosen (and warned about) at each call
+        self._created_at = events.program_line()  # where the linter reports a missing dim
+
+    def implicit_dim(self, input) -> int:
+        return F._implicit_softmax_dim(self._function, input.dim(), related=(self._created_at,))
 
     def forward(self, input):
-        return F.softmax(input, self.dim)
+        return F.softmax(input, self.implicit_dim(input) if self.dim is None else self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Module):
-    def __init__(self, dim=None):
+class LogSoftmax(Softmax):
+    _function = "log_softmax"
+
+    def forward(self, input):
+        return F.log_softmax(input, self.implicit_dim(input) if self.dim is None else self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class ELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
-        self.dim = dim
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return F.log_softmax(input, self.dim)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SELU(Module):
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Softplus(Module):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        return (f"min_val={self.min_val}, max_val={self.max_val}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LogSigmoid(Module):
+    def forward(self, input):
+        return F.logsigmoid(input)
 
 
 class Dropout(Module):

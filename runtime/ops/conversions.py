@@ -174,11 +174,13 @@ def __format__(self, spec):
 
 def __len__(self):
     if self.dim() == 0:
+        events.record("zero-dim-iteration", "len() of a 0-d tensor")
         raise TypeError("len() of a 0-d tensor")
     return self._data.shape[0]
 
 def __iter__(self):
     if self.dim() == 0:
+        events.record("zero-dim-iteration", "iteration over a 0-d tensor")
         raise TypeError("iteration over a 0-d tensor")
     return iter(self.unbind(0))
 

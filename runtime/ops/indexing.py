@@ -68,6 +68,7 @@ def __setitem__(self, index, value):
     np_index, advanced = _convert_index(index)
     if is_grad_enabled():
         if self._grad_fn is None and self._requires_grad:
+            events.record("inplace-on-grad-leaf", M17)
             raise RuntimeError(M17)
         base = self._base
         if base is not None and base._grad_fn is None and base._requires_grad:
@@ -175,6 +176,11 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for position, tensor in enumerate(tensors):
+        if tensor.dim() == 0:
+            message = f"zero-dimensional tensor (at position {position}) cannot be concatenated"
+            events.record("cat-zero-dim", message)
+            raise RuntimeError(message)
     axis = _dims_arg(dim, tensors[0].dim())[0]
     result_dtype = dtypes.result_type(*tensors) if len(tensors) > 1 else tensors[0].dtype
     value = np.concatenate([_as_array(t, result_dtype) for t in tensors], axis=axis)
@@ -251,4 +257,4 @@ METHODS = {
 }
 
 FUNCTION_FORMS = ("gather", "scatter", "index_select", "masked_select")
-FUNCTIONS = {"cat": cat, "stack": stack, "embedding": embedding}
+FUNCTIONS = {"cat": cat, "stack": stack}  # F.embedding only: torch.embedding takes (weight, indices)

@@ -226,6 +226,10 @@ def _check_nll_shapes(input, target):
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() <= 2 and target.dim() > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.dim() >= 2 and target.dim() == 0:
+        events.record("zero-dim-target", f"input batch {input.shape[0]}, 0-dim target")
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         "batch_size (0).")
     if input.dim() >= 2 and target.dim() >= 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0]}).")

@@ -76,6 +76,7 @@ class MissingGradZeroing(TrainingLoopRule):
         consumers = [site for site in facts.consumers(loop) if not facts.fresh_each_iteration(loop, site)]
         unreset = [site for site in consumers if not facts.resets(loop, site)]
         if not unreset:
+            self.check_partial_resets(loop, consumers)
             return
         optimizers = list(dict.fromkeys(site.key for site in consumers if site.kind is SiteKind.STEP))
         unreset_steps = [site for site in unreset if site.kind is SiteKind.STEP]
@@ -93,6 +94,21 @@ class MissingGradZeroing(TrainingLoopRule):
                 self.report_at_backward(loop, unreset_updates, None)
             return
         self.report_at_backward(loop, unreset_updates, unreset_steps[0] if unreset_steps else None)
+
+    def check_partial_resets(self, loop: Loop, consumers: list[Site]) -> None:
+        """Every step is reset, but some of the objects it steps never are."""
+        facts = self.context.loops
+        for step in dict((site.key, site) for site in consumers if site.kind is SiteKind.STEP).values():
+            missing = facts.unreset_roots(loop, step, facts.resets(loop, step))
+            if missing:
+                names = ", ".join(f"`{root}`" for root in missing)
+                self.report(
+                    step.where,
+                    f"the gradients of {names}, which `{step.key}.step()` (line {self.line(step)}) "
+                    f"updates, are never reset in this loop, so each step uses the sum of their "
+                    f"gradients of every earlier iteration; call `{step.key}.zero_grad()` in each "
+                    f"iteration",
+                )
 
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)

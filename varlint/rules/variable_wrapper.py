@@ -82,6 +82,7 @@ from varlint.rule import (
     comments_outside,
     hoisted_comments_edit,
     receiver_code,
+    replace_message,
     self_assignment_removal,
     shift_continuation_lines,
     short_code,
@@ -277,7 +278,7 @@ class VariableWrapper(Rule):
             if hoisted is not None:
                 edits.append(hoisted)
         edits.append(self.context.edit(variable.call, replacement))
-        return self.make_fix(applicability, f"Replace with `{short_code(replacement)}`", edits)
+        return self.make_fix(applicability, replace_message(replacement), edits)
 
     def _requires_grad_flag(self, value: cst.BaseExpression | None) -> tuple[str | None, Applicability]:
         """The `requires_grad` argument as source text for the rewrite (None: False)."""

@@ -467,6 +467,9 @@ class Analysis(Expressions, TensorOperations):
             if current.kind is Kind.UNKNOWN:  # a tensor (changed in place) or a number (rebound)
                 self.in_place(target, current, [operand], state)
                 rebound = join(state.env.get(target.value, current), rebound)
+                if current.tensor_shape == () and self.adds_zero_dim(node, operand):
+                    # A number or a 0-dim tensor, plus a 0-dim tensor: a 0-dim tensor.
+                    rebound = replace(rebound, kind=Kind.TENSOR, shape=(), tensor_shape=None)
             self.bind(target.value, rebound, state)
         elif isinstance(target, cst.Subscript):
             receiver = self.expr(target.value, state)
@@ -480,6 +483,11 @@ class Analysis(Expressions, TensorOperations):
             self.in_place(target, self.expr(target, state), [operand], state)
             self.escape(operand, state)
 
+
+    @staticmethod
+    def adds_zero_dim(node: cst.AugAssign, operand: Value) -> bool:
+        arithmetic = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign)
+        return isinstance(node.operator, arithmetic) and operand.kind is Kind.TENSOR and operand.shape == ()
 
     def delete(self, target: cst.BaseExpression, state: State) -> None:
         if isinstance(target, cst.Name):
