@@ -18,7 +18,8 @@
    is called on in the same function) turned back into `.data[0]`; detected by VL004 on it.
 4. Prints the detection rate per kind and the mutants that were missed (`--verbose`).
 
-Mutants are linted in-process from text (nothing is written). No timing is measured.
+Mutants are linted in-process from text (nothing is written), with one project index of the
+whole tree (as `varlint check CORPUS_DIR` builds it). No timing is measured.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from varlint import engine  # noqa: E402
+from varlint.project import ProjectIndex  # noqa: E402
 
 CODES = frozenset({"VL004", "VL201", "VL202"})
 DEPTH = 3
@@ -332,8 +334,8 @@ def item_mutants(model: FileModel, part: cst.CSTNode, done: set) -> list[Mutant]
     return found
 
 
-def lint(path: str, text: str):
-    return engine.lint_text(path, text, CODES)
+def lint(path: str, text: str, project=None):
+    return engine.lint_text(path, text, CODES, project)
 
 
 def main(argv=None) -> int:
@@ -354,6 +356,9 @@ def main(argv=None) -> int:
         for name in names
         if name.endswith(".py")
     )
+    # One index of the whole tree, as `varlint check CORPUS_DIR` builds it: imports, star
+    # imports and classes of the other modules resolve.
+    project = ProjectIndex.build(paths)
     for path in paths:
         try:
             with open(path, encoding="utf-8") as handle:
@@ -367,7 +372,7 @@ def main(argv=None) -> int:
             continue
         loops_found += loops
         files_with_loops += 1
-        original = lint(path, text)
+        original = lint(path, text, project)
         for diagnostic in original:
             (false_alarms if diagnostic.code in ("VL201", "VL202") else reviews).append(diagnostic)
         before = {(d.code, d.start.row) for d in original}
@@ -381,7 +386,7 @@ def main(argv=None) -> int:
                 break
             totals[mutant.kind] += 1
             code = EXPECTED[mutant.kind]
-            after = {(d.code, d.start.row) for d in lint(path, mutant.text)}
+            after = {(d.code, d.start.row) for d in lint(path, mutant.text, project)}
             new = {row for c, row in after - before if c == code}
             hit = bool(new) if code != "VL004" else mutant.line in new
             if hit:

@@ -27,6 +27,7 @@ import libcst as cst
 from varlint.analysis.tree import walk
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import GRAD_NEUTRAL_METHODS
+from varlint.analysis.tree_methods import neutral_method
 from varlint.analysis.names import path_of
 
 Roots = frozenset[str] | None
@@ -439,11 +440,13 @@ class LoopFacts:
                     return True
         return False
 
-    def unknown_call(self, call: cst.Call) -> bool:
+    def unknown_call(self, call: cst.Call, scope: cst.CSTNode | None = None) -> bool:
         """A call of code varlint cannot see (imported from elsewhere, not torch, not builtins)."""
         if self.callees(call) is not None:
             return False
         if isinstance(call.func, cst.Attribute) and grad_neutral(call.func.attr.value, call.func.value):
+            return False
+        if scope is not None and self.tree_method_is_neutral(call, scope):
             return False
         names = self.context.names.qualified(call.func)
         if not names:
@@ -451,6 +454,25 @@ class LoopFacts:
             # attribute calls may be anything, a plain call is a forward pass.
             return isinstance(call.func, cst.Attribute)
         return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
+
+    def tree_method_is_neutral(self, call: cst.Call, scope: cst.CSTNode) -> bool:
+        """`rnn.initHidden()`, `rnn` bound once to `RNN(...)`, a class of another module of the
+        tree whose `initHidden` never touches gradients (see analysis/tree_methods.py)."""
+        if not isinstance(call.func, cst.Attribute):
+            return False
+        path = path_of(call.func.value)
+        bindings = self.bindings_of(path, scope) if path is not None else []
+        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
+            return False
+        names = self.context.names.qualified(bindings[0].value.func)
+        if len(names) != 1:
+            return False
+        module_name, _, class_name = next(iter(names)).rpartition(".")
+        project = self.context.project
+        info = project.module(module_name) if module_name else None
+        if info is None or class_name not in info.classes:
+            return False
+        return neutral_method(info.path, info.digest, class_name, call.func.attr.value)
 
     # --- helpers seen through their calls -------------------------------------------------
 
@@ -575,7 +597,7 @@ class LoopFacts:
                 call: cst.Call = site.node  # type: ignore[assignment]
                 if self.helper_resets(call):
                     found.append(site)
-                elif self.unknown_call(call) and self._receives(site, consumer):
+                elif self.unknown_call(call, site.scope) and self._receives(site, consumer):
                     found.append(site)
         return found
 
