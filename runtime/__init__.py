@@ -53,9 +53,16 @@ class Result:
     timed_out: bool
     # The lines of the program file that ran (None if the run did not report them).
     executed_lines: frozenset[int] | None = None
+    # How often each line of a watched diagnostic started (`run(watch=...)`).
+    line_runs: dict = dataclasses.field(default_factory=dict)
     gap: str | None = None  # the torch API the runtime lacks, if that stopped the program
     decided: bool = False  # stopped early: every watched diagnostic was decided
     channel_error: str | None = None  # the event data was malformed (then events are [])
+
+    @property
+    def ended_early(self) -> bool:
+        """The program did not run to its end: an exception, a signal, the time limit."""
+        return not self.decided and (self.timed_out or self.exception is not None or self.returncode != 0)
 
     @property
     def stop_reason(self) -> str:
@@ -265,7 +272,7 @@ def _decode_records(data: bytes, key: bytes, event_log) -> tuple[list[dict], str
 
 def _result(process, records, channel_error, timed_out, program, outputs) -> Result:
     stdout, stderr = outputs
-    events, executed, exception, gap, decided = [], None, None, None, False
+    events, executed, exception, gap, decided, line_runs = [], None, None, None, False, {}
     if channel_error is None:
         for record in records:
             kind = record["type"]
@@ -273,10 +280,11 @@ def _result(process, records, channel_error, timed_out, program, outputs) -> Res
                 events.append({key: value for key, value in record.items() if key != "type"})
             elif kind == "lines":
                 executed = frozenset(record["executed"].get(program, ()))
+                line_runs = {int(line): count for line, count in record["runs"].items() if line.isdigit()}
             elif kind == "exception":
                 exception, gap = record["text"], record["gap"]
             elif kind == "stop":
                 decided = record["reason"] == "decided"
     return Result(stdout=stdout.text(), stderr=stderr.text(), exception=exception,
                   returncode=process.returncode, events=events, timed_out=timed_out and not decided,
-                  executed_lines=executed, gap=gap, decided=decided, channel_error=channel_error)
+                  executed_lines=executed, line_runs=line_runs, gap=gap, decided=decided, channel_error=channel_error)

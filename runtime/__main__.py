@@ -26,18 +26,42 @@ import types
 from . import coverage, events, history, loader, tensor
 
 USAGE = "usage: python -m runtime [--events FILE] [--lines FILE] PROGRAM.py [args...]"
+HELP = f"""{USAGE}
+
+Run PROGRAM.py as `__main__` with `torch` served by varlint's numpy reference runtime.
+
+options:
+  -h, --help      show this help and exit
+  --events FILE   write the event log (what the rules predict, with its lines) as JSON
+  --lines FILE    write the program lines that ran as JSON ({{file: [line, ...]}})
+"""
+
+
+def _usage_error(message):
+    print(f"{USAGE}\npython -m runtime: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _parse(argv):
     options = {"--events": None, "--exception-file": None, "--lines": None, "--channel": None, "--watch": None}
     index = 0
-    while index < len(argv) and argv[index] in options:
+    while index < len(argv) and argv[index].startswith("-"):
+        if argv[index] in ("-h", "--help"):
+            print(HELP, end="")
+            raise SystemExit(0)
+        if argv[index] == "--":
+            index += 1
+            break
+        if argv[index] not in options:
+            _usage_error(f"unknown option {argv[index]}")
         if index + 1 >= len(argv):
-            raise SystemExit(USAGE)
+            _usage_error(f"{argv[index]} needs a FILE")
         options[argv[index]] = argv[index + 1]
         index += 2
     if index >= len(argv):
-        raise SystemExit(USAGE)
+        _usage_error("give the PROGRAM.py to run")
+    if not os.path.isfile(argv[index]):
+        _usage_error(f"no such program file: {argv[index]}")
     return options, argv[index], argv[index + 1:]
 
 
@@ -156,7 +180,7 @@ def _stop_decided(channel) -> None:
         except Exception:  # noqa: BLE001 - a closed or replaced stream: nothing to flush
             pass
     if channel is not None:
-        channel.send({"type": "lines", "executed": coverage.as_json()})
+        channel.send({"type": "lines", "executed": coverage.as_json(), "runs": coverage.watched_runs()})
         channel.send({"type": "stop", "reason": "decided"})
         channel.send({"type": "end"})
     os._exit(0)
@@ -275,7 +299,7 @@ def main(argv=None) -> int:
             with open(lines_path, "w", encoding="utf-8") as handle:
                 json.dump(coverage.as_json(), handle)
         if channel is not None:
-            channel.send({"type": "lines", "executed": coverage.as_json()})
+            channel.send({"type": "lines", "executed": coverage.as_json(), "runs": coverage.watched_runs()})
             channel.send({"type": "end"})
     if exit_request is not None:
         raise exit_request

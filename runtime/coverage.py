@@ -90,6 +90,11 @@ class Decider:
             self.on_decided()
 
 
+def watched_runs() -> dict[str, int]:
+    """How often each watched line started ({"line": count}; JSON keys are strings)."""
+    return {str(line): count for line, count in _decider.counts.items()} if _decider else {}
+
+
 def watch(decider: Decider) -> None:
     global _decider
     _decider = decider

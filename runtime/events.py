@@ -243,7 +243,7 @@ def channel() -> "Channel | None":
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
 _RECORD_FIELDS = {
     "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
-    "lines": {"executed": dict},
+    "lines": {"executed": dict, "runs": dict},
     "exception": {"text": str, "gap": (str, type(None))},
     "stop": {"reason": str},
     "end": {},
@@ -272,4 +272,6 @@ def validate_record(record) -> str | None:
         for file, lines in record["executed"].items():
             if not isinstance(lines, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
                 return f"executed lines of {file[:80]!r} are not a list of integers"
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in record["runs"].values()):
+            return "run counts are integers"
     return None

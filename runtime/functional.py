@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import events, random
+from .ops.activations import elu, hardtanh, relu6, selu, softplus  # noqa: F401 - F.*
 from .ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401 - F.*
 from .ops.indexing import embedding  # noqa: F401 - F.*
 from .ops.losses import (  # noqa: F401 - F.*
@@ -36,7 +37,7 @@ from .ops.pooling import (  # noqa: F401 - F.*
     max_pool1d,
     max_pool2d,
 )
-from .ops.resampling import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401 - F.*
+from .ops.resampling import interpolate, pad, pixel_shuffle, pixel_unshuffle  # noqa: F401 - F.*
 from .tensor import Tensor, record_op
 
 # -- activations -------------------------------------------------------------------------------
@@ -196,3 +197,9 @@ def upsample_nearest(input, size=None, scale_factor=None):
     events.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` "
                 "instead.")
     return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(norm_p(input along dim), eps), PyTorch's composition (DivBackward0)."""
+    denominator = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    return input / denominator

@@ -16,7 +16,7 @@ import types
 from collections import Counter
 
 from . import events
-from .optim import Optimizer
+from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR",
            "ReduceLROnPlateau"]

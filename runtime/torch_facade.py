@@ -321,6 +321,9 @@ for _typed_name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "
     setattr(cuda, _typed_name, _typed(_typed_name, globals()[_typed_name].dtype, is_cuda=True))
 
 backends = types.ModuleType("torch.backends")
-backends.cudnn = types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True)
+backends.__path__ = []  # a package: `import torch.backends.cudnn as cudnn` (2017 GAN code)
+backends.cudnn = types.ModuleType("torch.backends.cudnn")
+backends.cudnn.benchmark, backends.cudnn.deterministic, backends.cudnn.enabled = False, False, True
+backends.cudnn.is_available = lambda: False
 
 del _typed_name

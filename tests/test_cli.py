@@ -59,6 +59,7 @@ class Run:
         self.exit_code = result.exit_code
         self.stdout = result.stdout
         self.stderr = result.stderr
+        self.stdout_bytes = result.stdout_bytes
         self.exception = result.exception
 
     def __repr__(self) -> str:
@@ -114,9 +115,11 @@ def test_legacy_file_exits_1_with_text_diagnostic_and_fix_hint(varlint, tmp_path
     lines = run.stdout.splitlines()
     first = lines[0]
     assert first.startswith(f"train.py:{LEGACY_ROW}:{LEGACY_COLUMN}: VL001 "), run
-    # A safe fix is marked [*] and explained on the next line.
+    # A safe fix is marked [*]; the source line follows, the range underlined, then the fix.
     assert "[*]" in first
-    assert lines[1].strip().startswith("= help (fix):"), run
+    assert f"{LEGACY_ROW} | x = Variable(torch.ones(2))" in lines
+    assert "  |     ^^^^^^^^^^^^^^^^^^^^^^^ VL001" in lines, run
+    assert "  = help (fix): Replace with `torch.ones(2)`" in lines, run
     assert "Found 1 error." in run.stdout
     assert "1 fixable with the `--fix` option" in run.stdout
 
@@ -146,7 +149,7 @@ def test_fix_exits_1_when_something_remains(varlint, tmp_path):
         (["check", "--ignore", "XYZ", "."], "unknown rule selector `XYZ`"),
         (["check", "does-not-exist.py"], "no such file or directory: does-not-exist.py"),
         (["check", "--output-format", "xml", "."], "Invalid value for '--output-format'"),
-        (["rule", "VL999"], "unknown rule code `VL999`"),
+        (["rule", "VL999"], "unknown rule `VL999`"),
         (["rule"], "give a rule code"),
     ],
     ids=["unknown-option", "unknown-code", "unknown-ignore", "missing-path", "bad-format",
@@ -343,7 +346,10 @@ d = Variable(torch.ones(2))
 def test_noqa_suppresses_in_check(varlint, tmp_path):
     write(tmp_path / "train.py", NOQA_SOURCE)
     run = varlint("check", "train.py")
-    assert codes_in(run.stdout) == [("train.py:6:5", "VL001"), ("train.py:7:5", "VL001")], run
+    # `# noqa: VL003` silences nothing on lines 5 and 6: VL902 says so.
+    assert codes_in(run.stdout) == [
+        ("train.py:5:30", "VL902"), ("train.py:6:5", "VL001"), ("train.py:6:30", "VL902"), ("train.py:7:5", "VL001")
+    ], run
 
 
 def test_noqa_suppressed_diagnostic_is_never_fixed(varlint, tmp_path):
@@ -353,8 +359,8 @@ def test_noqa_suppressed_diagnostic_is_never_fixed(varlint, tmp_path):
     assert path.read_text() == (
         "import torch\nfrom torch.autograd import Variable\n\n"
         "a = Variable(torch.ones(2))  # noqa\n"
-        "b = Variable(torch.ones(2))  # noqa: VL001,VL003\n"
-        "c = torch.ones(2)  # noqa: VL003\n"
+        "b = Variable(torch.ones(2))  # noqa: VL001\n"
+        "c = torch.ones(2)\n"
         "d = torch.ones(2)\n"
     )
 
@@ -432,7 +438,7 @@ def test_config_option_reads_that_file(varlint, tmp_path):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ('[tool.varlint]\nselekt = ["VL001"]\n', "unknown key(s) in [tool.varlint]"),
+        ('[tool.varlint]\nselekt = ["VL001"]\n', "unknown key(s) in the varlint settings"),
         ('[tool.varlint]\nselect = ["VL999"]\n', "unknown rule selector `VL999`"),
         ('[tool.varlint]\nselect = "VL001"\n', "must be a list of strings"),
         ('[tool.varlint.per-file-ignores]\n"a.py" = ["NOPE1"]\n', "unknown rule selector `NOPE1`"),
@@ -514,10 +520,10 @@ def test_internal_error_in_one_file_exits_2_and_the_others_are_checked(varlint, 
 
     real_lint = engine._check_file
 
-    def lint_but_crash_on_broken(path, settings, fix):
+    def lint_but_crash_on_broken(path, settings, fix, *rest):
         if path.endswith("broken.py"):
             raise RuntimeError("rule crashed")
-        return real_lint(path, settings, fix)
+        return real_lint(path, settings, fix, *rest)
 
     monkeypatch.setattr(engine, "_check_file", lint_but_crash_on_broken)
     write(tmp_path / "broken.py", LEGACY)
@@ -649,8 +655,25 @@ def test_rule_code_is_case_insensitive(varlint):
     assert varlint("rule", "vl900").stdout == varlint("rule", "VL900").stdout
 
 
-def test_rule_all_lists_every_rule(varlint):
+def test_rule_all_prints_every_rules_documentation(varlint):
     run = varlint("rule", "--all")
     assert run.exit_code == 0, run
-    listed = re.findall(r"^(VL\d{3})\s+(\S+)", run.stdout, re.M)
-    assert listed == [(rule.code, rule.name) for rule in all_rules()]
+    listed = re.findall(r"^# (\S+) \((VL\d{3})\)$", run.stdout, re.M)
+    assert listed == [(rule.name, rule.code) for rule in all_rules()]
+    assert run.stdout.count("## What it does") == len(all_rules())
+
+
+def test_rule_accepts_a_name(varlint):
+    run = varlint("rule", "missing-grad-zeroing")
+    assert run.exit_code == 0, run
+    assert run.stdout == varlint("rule", "VL201").stdout
+    assert run.stdout.startswith("# missing-grad-zeroing (VL201)")
+
+
+def test_rule_json_for_tools(varlint):
+    every = json.loads(varlint("rule", "--all", "--output-format", "json").stdout)
+    assert [item["code"] for item in every] == [rule.code for rule in all_rules()]
+    one = json.loads(varlint("rule", "zero-dim-index", "--output-format", "json").stdout)
+    assert one["code"] == "VL004" and one["name"] == "zero-dim-index"
+    assert one["enabled_by_default"] is True
+    assert "## Fix safety" in one["explanation"] and one["summary"]

@@ -627,3 +627,22 @@ def test_call_of_a_dotless_qualified_name_does_not_crash():
     )
     codes = frozenset(rule.code for rule in all_rules())
     assert engine.lint_text("case.py", source, codes) == []
+
+
+def test_a_loss_summed_from_zero_is_a_tensor_of_zero_dims_if_a_tensor_at_all():
+    """`loss = 0; loss += criterion(out, y)` in a loop: the number 0 or a 0-dim tensor; after
+    `loss.backward()` a 0-dim tensor (a number has no `backward`)."""
+    summed, after_backward = facts_of(
+        """
+        criterion = torch.nn.MSELoss()
+        w = torch.ones(2, requires_grad=True)
+        loss = 0
+        for i in range(3):
+            loss += criterion(w * i, torch.zeros(2))
+        probe(loss)
+        loss.backward()
+        probe(loss)
+        """
+    )
+    assert summed.shape_if_tensor == () and not summed.is_tensor and summed.shape is None
+    assert after_backward.is_tensor and after_backward.shape == ()

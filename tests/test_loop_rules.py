@@ -414,3 +414,56 @@ for step in range(3):
     original = loop.format(b_reset="", w_reset="")
     fixed = loop.format(b_reset="        b.grad = None\n", w_reset="        w.grad = None\n")
     assert fix(original) == fixed
+
+
+MODEL_MODULE = '''\
+import torch
+import torch.nn as nn
+
+
+class RNN(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+        self.fc = nn.Linear(n, n)
+
+    def forward(self, x, h):
+        return self.fc(x) + h
+
+    def initHidden(self):
+        return torch.zeros(1, self.n)
+
+    def {name}(self):
+        {body}
+'''
+TRAIN_MODULE = '''\
+import torch
+from model import *
+
+rnn = RNN(3)
+optimizer = torch.optim.SGD(rnn.parameters(), lr=0.1)
+for i in range(3):
+    hidden = rnn.{call}()
+    loss = rnn(torch.ones(1, 3), hidden).sum()
+    loss.backward()
+    optimizer.step()
+'''
+
+
+@pytest.mark.parametrize(
+    "name, body, call, expected",
+    [
+        # `initHidden` of the class in model.py never touches gradients: nothing resets them.
+        ("clear", "self.zero_grad()", "initHidden", [9]),
+        # A method of that class that resets them: the loop is correct.
+        ("clear", "self.zero_grad()\n        return torch.zeros(1, self.n)", "clear", []),
+        # A method that calls another method of the object may do anything: silence.
+        ("prepare", "self.clear_all()\n        return torch.zeros(1, self.n)", "prepare", []),
+    ],
+)
+def test_methods_of_classes_of_other_modules_are_read(tmp_path, name, body, call, expected):
+    (tmp_path / "model.py").write_text(MODEL_MODULE.format(name=name, body=body))
+    (tmp_path / "train.py").write_text(TRAIN_MODULE.format(call=call))
+    results = engine.check_paths([str(tmp_path / "model.py"), str(tmp_path / "train.py")], Settings(select=("VL201",)), jobs=1)
+    rows = [d.start.row for result in results for d in result.diagnostics if d.path.endswith("train.py")]
+    assert rows == expected

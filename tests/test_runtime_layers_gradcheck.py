@@ -12,7 +12,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from test_runtime_gradcheck import GRADCHECK_SETTINGS, F, T, assert_gradients_match, draw_distinct
+from test_runtime_gradcheck import (
+    GRADCHECK_SETTINGS,
+    F,
+    T,
+    assert_gradients_match,
+    draw_away_from,
+    draw_distinct,
+)
 
 FEW = settings(GRADCHECK_SETTINGS, max_examples=6)
 
@@ -173,3 +180,16 @@ def test_recurrent_cells(data, kind):
         assert_gradients_match(lambda x, h: T.cat(cell(x, (h, h))), [_values(data, (2, 3)), _values(data, (2, 2))])
     else:
         assert_gradients_match(cell, [_values(data, (2, 3)), _values(data, (2, 2))])
+
+
+@FEW
+@given(data=st.data())
+def test_activations_and_pad(data):
+    x = draw_away_from(data, (3, 4), [0.0, -0.5, 0.7])  # away from the kinks
+    assert_gradients_match(lambda a: F.elu(a, 0.7), [x])
+    assert_gradients_match(F.selu, [x])
+    assert_gradients_match(lambda a: F.softplus(a, 2.0), [x])
+    assert_gradients_match(lambda a: F.hardtanh(a, -0.5, 0.7), [x])
+    assert_gradients_match(lambda a: F.normalize(a, dim=1), [x])
+    mode = data.draw(st.sampled_from(["constant", "reflect", "replicate"]))
+    assert_gradients_match(lambda a: F.pad(a, (2, 1, 1, 2), mode=mode), [_values(data, (1, 2, 4, 5))])

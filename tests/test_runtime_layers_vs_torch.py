@@ -106,6 +106,16 @@ FUNCTIONS = {
         [RNG.random((4, 5)), RNG.random((4, 5))]),
     "l1_loss size_average": (lambda F: lambda x, y: F.l1_loss(x, y, size_average=False), [(4, 5), (4, 5)]),
     "logsigmoid": (lambda F: F.logsigmoid, [(4, 5)]),
+    "elu": (lambda F: lambda x: F.elu(x, 0.5), [(4, 5)]),
+    "elu inplace": (lambda F: lambda x: F.elu(x * 1, inplace=True), [(4, 5)]),
+    "selu": (lambda F: F.selu, [(4, 5)]),
+    "softplus": (lambda F: lambda x: F.softplus(x * 10, 2, 15), [(4, 5)]),
+    "hardtanh": (lambda F: lambda x: F.hardtanh(x, -0.5, 0.7), [(4, 5)]),
+    "relu6": (lambda F: lambda x: F.relu6(x * 5), [(4, 5)]),
+    "normalize": (lambda F: lambda x: F.normalize(x, dim=1), [(4, 5)]),
+    "pad constant": (lambda F: lambda x: F.pad(x, (1, 2, 0, 1), value=0.5), [(2, 3, 4)]),
+    "pad reflect": (lambda F: lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect"), [(1, 2, 4, 5)]),
+    "pad replicate": (lambda F: lambda x: F.pad(x, (2, 1), mode="replicate"), [(1, 2, 4)]),
 }
 
 
@@ -142,6 +152,7 @@ MODULES = {
     "BatchNorm2d": (lambda nn: nn.BatchNorm2d(3), (4, 3, 2, 2)),
     "BatchNorm1d momentum None": (lambda nn: nn.BatchNorm1d(3, momentum=None), (4, 3)),
     "LayerNorm": (lambda nn: nn.LayerNorm(5), (4, 5)),
+    "UpsamplingBilinear2d": (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 4)),
 }
 
 
@@ -220,7 +231,15 @@ REPRS = [
     lambda nn: nn.LayerNorm((2, 3), elementwise_affine=False),
     lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"),
     lambda nn: nn.PixelShuffle(3),
+    lambda nn: nn.UpsamplingNearest2d(scale_factor=2),
+    lambda nn: nn.UpsamplingBilinear2d(size=(4, 5)),
     lambda nn: nn.SmoothL1Loss(),
+    lambda nn: nn.ELU(0.5, True),
+    lambda nn: nn.SELU(),
+    lambda nn: nn.Softplus(),
+    lambda nn: nn.Hardtanh(-2, 2, inplace=True),
+    lambda nn: nn.ReLU6(True),
+    lambda nn: nn.LogSigmoid(),
     lambda nn: nn.ModuleDict({"a": nn.Linear(2, 3), "b": nn.ReLU()}),
 ]
 

@@ -74,7 +74,9 @@ def _init_all(T, w):
     return (init.uniform_(w, -0.1, 0.1).clone(), init.normal_(w, 0, 0.02).clone(),
             init.xavier_uniform_(w).clone(), init.xavier_normal_(w).clone(),
             init.kaiming_uniform_(w, a=5 ** 0.5).clone(), init.kaiming_normal_(w).clone(),
-            init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu").clone())
+            init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu").clone(),
+            init.xavier_uniform_(w, generator=T.Generator().manual_seed(9)).clone(),
+            init.normal_(w, 1.0, 0.5, generator=T.Generator().manual_seed(9)).clone(), T.rand(2))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -1,16 +1,22 @@
-"""Settings: `[tool.varlint]` in the nearest pyproject.toml, overridden by CLI flags.
+"""Settings: each file's closest config file (`.varlint.toml`, `varlint.toml`, or a
+pyproject.toml with `[tool.varlint]`), overridden by CLI flags.
 
 Keys: `select`, `ignore`, `extend-select` (codes, prefixes such as `VL1`, or `ALL`),
 `exclude` (gitignore-style patterns relative to the config file), `per-file-ignores`
-(`{"glob" = ["CODE", ...]}`). Unknown keys or codes are a config error (exit 2).
+(`{"glob" = ["CODE", ...]}`), `extend` (the path of a config file to inherit from, relative
+to this one). Unknown keys or codes, and unreadable files, are a config error (exit 2).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+import pathspec
 
 try:
     import tomllib
@@ -19,7 +25,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from varlint.rules import all_rules
 
-KNOWN_KEYS = {"select", "ignore", "extend-select", "exclude", "per-file-ignores"}
+KNOWN_KEYS = {"select", "ignore", "extend-select", "exclude", "per-file-ignores", "extend"}
 
 
 class ConfigError(Exception):
@@ -34,6 +40,15 @@ class UnknownSelector(ConfigError):
 
 
 @dataclass(frozen=True)
+class PathRules:
+    """`exclude` and `per-file-ignores` of an extended config file, rooted at its folder."""
+
+    root: Path
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     select: tuple[str, ...] | None = None  # None: the default selection
     ignore: tuple[str, ...] = ()
@@ -42,6 +57,8 @@ class Settings:
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)  # where `exclude` / per-file globs are rooted
     source: Path | None = None  # the config file read, if any
+    inherited: tuple[PathRules, ...] = ()  # from the config files `extend`ed
+    extends: tuple[Path, ...] = ()  # the config files extended, closest first
 
     def selected_codes(self) -> frozenset[str]:
         rules = all_rules()
@@ -53,14 +70,30 @@ class Settings:
         selected -= set(expand(self.ignore))
         return frozenset(selected)
 
+    def path_rules(self) -> list[PathRules]:
+        return [PathRules(self.root, self.exclude, self.per_file_ignores), *self.inherited]
+
     def ignored_for(self, path: str) -> frozenset[str]:
         """Codes switched off for one file by `per-file-ignores`."""
-        relative = _relative(path, self.root)
         ignored: set[str] = set()
-        for pattern, codes in self.per_file_ignores.items():
-            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
-                ignored |= set(expand(codes))
+        for rules in self.path_rules():
+            relative = _relative(path, rules.root)
+            for pattern, codes in rules.per_file_ignores.items():
+                if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
+                    ignored |= set(expand(codes))
         return frozenset(ignored)
+
+    def excludes(self, path: str) -> bool:
+        """Whether an `exclude` pattern (this file's or an extended one's) matches `path`."""
+        for rules in self.path_rules():
+            if rules.exclude and _exclude_spec(rules.exclude).match_file(_relative(path, rules.root)):
+                return True
+        return False
+
+
+@lru_cache(maxsize=256)
+def _exclude_spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def expand(selectors) -> list[str]:
@@ -87,17 +120,36 @@ def split_codes(value: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+CONFIG_FILES = (".varlint.toml", "varlint.toml", "pyproject.toml")  # in a folder, first wins
+
+
+def config_in(directory: Path) -> Path | None:
+    """The config file of one folder: `.varlint.toml`, `varlint.toml`, or a pyproject.toml
+    with a [tool.varlint] table (as ruff, a pyproject.toml without one is passed over)."""
+    for name in CONFIG_FILES:
+        candidate = directory / name
+        if not candidate.is_file():
+            continue
+        # A pyproject.toml that cannot be read might hold our settings: an error, as in
+        # ruff, rather than silently checking with the defaults.
+        if name != "pyproject.toml" or "varlint" in _tool_table(_read_toml(candidate)):
+            return candidate
+    return None
+
+
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.varlint] table, from `start` upwards."""
+    """The closest config file from `start` (a file or folder) upwards."""
     directory = start if start.is_dir() else start.parent
     for candidate in [directory, *directory.parents]:
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file():
-            # A pyproject.toml that cannot be read might hold our settings: an error, as in
-            # ruff, rather than silently checking with the defaults.
-            if "varlint" in _read_toml(pyproject).get("tool", {}):
-                return pyproject
+        found = config_in(candidate)
+        if found is not None:
+            return found
     return None
+
+
+def _tool_table(data: dict) -> dict:
+    tool = data.get("tool", {})
+    return tool if isinstance(tool, dict) else {}
 
 
 def _read_toml(path: Path) -> dict:
@@ -107,22 +159,82 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"invalid TOML in {path}: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"invalid TOML in {path}: it nests arrays or tables too deeply to read") from None
 
 
 def load_settings(config_file: Path | None, start: Path) -> Settings:
+    """The settings of `config_file`, or of the closest config file above `start`."""
     path = config_file if config_file is not None else find_config(start.resolve())
     if path is None:
         return Settings(root=Path.cwd())
+    return read_config(path)
+
+
+def read_config(path: Path, extended_by: tuple[Path, ...] = ()) -> Settings:
+    """One config file's settings, merged over those of the file it `extend`s."""
+    path = path.resolve() if path.exists() else path
+    if path in extended_by:
+        chain = " -> ".join(str(p) for p in (*extended_by, path))
+        raise ConfigError(f"circular `extend` in the configuration: {chain}")
+    table = _settings_table(path)
+    own = _parse_table(path, table)
+    if "extend" not in table:
+        return own
+    extend = table["extend"]
+    if not isinstance(extend, str):
+        raise ConfigError(f"`extend` in {path} must be the path of a config file")
+    base_path = (path.parent / os.path.expandvars(os.path.expanduser(extend)))
+    if not base_path.is_file():
+        raise ConfigError(f"`extend` in {path}: no such config file {base_path}")
+    base = read_config(base_path, (*extended_by, path))
+    return _merge(base, own, set(table))
+
+
+def _settings_table(path: Path) -> dict:
     data = _read_toml(path)
     # A pyproject.toml keeps its settings under [tool.varlint]; a varlint.toml at the top.
-    table = data.get("tool", {}).get("varlint", {}) if path.name == "pyproject.toml" else data
+    table = _tool_table(data).get("varlint", {}) if path.name == "pyproject.toml" else data
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.varlint] in {path} must be a table")
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) in [tool.varlint] of {path}: {', '.join(unknown)} "
+            f"unknown key(s) in the varlint settings of {path}: {', '.join(unknown)} "
             f"(known: {', '.join(sorted(KNOWN_KEYS))})"
         )
+    return table
 
+
+def _merge(base: Settings, own: Settings, keys: set[str]) -> Settings:
+    """`own` over `base`, as ruff: a `select` starts the selection afresh, `ignore` and
+    `extend-select` add to the base's; `exclude` and `per-file-ignores` replace the base's, and
+    the base's stay rooted at the base's folder when not replaced."""
+    if "select" in keys:
+        select, ignore, extend_select = own.select, own.ignore, own.extend_select
+    else:
+        select = base.select
+        ignore = base.ignore + own.ignore
+        extend_select = base.extend_select + own.extend_select
+    inherited = [
+        PathRules(
+            base.root,
+            base.exclude if "exclude" not in keys else (),
+            base.per_file_ignores if "per-file-ignores" not in keys else {},
+        ),
+        *base.inherited,
+    ]
+    return dataclasses.replace(
+        own,
+        select=select,
+        ignore=ignore,
+        extend_select=extend_select,
+        inherited=tuple(rules for rules in inherited if rules.exclude or rules.per_file_ignores),
+        extends=(base.source, *base.extends),
+    )
+
+
+def _parse_table(path: Path, table: dict) -> Settings:
     def validate(key: str, value: list[str]) -> None:
         try:
             expand(value)
@@ -157,6 +269,46 @@ def load_settings(config_file: Path | None, start: Path) -> Settings:
         root=path.parent.resolve(),
         source=path,
     )
+
+
+class SettingsResolver:
+    """The settings of each file, as ruff: the closest config file between the file and the
+    filesystem root (cached per folder); `--config` applies one file to every path, and
+    `isolated` ignores every config file. `adjust` applies the command-line flags."""
+
+    def __init__(self, config_file: Path | None = None, isolated: bool = False, adjust=lambda s: s) -> None:
+        self.config_file = config_file
+        self.isolated = isolated
+        self.adjust = adjust
+        self._by_directory: dict[Path, Settings] = {}
+        self._by_source: dict[Path | None, Settings] = {}
+        self.fixed = None
+        if isolated:
+            self.fixed = adjust(Settings(root=Path.cwd()))
+        elif config_file is not None:
+            self.fixed = adjust(read_config(config_file))
+
+    def for_path(self, path: str | Path) -> Settings:
+        if self.fixed is not None:
+            return self.fixed
+        absolute = Path(os.path.abspath(path))
+        directory = absolute if absolute.is_dir() else absolute.parent
+        if directory not in self._by_directory:
+            config = config_in(directory)
+            if config is not None:
+                settings = self._from_source(config)
+            elif directory.parent != directory:
+                settings = self.for_path(directory.parent)
+            else:
+                settings = self._from_source(None)
+            self._by_directory[directory] = settings
+        return self._by_directory[directory]
+
+    def _from_source(self, config: Path | None) -> Settings:
+        if config not in self._by_source:
+            settings = read_config(config) if config is not None else Settings(root=Path.cwd())
+            self._by_source[config] = self.adjust(settings)
+        return self._by_source[config]
 
 
 def _relative(path: str, root: Path) -> str:

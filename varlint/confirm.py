@@ -18,6 +18,7 @@ not observable, not run).
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -105,8 +106,9 @@ def match(
 
 # --- Running a file and confirming its diagnostics (`varlint confirm`) --------------------
 
-CONFIRMED, UNCONFIRMED, NOT_REACHED, STOPPED, NOT_OBSERVABLE, NOT_RUN = (
-    "confirmed", "unconfirmed", "not-reached", "stopped", "not-observable", "not-run",
+CONFIRMED, UNCONFIRMED, NOT_REACHED, STOPPED, NOT_OBSERVABLE, NOT_RUN, INVALID, CUT_SHORT = (
+    "confirmed", "unconfirmed", "not-reached", "stopped", "not-observable", "not-run", "invalid-run",
+    "cut-short",
 )
 
 
@@ -124,25 +126,43 @@ class FileConfirmation:
             return NOT_OBSERVABLE
         if self.result is None:
             return NOT_RUN
+        if self.result.channel_error:
+            return INVALID  # its event data cannot be trusted: nothing is decided
         if confirmation.confirmed:
             return CONFIRMED
         if self.result.timed_out:
             return STOPPED  # stopped at the time limit: its event may still have been to come
-        return NOT_REACHED if confirmation.confirmed is None else UNCONFIRMED
+        if confirmation.confirmed is None:
+            return NOT_REACHED
+        if self.result.ended_early and not self._ran_enough(confirmation.diagnostic):
+            return CUT_SHORT  # its line ran, but the program died before its event was due
+        return UNCONFIRMED
+
+    def _ran_enough(self, diagnostic: Diagnostic) -> bool:
+        import runtime
+
+        rows = range(diagnostic.start.row, diagnostic.end.row + 1)
+        return max((self.result.line_runs.get(row, 0) for row in rows), default=0) > runtime.RUNS_WITHOUT_EVENT
 
 
 def confirm_file(
-    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float
+    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float, args=()
 ) -> FileConfirmation:
-    """Run `path` on the reference runtime (a subprocess with a time limit) and match its
-    events with `diagnostics`. Files that do not parse or cannot be read are not run."""
+    """Run `path` on the reference runtime (a subprocess with a time limit, given `args`) and
+    match its events with `diagnostics`. The run stops as soon as each observable diagnostic
+    is decided. Files that do not parse or cannot be read are not run."""
     if any(d.code in ("VL900", "VL901") for d in diagnostics):
         return FileConfirmation(path, [Confirmation(d, None) for d in diagnostics], [], None)
     if notebook.is_notebook(path):
-        return _confirm_notebook(path, diagnostics, selected, timeout)
+        return _confirm_notebook(path, diagnostics, selected, timeout, args)
     import runtime  # late: only `varlint confirm` needs the runtime
 
-    result = runtime.run(path, timeout=timeout)
+    watch = [
+        (set(range(d.start.row, d.end.row + 1)), set(EVENT_KINDS[d.code]))
+        for d in diagnostics
+        if d.code in EVENT_KINDS
+    ]
+    result = runtime.run(path, args=args, timeout=timeout, watch=watch or None)
     directives = noqa.parse(read_source(path).text)
     executed = set(result.executed_lines) if result.executed_lines is not None else None
     events = [
@@ -156,20 +176,15 @@ def confirm_file(
 
 
 def _confirm_notebook(
-    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float
+    path: str, diagnostics: list[Diagnostic], selected: frozenset[str], timeout: float, args=()
 ) -> FileConfirmation:
-    """Run the notebook's code cells in order, as one program (the module varlint analysed),
-    written beside the notebook so that relative paths resolve as in Jupyter."""
+    """Run the notebook's code cells in order, as one program (the module varlint analysed)."""
     script = notebook.parse_notebook(path, read_source(path).text).script()
-    directory, name = os.path.split(os.path.abspath(path))
-    program = os.path.join(directory, f".{name}.varlint-{os.getpid()}-{id(script)}.py")
-    try:
+    with tempfile.TemporaryDirectory(prefix="varlint-notebook-") as scratch:
+        program = os.path.join(scratch, os.path.splitext(os.path.basename(path))[0] + ".py")
         with open(program, "w", encoding="utf-8") as handle:
             handle.write(script.text)
-        run = confirm_file(program, [script.to_script(d) for d in diagnostics], selected, timeout)
-    finally:
-        if os.path.exists(program):
-            os.unlink(program)
+        run = confirm_file(program, [script.to_script(d) for d in diagnostics], selected, timeout, args)
     confirmations = [
         Confirmation(original, entry.confirmed, entry.events)
         for original, entry in zip(diagnostics, run.confirmations)
@@ -186,12 +201,37 @@ def confirm_files(
     diagnostics_by_path: dict[str, list[Diagnostic]],
     selected_for: Callable[[str], frozenset[str]],
     timeout: float,
+    args=(),
 ) -> list[FileConfirmation]:
     """`confirm_file` for each file; the runs are subprocesses, so threads overlap them."""
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return list(
             pool.map(
-                lambda path: confirm_file(path, diagnostics_by_path[path], selected_for(path), timeout),
+                lambda path: confirm_file(path, diagnostics_by_path[path], selected_for(path), timeout, args),
                 sorted(diagnostics_by_path),
             )
         )
+
+
+def tree_summary(runs: list[FileConfirmation]) -> list[str]:
+    """The lines closing `varlint confirm`'s text output over a tree: the programs that left
+    diagnostics undecided and why they stopped, and the runtime's gaps by API name."""
+    lines = []
+    undecided: dict[str, int] = {}
+    gaps: dict[str, list[str]] = {}
+    for run in runs:
+        if run.result is None:
+            continue
+        statuses = [run.status(entry) for entry in run.confirmations]
+        left = sum(status in (NOT_REACHED, STOPPED, INVALID, CUT_SHORT) for status in statuses)
+        if left:
+            undecided[run.path] = left
+        if run.result.gap:
+            gaps.setdefault(run.result.gap, []).append(run.path)
+    for path, count in undecided.items():
+        reason = next(run.result.stop_reason for run in runs if run.path == path)
+        lines.append(f"{count} undecided in {path}: {reason}.")
+    if gaps:
+        lines.append("Runtime gaps (torch APIs the reference runtime lacks): " + ", ".join(
+            f"{api} ({len(paths)} program{'s' * (len(paths) != 1)})" for api, paths in sorted(gaps.items())) + ".")
+    return lines

@@ -6,13 +6,13 @@ Per-file work is free of global state, so a tree is a map over files (see `check
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import os
 import re
 import tokenize
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -180,12 +180,13 @@ def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: in
 
 # --- Linting ----------------------------------------------------------------------------
 
-def lint_module(path: str, module: cst.Module, text: str, codes: frozenset[str]) -> list[Diagnostic]:
-    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    context = FileContext(path, module, wrapper)
+def lint_module(
+    path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None
+) -> list[Diagnostic]:
+    context = FileContext(path, module, project=project, module_name=module_name)
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
     if rules:
-        wrapper.visit_batched(rules)
+        run_rules(context, rules)
     found = [d for rule in rules for d in rule.diagnostics]
     diagnostics = noqa.apply(path, text, found, codes, known_codes())
     return sorted(diagnostics, key=lambda d: d.sort_key)
@@ -195,16 +196,66 @@ def known_codes() -> frozenset[str]:
     return frozenset(rule.code for rule in all_rules())
 
 
+def run_rules(context: FileContext, rules: list) -> None:
+    """Call each rule's `visit_<Node>` methods over the nodes in source order (the order the
+    name pass recorded): one traversal for all rules, no libcst visitor machinery. A rule
+    with `leave_` methods or per-attribute visitors is run by libcst's batched visitor."""
+    plain = [rule for rule in rules if not _needs_libcst(type(rule))]
+    special = [rule for rule in rules if _needs_libcst(type(rule))]
+    dispatch: dict[type, list] = {}
+    for rule in plain:
+        for node_type, name in _visit_methods(type(rule)):
+            dispatch.setdefault(node_type, []).append(getattr(rule, name))
+    if dispatch:
+        for node in context.names.order:
+            methods = dispatch.get(type(node))
+            if methods is not None:
+                for method in methods:
+                    method(node)
+    if special:
+        context.wrapper.visit_batched(special)
+
+
+_VISIT_METHODS: dict[type, tuple] = {}
+
+
+def _visit_methods(rule_class: type) -> tuple:
+    found = _VISIT_METHODS.get(rule_class)
+    if found is None:
+        found = tuple(
+            (getattr(cst, name[len("visit_"):]), name)
+            for name in dir(rule_class)
+            if name.startswith("visit_") and isinstance(getattr(cst, name[len("visit_"):], None), type)
+            and callable(getattr(rule_class, name))
+        )
+        _VISIT_METHODS[rule_class] = found
+    return found
+
+
+def _needs_libcst(rule_class: type) -> bool:
+    own = {
+        name
+        for klass in rule_class.__mro__
+        if klass.__module__.startswith("varlint")
+        for name in vars(klass)
+    }
+    return any(
+        name.startswith("leave_") or (name.startswith("visit_") and "_" in name[len("visit_"):])
+        for name in own
+    )
+
+
 def _is_visitor(rule) -> bool:
     return rule.code not in ("VL900", "VL901", "VL902")
 
 
-def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
+def lint_text(path: str, text: str, codes: frozenset[str], project=None) -> list[Diagnostic]:
+    """Diagnostics of `text`; `project` (a ProjectIndex) resolves imports from the tree."""
     parsed = parse(path, text)
     if isinstance(parsed, Diagnostic):
         return [parsed] if "VL900" in codes else []
     try:
-        return lint_module(path, parsed, text, codes)
+        return lint_module(path, parsed, text, codes, project)
     except RecursionError:
         # libcst's metadata providers recurse over the tree: a pathologically nested
         # expression (hundreds of terms) exhausts the stack.
@@ -212,16 +263,16 @@ def lint_text(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
         return [tool_diagnostic("VL900", path, message)] if "VL900" in codes else []
 
 
-def check_file(path: str, settings: Settings, fix: Applicability | None = None) -> FileResult:
+def check_file(path: str, settings: Settings, fix: Applicability | None = None, project=None) -> FileResult:
     """Lint one file; with `fix`, apply fixes up to that applicability (nothing is written)."""
     try:
-        return _check_file(path, settings, fix)
+        return _check_file(path, settings, fix, project)
     except Exception as error:  # noqa: BLE001 - one file's failure must not stop the run
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return FileResult(path, internal_error=detail)
 
 
-def _check_file(path: str, settings: Settings, fix: Applicability | None) -> FileResult:
+def _check_file(path: str, settings: Settings, fix: Applicability | None, project=None) -> FileResult:
     codes = settings.selected_codes() - settings.ignored_for(path)
     try:
         source = read_source(path)
@@ -230,19 +281,22 @@ def _check_file(path: str, settings: Settings, fix: Applicability | None) -> Fil
         if "VL901" in codes:
             result.diagnostics.append(tool_diagnostic("VL901", path, f"cannot read the file: {error}"))
         return result
-    return check_text(path, source, codes, fix)
+    return check_text(path, source, codes, fix, project)
 
 
-def check_text(path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None) -> FileResult:
+def check_text(
+    path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
+) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
     result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
         return _check_notebook(result, source, codes, fix)
     result.warnings = noqa.parse(source.text, path, known_codes()).warnings
     if fix is None:
-        result.diagnostics = lint_text(path, source.text, codes)
+        result.diagnostics = lint_text(path, source.text, codes, project)
         return result
-    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint_text)
+    lint = lint_text if project is None else functools.partial(lint_text, project=project)
+    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
     result.fixed_codes = outcome.fixed_codes
@@ -275,11 +329,62 @@ def write_fixes(result: FileResult) -> None:
 
 
 def check_paths(
-    paths: list[str], settings: Settings, fix: Applicability | None = None, jobs: int | None = None
+    paths: list[str],
+    settings: Settings,
+    fix: Applicability | None = None,
+    jobs: int | None = None,
+    cache=None,
+    on_result=None,
+    settings_by_path: dict[str, Settings] | None = None,
 ) -> list[FileResult]:
-    """Check files independently; in worker processes when there are enough of them."""
-    jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(paths) < 24:
-        return [check_file(path, settings, fix) for path in paths]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(check_file, paths, [settings] * len(paths), [fix] * len(paths), chunksize=8))
+    """Check files independently, after indexing them all once (varlint/project.py).
+
+    Results come from `cache` (a varlint.cache.ResultCache) when it knows them; the others are
+    checked in `jobs` worker processes (default: one per core) when there are enough of them.
+    `on_result(result)` is called as each result arrives; the list returned is in `paths`
+    order. A worker that dies (a crash in the parser) costs only its file an internal error.
+    `settings_by_path` gives files their own settings (each file's closest config file)."""
+    from varlint import parallel
+    from varlint.project import ProjectIndex
+
+    if cache is not None:
+        project = cache.project_index(paths)
+    else:
+        project = ProjectIndex.build(paths)
+    results: dict[int, FileResult] = {}
+    pending: list[int] = []
+    for number, path in enumerate(paths):
+        cached = cache.get(path, project, _settings_of(path, settings_by_path, settings), fix) if cache is not None else None
+        if cached is not None:
+            results[number] = cached
+            if on_result is not None:
+                on_result(cached)
+        else:
+            pending.append(number)
+
+    def arrived(number: int, result: FileResult) -> None:
+        results[number] = result
+        if cache is not None:
+            cache.put(paths[number], project, _settings_of(paths[number], settings_by_path, settings), fix, result)
+        if on_result is not None:
+            on_result(result)
+
+    jobs = jobs or parallel.default_jobs()
+    work = [(number, paths[number]) for number in pending]
+    if jobs == 1 or len(work) < parallel.MIN_FILES_PER_WORKER * 2:
+        for number, path in work:
+            arrived(number, check_file(path, _settings_of(path, settings_by_path, settings), fix, project))
+    else:
+        check = functools.partial(_check_with, by_path=settings_by_path, default=settings, fix=fix, project=project)
+        parallel.run(work, check, jobs, arrived)
+    if cache is not None:
+        cache.flush()
+    return [results[number] for number in range(len(paths))]
+
+
+def _settings_of(path: str, by_path: dict[str, Settings] | None, default: Settings) -> Settings:
+    return by_path.get(path, default) if by_path else default
+
+
+def _check_with(path: str, by_path, default: Settings, fix, project) -> FileResult:
+    return check_file(path, _settings_of(path, by_path, default), fix, project)

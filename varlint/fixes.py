@@ -22,7 +22,6 @@ from typing import Callable
 
 import libcst as cst
 import libcst.helpers
-from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from varlint.analysis.names import VARIABLE, canonical
 from varlint.diagnostic import Applicability, Diagnostic, Fix
@@ -198,10 +197,14 @@ def remove_unused_variable_imports(text: str, original: str) -> str:
 
 def _unused_variable_imports(text: str) -> set[tuple[str, str | None]]:
     """(name, asname) of each module-level `from ... import Variable` with no references."""
-    wrapper = MetadataWrapper(cst.parse_module(text))
-    scopes = wrapper.resolve(ScopeProvider)
+    from varlint.analysis.names import NameResolver
+
+    module = cst.parse_module(text)
+    resolver = NameResolver(module)
+    scope = resolver.module_scope
+    exported = _dunder_all(module)
     unused = set()
-    for line in wrapper.module.body:
+    for line in module.body:
         if not isinstance(line, cst.SimpleStatementLine):
             continue
         for statement in line.body:
@@ -217,12 +220,32 @@ def _unused_variable_imports(text: str) -> set[tuple[str, str | None]]:
                 if canonical(f"{module_name}.{alias.evaluated_name}") != VARIABLE:
                     continue
                 bound = alias.evaluated_alias or alias.evaluated_name
-                assignments = [
-                    a for a in scopes[statement].assignments[bound] if getattr(a, "node", None) is statement
-                ]
-                if assignments and not any(a.references for a in assignments):
+                bindings = [b for b in scope.bindings.get(bound, []) if b.node is statement]
+                if bound in exported:
+                    continue  # re-exported by name
+                if bindings and not any(resolver.references(b) for b in bindings):
                     unused.add((alias.evaluated_name, alias.evaluated_alias))
     return unused
+
+
+def _dunder_all(module: cst.Module) -> set[str]:
+    """The strings of a module-level `__all__ = [...]`."""
+    names: set[str] = set()
+    for line in module.body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for statement in line.body:
+            if isinstance(statement, (cst.Assign, cst.AugAssign)):
+                targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+                if any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets) and isinstance(
+                    statement.value, (cst.List, cst.Tuple)
+                ):
+                    names |= {
+                        e.value.evaluated_value
+                        for e in statement.value.elements
+                        if isinstance(e.value, cst.SimpleString)
+                    }
+    return names
 
 
 class _RemoveImportAliases(cst.CSTTransformer):

@@ -438,19 +438,28 @@ def check(book: Notebook, codes: frozenset[str], mode, lint) -> NotebookCheck:
     """Lint the notebook's code cells as one module; with `mode` (an Applicability), fix them
     as fixes.fix_until_stable fixes a file."""
     script = book.script()
-    linter = script.linter(lint)
     if mode is None:
-        return NotebookCheck([script.to_cells(d) for d in linter(book.path, script.text, codes)])
-    outcome = fixes.fix_until_stable(book.path, script.text, codes, mode, linter)
-    fixed_script = script if outcome.text == script.text else _script_of_text(script, outcome.text)
-    if fixed_script is None:  # cannot happen (fixes stay inside cells); never write then
+        return NotebookCheck([script.to_cells(d) for d in script.linter(lint)(book.path, script.text, codes)])
+    fixed = fix(script, book.path, codes, mode, lint)
+    if fixed is None:  # cannot happen (fixes stay inside cells); never write then
         return check(book, codes, None, lint)
+    outcome, changes = fixed
+    fixed_raw = book.with_sources({number: after for number, _, after in changes}) if changes else None
+    return NotebookCheck(outcome.remaining, outcome.fixed, outcome.fixed_codes, fixed_raw, changes)
+
+
+def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
+    """Fix the cells of `script` as one module: (the outcome, its diagnostics in cell
+    coordinates; the changed cells as (cell, before, after)), or None if the cells could not
+    be told apart in the result."""
+    outcome = fixes.fix_until_stable(path, script.text, codes, mode, script.linter(lint))
+    fixed_script = script if outcome.text == script.text else _script_of_text(script, outcome.text)
+    if fixed_script is None:
+        return None
     changes = [
         (before.cell.number, before.cell.source, after.cell.source)
         for before, after in zip(script.parts, fixed_script.parts)
         if before.cell.source != after.cell.source
     ]
-    fixed_raw = book.with_sources({number: after for number, _, after in changes}) if changes else None
-    return NotebookCheck(
-        [fixed_script.to_cells(d) for d in outcome.remaining], outcome.fixed, outcome.fixed_codes, fixed_raw, changes
-    )
+    outcome.remaining = [fixed_script.to_cells(d) for d in outcome.remaining]
+    return outcome, changes

@@ -7,7 +7,8 @@ and into the result cache).
     index = ProjectIndex.build(paths)          # every .py file under `paths`
     index = ProjectIndex.single(path, text)    # one file (`lint_text`, editors)
 
-    index.module_name(path)        -> "pkg.models.gan" (None if the file is not indexed)
+    index.module_name(path)        -> "pkg.models.gan" (None if the file is not indexed; a
+                                      second script of the same name is keyed "name@path")
     index.modules["pkg.models.gan"] -> ModuleInfo: path, is_package, imports (Import rows:
                                       absolute module, name, alias, star, line), defined names,
                                       `__all__` (when a literal), functions (FunctionInfo: name,
@@ -289,11 +290,12 @@ class ProjectIndex:
     # Building
 
     @classmethod
-    def build(cls, paths, read=None) -> "ProjectIndex":
-        """Index the files `paths` (a list of .py files, as discovered) and the packages they
-        belong to. `read(path) -> text | None` reads a file (default: UTF-8 with replacement)."""
+    def build(cls, paths, read=None, module_reader=None) -> "ProjectIndex":
+        """Index the files `paths` (a list of .py files, as discovered). `read(path) -> text |
+        None` reads a file (default: UTF-8 with replacement); `module_reader(path, name,
+        is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's)."""
         read = read or _read_text
-        files = [os.path.abspath(path) for path in paths]
+        files = [os.path.abspath(path) for path in paths if str(path).endswith(".py")]
         roots: set[str] = set()
         named: dict[str, tuple[str, str]] = {}
         for path in files:
@@ -302,15 +304,22 @@ class ProjectIndex:
             roots.add(root)
         modules: dict[str, ModuleInfo] = {}
         for path, (name, _root) in named.items():
-            if name in modules:
-                continue  # two scripts of the same name in different folders: the first wins
-            text = read(path)
-            if text is None:
-                continue
-            modules[name] = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+            key = name
+            if key in modules:
+                # Two scripts of the same name in different folders: imports find the first;
+                # the other is indexed under a key of its own (its ModuleInfo keeps its name).
+                key = f"{name}@{path}"
+            is_package = os.path.basename(path) == "__init__.py"
+            if module_reader is not None:
+                info = module_reader(path, name, is_package)
+            else:
+                text = read(path)
+                info = None if text is None else read_module(name, path, text, is_package)
+            if info is not None:
+                modules[key] = info
         aliases: dict[str, str] = {}
         for path, (name, _root) in named.items():
-            if modules.get(name) is None or modules[name].path != path:
+            if modules.get(name) is None or os.path.abspath(modules[name].path) != path:
                 continue
             for root in roots:
                 alias = _relative_name(path, root)

@@ -2,9 +2,9 @@
 
 A rule is a libcst visitor (Fixit style): it defines `visit_<Node>` methods and calls
 `self.report(node, message, fix=...)`. The engine runs all selected rules in ONE batched
-traversal of the tree, so metadata (positions, scopes, qualified names) is resolved once per
-file, and shared analyses (the grad-state dataflow, loop facts) are computed once, on first
-use, through `self.context`.
+traversal of the tree (varlint/engine.py dispatches over the pre-order the name pass records),
+so names, scopes and parents are resolved once per file, and shared analyses (the grad-state
+dataflow, loop facts) are computed once, on first use, through `self.context`.
 
 A rule's documentation is its module docstring (What it does / Why is this bad / Example /
 Fix safety), printed by `varlint rule CODE`.
@@ -12,44 +12,92 @@ Fix safety), printed by `varlint rule CODE`.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cached_property
 from typing import ClassVar, Iterable
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
+from libcst.metadata import CodeRange, PositionProvider
 
 from varlint.diagnostic import Applicability, Diagnostic, Edit, Fix, Position
 
 
 class FileContext:
-    """Everything known about one file, built once and shared by all rules."""
+    """Everything known about one file, built once and shared by all rules.
 
-    def __init__(self, path: str, module: cst.Module, wrapper: cst.MetadataWrapper) -> None:
+    `project` is the run's project index (varlint/project.py); without one (linting a text) it
+    is an index of this file alone. Names, parents and scopes come from one pass of our own
+    (varlint/analysis/names.py); libcst metadata (positions, or any provider a rule asks for
+    with `get_metadata`) is computed only when first needed."""
+
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        wrapper: cst.MetadataWrapper | None = None,
+        *,
+        project=None,
+        module_name: str | None = None,
+    ) -> None:
         self.path = path
         self.module = module
-        self.wrapper = wrapper
+        self._wrapper = wrapper
+        self._project = project
+        self._module_name = module_name
+        self._metadata: dict = {}
+
+    @property
+    def wrapper(self) -> cst.MetadataWrapper:
+        if self._wrapper is None:
+            self._wrapper = cst.MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return self._wrapper
+
+    def metadata(self, provider) -> dict:
+        """A libcst metadata provider's mapping, resolved on first use."""
+        if provider not in self._metadata:
+            self._metadata[provider] = self.wrapper.resolve(provider)
+        return self._metadata[provider]
+
+    @property
+    def project(self):
+        if self._project is None:
+            from varlint.project import ProjectIndex
+
+            self._project = ProjectIndex.single(self.path, self.module.code, self._module_name)
+        return self._project
+
+    @property
+    def module_name(self) -> str:
+        if self._module_name is None:
+            from varlint.project import package_module_name
+
+            key = self._project.module_name(self.path) if self._project is not None else None
+            info = self._project.modules.get(key) if key is not None else None
+            self._module_name = info.name if info is not None else package_module_name(self.path)[0]
+        return self._module_name
 
     @cached_property
     def positions(self):
-        return self.wrapper.resolve(PositionProvider)
+        return self.metadata(PositionProvider)
 
-    @cached_property
-    def parents(self):
-        return self.wrapper.resolve(ParentNodeProvider)
+    @property
+    def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        return self.names.parents
 
     @cached_property
     def names(self):
         """Qualified-name resolution (imports followed), see varlint/analysis/names.py."""
         from varlint.analysis.names import NameResolver
 
-        return NameResolver(self.wrapper)
+        is_package = os.path.basename(self.path) == "__init__.py"
+        # Without a project index, imports resolve within this file only (the star imports
+        # of other modules are unknown).
+        return NameResolver(self.module, self._project, self.module_name, is_package)
+
+    def expression_context(self, node: cst.CSTNode) -> str:
+        """"load", "store" (an assignment target) or "del" (see names.py)."""
+        return self.names.expression_context(node)
 
     @cached_property
     def gradflow(self):
@@ -57,6 +105,13 @@ class FileContext:
         from varlint.analysis.gradflow import GradFlow
 
         return GradFlow(self)
+
+    @cached_property
+    def summaries(self):
+        """Summaries of this file's functions (what a call returns), see analysis/gradflow."""
+        from varlint.analysis.gradflow.summaries import Summaries
+
+        return Summaries(self)
 
     @cached_property
     def loops(self):
@@ -112,6 +167,17 @@ def short_code(code: str, limit: int = 40) -> str:
     return code if len(code) <= limit else code[: limit - 3] + "..."
 
 
+HINT_LIMIT = 80
+
+
+def replace_message(replacement: str) -> str:
+    """A fix's `Replace with `...`` message: the replacement shown whole, never cut mid-token;
+    one too long for a line says where to see it instead."""
+    if "\n" not in replacement and len(replacement) <= HINT_LIMIT:
+        return f"Replace with `{replacement}`"
+    return "Replace with the rewritten code (run `varlint check --diff` to see it)"
+
+
 def to_position(code_position) -> Position:
     # libcst: 1-based lines, 0-based columns; ruff and varlint: both 1-based.
     return Position(code_position.line, code_position.column + 1)
@@ -123,17 +189,17 @@ class Rule(cst.BatchableCSTVisitor):
     # Rules that are off unless selected explicitly (severity "info"), like VL104.
     default_enabled: ClassVar[bool] = True
 
-    METADATA_DEPENDENCIES = (
-        PositionProvider,
-        ParentNodeProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-    )
+    # libcst metadata a rule reads with `get_metadata` (computed for it on first use; the
+    # shared facts, `self.context.names` / `parents` / `positions`, need no declaration).
+    METADATA_DEPENDENCIES = ()
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
         self.context = context
         self.diagnostics: list[Diagnostic] = []
+
+    def get_metadata(self, key, node, default=None):
+        return self.context.metadata(key).get(node, default)
 
     @classmethod
     def documentation(cls) -> str:

@@ -4,7 +4,8 @@
   quick succession are linted once): code, severity, the rule's name in `data`, its
   documentation as hover and as `codeDescription` (the rule module, whose docstring it is).
 - Code actions: each safe or unsafe fix (labelled so), "Fix all safe varlint problems"
-  (also as `source.fixAll.varlint`, for fix-on-save) and "Add noqa" per diagnostic.
+  (kind `source.fixAll.varlint`, for fix-on-save; in a notebook it fixes all its cells
+  together) and "Add noqa" per diagnostic.
 - Settings: the `[tool.varlint]` of the pyproject.toml nearest to each document, read again
   for every lint (a stat and a small TOML parse), so edits to it apply at once; open documents
   are linted again when a pyproject.toml is saved or changes on disk.
@@ -71,6 +72,8 @@ class VarlintServer(LanguageServer):
         )
         self.linted: dict[str, Linted] = {}  # by document URI
         self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.running: set[str] = set()  # documents being linted
+        self.stale: set[str] = set()  # ... that changed meanwhile
         self.config_errors_shown: set[str] = set()
 
     # --- settings -------------------------------------------------------------------------
@@ -99,7 +102,22 @@ class VarlintServer(LanguageServer):
         self.pending[uri] = loop.call_later(delay, lambda: asyncio.ensure_future(self.lint(uri)))
 
     async def lint(self, uri: str) -> None:
+        """Lint a document once at a time: a request while its lint runs makes one more run
+        after it (two lints of one document would only compete for the CPU)."""
         self.pending.pop(uri, None)
+        if uri in self.running:
+            self.stale.add(uri)
+            return
+        self.running.add(uri)
+        try:
+            await self._lint(uri)
+        finally:
+            self.running.discard(uri)
+        if uri in self.stale:
+            self.stale.discard(uri)
+            self.schedule(uri, 0)
+
+    async def _lint(self, uri: str) -> None:
         book = self.workspace.get_notebook_document(notebook_uri=uri)
         if book is not None:
             await self.lint_notebook(book)
@@ -120,13 +138,9 @@ class VarlintServer(LanguageServer):
 
     async def lint_notebook(self, book: lsp.NotebookDocument) -> None:
         path, book_version = document_path(book.uri, self), book.version
-        cells, uris = [], {}
-        for number, cell in enumerate(book.cells, start=1):
-            uris[number] = cell.document
-            if cell.kind == lsp.NotebookCellKind.Code:
-                cells.append(notebook.CodeCell(number, self.workspace.get_text_document(cell.document).source))
+        uris = {number: cell.document for number, cell in enumerate(book.cells, start=1)}
         codes = self.codes_for(path)
-        script = notebook.Script(cells)
+        script = self.notebook_script(book)
         linter = script.linter(engine.lint_text)
         found = await asyncio.get_running_loop().run_in_executor(None, linter, path, script.text, codes)
         current = self.workspace.get_notebook_document(notebook_uri=book.uri)
@@ -136,10 +150,17 @@ class VarlintServer(LanguageServer):
         for diagnostic in found:
             mapped = script.to_cells(diagnostic)
             by_cell[mapped.cell].append(dataclasses.replace(mapped, cell=None))
-        for cell in cells:
-            uri = uris[cell.number]
+        for part in script.parts:
+            uri = uris[part.cell.number]
             text = self.workspace.get_text_document(uri).source
-            self.publish(uri, Linted(None, text, by_cell[cell.number], codes, path))
+            self.publish(uri, Linted(None, text, by_cell[part.cell.number], codes, path))
+
+    def notebook_script(self, book: lsp.NotebookDocument) -> notebook.Script:
+        return notebook.Script(
+            notebook.CodeCell(number, self.workspace.get_text_document(cell.document).source)
+            for number, cell in enumerate(book.cells, start=1)
+            if cell.kind == lsp.NotebookCellKind.Code
+        )
 
     def publish(self, uri: str, linted: Linted) -> None:
         self.linted[uri] = linted
@@ -270,20 +291,30 @@ class VarlintServer(LanguageServer):
         kinds = (lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source, lsp.CodeActionKind.SourceFixAll, FIX_ALL_KIND)
         if wanted and not any(FIX_ALL_KIND.startswith(kind) or kind in kinds for kind in wanted):
             return None
-        if self.workspace.get_notebook_document(cell_uri=uri) is not None:
-            return None  # fixes across cells need the whole notebook: `varlint check --fix`
         if not any(d.fix and d.fix.applicability is Applicability.SAFE for d in linted.diagnostics):
             return None
-        outcome = fixes.fix_until_stable(linted.path, linted.text, linted.codes, Applicability.SAFE, engine.lint_text)
-        if outcome.text == linted.text:
+        book = self.workspace.get_notebook_document(cell_uri=uri)
+        if book is None:
+            outcome = fixes.fix_until_stable(linted.path, linted.text, linted.codes, Applicability.SAFE, engine.lint_text)
+            new_texts = {uri: outcome.text} if outcome.text != linted.text else {}
+        else:  # the notebook's cells are fixed together (an import goes once no cell uses it)
+            uris = {number: cell.document for number, cell in enumerate(book.cells, start=1)}
+            fixed = notebook.fix(self.notebook_script(book), linted.path, linted.codes, Applicability.SAFE, engine.lint_text)
+            new_texts = {uris[number]: after for number, _, after in (fixed[1] if fixed else [])}
+        if not new_texts:
             return None
-        lines = document.lines
-        whole = lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(len(lines), 0))
         return lsp.CodeAction(
             title="Fix all safe varlint problems",
             kind=FIX_ALL_KIND,
-            edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(whole, outcome.text)]}),
+            edit=lsp.WorkspaceEdit(changes={
+                cell_uri: [lsp.TextEdit(whole_document(self.workspace.get_text_document(cell_uri)), text)]
+                for cell_uri, text in new_texts.items()
+            }),
         )
+
+
+def whole_document(document) -> lsp.Range:
+    return lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(len(document.lines), 0))
 
 
 def document_path(uri: str, server: LanguageServer) -> str:

@@ -1,5 +1,6 @@
 """Convolution, pooling and resampling layers: Conv1d, Conv2d, ConvTranspose2d, MaxPool1d/2d,
-AvgPool1d/2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Upsample, PixelShuffle.
+AvgPool1d/2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Upsample (and UpsamplingNearest2d,
+UpsamplingBilinear2d), PixelShuffle.
 
 Thin Modules around runtime/ops/ (conv.py, pooling.py, resampling.py) with PyTorch's
 constructor arguments, default initialisation (kaiming_uniform_ with a=sqrt(5), bias
@@ -220,6 +221,16 @@ class Upsample(Module):
         else:
             info = f"size={self.size!r}"
         return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class PixelShuffle(Module):

@@ -1,6 +1,7 @@
 """The Tensor ops, one module per family; each op is defined once, forward and backward together.
 
-Every module lists what it defines:
+Every module lists what it defines (the layer families, conv/pooling/normalization/resampling,
+have no METHODS; their torch functions are those PyTorch has at top level, the rest are F.*):
     METHODS         {name: function}: bound as `Tensor.name` (runtime/tensor.py does it)
     FUNCTION_FORMS  names that are also `torch.name(input, ...)`, calling `input.name(...)`
     FUNCTIONS       {name: function}: torch functions that are not a method call on their input
@@ -12,17 +13,22 @@ from __future__ import annotations
 from . import (
     arithmetic,
     comparison,
+    conv,
     conversions,
     creation,
     indexing,
     linalg,
+    normalization,
     pointwise,
+    pooling,
     reductions,
+    resampling,
     views,
 )
 
+# losses.py is not a family: its functions are torch.nn.functional's only
 FAMILIES = (creation, conversions, arithmetic, comparison, pointwise, reductions, linalg,
-            views, indexing)
+            views, indexing, conv, pooling, normalization, resampling)
 
 
 def bind_methods(cls, methods: dict) -> None:
@@ -40,7 +46,7 @@ def methods() -> dict:
     """Every family's METHODS (each name is defined by one family only)."""
     found, family_of = {}, {}
     for family in FAMILIES:
-        for name, function in family.METHODS.items():
+        for name, function in getattr(family, "METHODS", {}).items():
             if name in found:
                 raise AssertionError(f"Tensor.{name} defined by both {family_of[name]} and {family.__name__}")
             found[name], family_of[name] = function, family.__name__

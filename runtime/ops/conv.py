@@ -69,6 +69,11 @@ def _ungrouped(array):
     return array.transpose(1, 0, 2, 3).reshape(n, g * c, length)
 
 
+def _batch_outer(a, b):
+    """For each group g: sum over samples n of a[g, n] @ b[g, n].T (one BLAS product each)."""
+    return np.stack([np.tensordot(a[g], b[g], axes=([0, 2], [0, 2])) for g in range(a.shape[0])])
+
+
 def _check_conv_input(input, weight, groups, transposed, dims):
     expected = dims + 2
     if input.dim() not in (expected - 1, expected):
@@ -145,7 +150,7 @@ def _convolution(input, weight, bias, stride, padding, dilation, groups, dims):
         g_grouped = _grouped(g, groups)
         grad_weight = grad_input = grad_bias = None
         if weight._requires_grad:
-            grad_weight = Tensor._wrap(np.einsum("gnol,gnkl->gok", g_grouped, grouped)
+            grad_weight = Tensor._wrap(_batch_outer(g_grouped, grouped)
                                        .reshape(weight._data.shape).astype(x.dtype, copy=False))
         if input._requires_grad:
             columns_grad = _ungrouped(np.matmul(matrices.transpose(0, 2, 1)[:, None], g_grouped))
@@ -213,7 +218,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             gx = _ungrouped(np.matmul(matrices[:, None], g_columns)).reshape(n, c, h, wd)
             grad_input = Tensor._wrap((gx[0] if unbatched else gx).astype(x.dtype, copy=False))
         if weight._requires_grad:
-            gw = np.einsum("gnil,gnkl->gik", x_grouped, g_columns)
+            gw = _batch_outer(x_grouped, g_columns)
             grad_weight = Tensor._wrap(gw.reshape(w.shape).astype(x.dtype, copy=False))
         if bias is not None and bias._requires_grad:
             grad_bias = Tensor._wrap(g.sum(axis=(0, 2, 3)).astype(x.dtype, copy=False))

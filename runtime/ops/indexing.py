@@ -257,4 +257,4 @@ METHODS = {
 }
 
 FUNCTION_FORMS = ("gather", "scatter", "index_select", "masked_select")
-FUNCTIONS = {"cat": cat, "stack": stack, "embedding": embedding}
+FUNCTIONS = {"cat": cat, "stack": stack}  # F.embedding only: torch.embedding takes (weight, indices)

@@ -216,6 +216,5 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return (output, Tensor._wrap(indices)) if return_indices else output
 
 
-FUNCTIONS = {"max_pool1d": max_pool1d, "max_pool2d": max_pool2d, "avg_pool1d": avg_pool1d,
-             "avg_pool2d": avg_pool2d, "adaptive_avg_pool2d": adaptive_avg_pool2d,
-             "adaptive_max_pool2d": adaptive_max_pool2d}
+# torch.NAME (avg_pool2d and the adaptive pools are torch.nn.functional's only)
+FUNCTIONS = {"max_pool1d": max_pool1d, "max_pool2d": max_pool2d, "avg_pool1d": avg_pool1d}

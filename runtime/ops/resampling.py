@@ -1,4 +1,5 @@
-"""Resampling: `interpolate` (nearest, linear, bilinear) and `pixel_shuffle`."""
+"""Resampling and padding: `interpolate` (nearest, linear, bilinear), `pixel_shuffle` and
+`pad` (constant, reflect, replicate)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,42 @@ def pixel_unshuffle(input, downscale_factor):
     value = value.transpose(order).reshape(*lead, channels * r * r, h // r, w // r)
     return record_op("PixelUnshuffleBackward0", np.ascontiguousarray(value), (input,),
                      lambda g: (pixel_shuffle(g, r),))
+
+
+
+_PAD_MODES = {"constant": ("constant", "ConstantPadNdBackward0"), "reflect": ("reflect", "ReflectionPad{}DBackward0"),
+              "replicate": ("edge", "ReplicationPad{}DBackward0"), "circular": ("wrap", "ReplicationPad{}DBackward0")}
+
+
+def pad(input, pad, mode="constant", value=None):
+    """F.pad: `pad` lists (before, after) amounts from the last dim backwards. The backward
+    adds each output element's gradient to the input element it copies (found by padding an
+    index array the same way)."""
+    if len(pad) % 2 or len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length must be divisible by 2")  # PyTorch's assertion text
+    if mode not in _PAD_MODES or any(p < 0 for p in pad):
+        raise NotImplementedError(f"F.pad(mode={mode!r}) with these amounts is not supported by "
+                                  "the varlint runtime")
+    widths = [(0, 0)] * input.dim()
+    for i in range(len(pad) // 2):
+        widths[input.dim() - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    numpy_mode, name = _PAD_MODES[mode]
+    x = input._data
+    if numpy_mode == "constant":
+        value_array = np.pad(x, widths, constant_values=0 if value is None else value)
+        positions = np.pad(np.arange(x.size).reshape(x.shape), widths, constant_values=-1)
+    else:
+        value_array = np.pad(x, widths, mode=numpy_mode)
+        positions = np.pad(np.arange(x.size).reshape(x.shape), widths, mode=numpy_mode)
+        name = name.format(len(pad) // 2)
+    kept = positions.ravel() >= 0
+
+    def backward(grad):
+        g = grad._data.ravel()[kept]
+        summed = np.bincount(positions.ravel()[kept], weights=g, minlength=x.size)
+        return (Tensor._wrap(summed.astype(grad._data.dtype).reshape(x.shape)),)
+
+    return record_op(name, value_array, (input,), backward)
 
 
 FUNCTIONS = {"pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle}

@@ -24,8 +24,10 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import GRAD_NEUTRAL_METHODS
+from varlint.analysis.tree_methods import neutral_method
 from varlint.analysis.names import path_of
 
 Roots = frozenset[str] | None
@@ -170,7 +172,7 @@ def grad_owners(node: cst.CSTNode) -> list[cst.BaseExpression]:
             if attribute.attr.value == "grad":
                 found.append(attribute.value)
 
-    node.visit(Collector())
+    walk(node, Collector())
     return found
 
 
@@ -184,7 +186,7 @@ class LoopFacts:
     def __init__(self, context) -> None:
         self.context = context
         walker = _Walker(self)
-        context.module.visit(walker)
+        walk(context.module, walker)
         self.sites: list[Site] = walker.sites
         self.loops: dict[cst.CSTNode, Loop] = walker.loops
         self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = walker.scope_parent
@@ -192,6 +194,7 @@ class LoopFacts:
         self.functions: dict[str, list[cst.FunctionDef]] = walker.functions
         self.methods: dict[str, list[cst.FunctionDef]] = walker.methods
         self.classes: set[str] = walker.classes
+        self.declared_global: set[str] = walker.declared_global
         self._training: dict[cst.CSTNode, bool] = {}
         self._classify_steps()
         self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
@@ -214,6 +217,18 @@ class LoopFacts:
                 yield scope
             first = False
             scope = self.scope_parent.get(scope)
+
+    def parent_scope(self, scope: cst.CSTNode) -> cst.CSTNode | None:
+        return self.scope_parent.get(scope)
+
+    def scope_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The function, lambda, class or module whose body holds `node`."""
+        parents = self.context.parents
+        while node in parents:
+            node = parents[node]
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+                return node
+        return self.context.module
 
     def bindings_of(self, path: str, scope: cst.CSTNode) -> list[Binding]:
         if path.startswith("self."):
@@ -264,8 +279,16 @@ class LoopFacts:
         return any(name.startswith("torch.") for name in self.context.names.qualified(call.func))
 
     def optimizer_roots(self, path: str, scope: cst.CSTNode) -> Roots:
+        """What the optimizer `path` steps; also when it is built in each branch of an `if`
+        (`Adam(netG.parameters())` / `RMSprop(netG.parameters())`) from the same objects."""
         binding = self.optimizer_binding(path, scope)
-        return None if binding is None else self.binding_roots(binding)
+        if binding is not None:
+            return self.binding_roots(binding)
+        bindings = self.bindings_of(path, scope)
+        if len(bindings) < 2 or not all(self.is_optimizer_call(b.value) for b in bindings):
+            return None
+        found = {self.binding_roots(b) for b in bindings}
+        return found.pop() if len(found) == 1 else None
 
     def binding_roots(self, binding: Binding) -> Roots:
         """What the optimizer built by `binding` steps: the roots of its first argument."""
@@ -417,11 +440,13 @@ class LoopFacts:
                     return True
         return False
 
-    def unknown_call(self, call: cst.Call) -> bool:
+    def unknown_call(self, call: cst.Call, scope: cst.CSTNode | None = None) -> bool:
         """A call of code varlint cannot see (imported from elsewhere, not torch, not builtins)."""
         if self.callees(call) is not None:
             return False
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in KNOWN_METHODS | GRAD_NEUTRAL_METHODS:
+        if isinstance(call.func, cst.Attribute) and grad_neutral(call.func.attr.value, call.func.value):
+            return False
+        if scope is not None and self.tree_method_is_neutral(call, scope):
             return False
         names = self.context.names.qualified(call.func)
         if not names:
@@ -429,6 +454,25 @@ class LoopFacts:
             # attribute calls may be anything, a plain call is a forward pass.
             return isinstance(call.func, cst.Attribute)
         return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
+
+    def tree_method_is_neutral(self, call: cst.Call, scope: cst.CSTNode) -> bool:
+        """`rnn.initHidden()`, `rnn` bound once to `RNN(...)`, a class of another module of the
+        tree whose `initHidden` never touches gradients (see analysis/tree_methods.py)."""
+        if not isinstance(call.func, cst.Attribute):
+            return False
+        path = path_of(call.func.value)
+        bindings = self.bindings_of(path, scope) if path is not None else []
+        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
+            return False
+        names = self.context.names.qualified(bindings[0].value.func)
+        if len(names) != 1:
+            return False
+        module_name, _, class_name = next(iter(names)).rpartition(".")
+        project = self.context.project
+        info = project.module(module_name) if module_name else None
+        if info is None or class_name not in info.classes:
+            return False
+        return neutral_method(info.path, info.digest, class_name, call.func.attr.value)
 
     # --- helpers seen through their calls -------------------------------------------------
 
@@ -553,9 +597,28 @@ class LoopFacts:
                 call: cst.Call = site.node  # type: ignore[assignment]
                 if self.helper_resets(call):
                     found.append(site)
-                elif self.unknown_call(call) and self._receives(site, consumer):
+                elif self.unknown_call(call, site.scope) and self._receives(site, consumer):
                     found.append(site)
         return found
+
+    def unreset_roots(self, loop: Loop, consumer: Site, resets: list[Site]) -> list[str]:
+        """The objects of `consumer` that none of `resets` covers, when every one of them is a
+        reset of known objects (`encoder.zero_grad()` alone for an optimizer of `encoder` and
+        `decoder`): their gradients accumulate. Empty when anything is unknown."""
+        if consumer.roots is None or not resets:
+            return []
+        reset_roots: set[str] = set()
+        for site in resets:
+            if site.kind is not SiteKind.RESET or site.roots is None:
+                return []
+            if consumer.key is not None and site.key == consumer.key:
+                return []
+            reset_roots |= site.roots
+        return sorted(
+            root for root in consumer.roots
+            if not any(root == owner or root.startswith(owner + ".") for owner in reset_roots)
+            and not self.rebound(loop, head(root))
+        )
 
     def _receives(self, call_site: Site, consumer: Site) -> bool:
         received = call_site.roots or frozenset()
@@ -595,6 +658,35 @@ class LoopFacts:
                 return None
             child = parent
         return None
+
+
+# In-place tensor methods that only change the values of their receiver.
+IN_PLACE_VALUE_METHODS = frozenset({
+    "zero", "fill", "copy", "normal", "uniform", "resize", "resize_as", "bernoulli", "random",
+    "exponential", "geometric", "cauchy", "log_normal", "index_fill", "masked_fill", "scatter",
+})
+
+
+def grad_neutral(method: str, receiver: cst.BaseExpression) -> bool:
+    """A method that never touches `.grad`: `x.mm(w)`, `h.view(-1)`, `model.train()`, and an
+    in-place change of values (`p.data.clamp_(...)`, `noise.normal_(0, 1)`) on something that
+    is not a `.grad`."""
+    if method in KNOWN_METHODS or method in GRAD_NEUTRAL_METHODS:
+        return True
+    if not method.endswith("_") or method.endswith("__"):
+        return False
+    base = method[:-1]
+    if base not in GRAD_NEUTRAL_METHODS and base not in IN_PLACE_VALUE_METHODS:
+        return False
+    path = path_of(strip_calls(receiver))
+    return path is not None and "grad" not in path.split(".")
+
+
+def strip_calls(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """`noise.resize_(...)` -> `noise` (the receiver of a chain of method calls)."""
+    while isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute):
+        expression = expression.func.value
+    return expression
 
 
 def parameter_arguments(function: cst.FunctionDef, call: cst.Call) -> dict[str, cst.BaseExpression | None]:
@@ -677,6 +769,7 @@ class _Walker(cst.CSTVisitor):
         self.functions: dict[str, list[cst.FunctionDef]] = {}
         self.methods: dict[str, list[cst.FunctionDef]] = {}
         self.classes: set[str] = set()
+        self.declared_global: set[str] = set()
         self.scopes: list[cst.CSTNode] = []
         self.frames: list[list[Frame]] = []  # per open scope
 
@@ -892,6 +985,9 @@ class _Walker(cst.CSTVisitor):
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind(node.target, node.value)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.declared_global |= {item.name.value for item in node.names}
 
     def visit_Del(self, node: cst.Del) -> None:
         if isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad":

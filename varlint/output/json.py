@@ -40,9 +40,9 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
     return item
 
 
-def render(diagnostics: Iterable[Diagnostic], extra: Iterable[dict] | None = None) -> str:
+def render(diagnostics: Iterable[Diagnostic], context=None, extra: Iterable[dict] | None = None) -> str:
     items = [diagnostic_to_dict(d) for d in sorted(diagnostics, key=lambda d: d.sort_key)]
     if extra is not None:
         for item, more in zip(items, extra):
             item.update(more)
-    return json.dumps(items, indent=2, ensure_ascii=False)
+    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"

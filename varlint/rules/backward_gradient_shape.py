@@ -44,7 +44,7 @@ from varlint.analysis.gradflow import numel, torch_size
 from varlint.diagnostic import Applicability
 from varlint.rule import Rule
 from varlint.rules.backward_without_grad import gradient_accepted
-from varlint.rule import receiver_code, short_code
+from varlint.rule import receiver_code, replace_message, short_code
 
 ERROR = (
     "RuntimeError: Mismatch in shape: grad_output[{index}] has a shape of {gradient} and "
@@ -112,5 +112,5 @@ class BackwardGradientShape(Rule):
             code = self.context.code(output)
             seeded = f"(-{tensor})" if code == tensor else f"(-({code}))"
         replacement = f"{seeded}.backward({arguments})"
-        message = f"Replace with `{seeded}.backward()`"
+        message = replace_message(f"{seeded}.backward()")
         return self.make_fix(Applicability.SAFE, message, [self.context.edit(call, replacement)])

@@ -60,10 +60,9 @@ from __future__ import annotations
 
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import ScopeProvider
 
+from varlint.analysis.tree import children
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import FACTORIES
 from varlint.diagnostic import Applicability, Edit, Position
@@ -92,7 +91,13 @@ def is_grad(expression: cst.BaseExpression) -> bool:
 
 
 def reads_grad(node: cst.CSTNode) -> bool:
-    return bool(m.findall(node, m.Attribute(attr=m.Name("grad"))))
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if is_grad(current):
+            return True
+        stack.extend(children(current))
+    return False
 
 
 class DropGradData(cst.CSTTransformer):
@@ -173,8 +178,8 @@ class DataAttribute(Rule):
         or item assignment could hit a property or a tuple, a global would become local."""
         if not isinstance(target, cst.Name):
             return False
-        scope = self.get_metadata(ScopeProvider, statement, None)
-        return scope is not None and bool(scope.assignments[target.value])
+        scope = self.context.names.scope_at(statement)
+        return scope is not None and bool(scope.bindings.get(target.value))
 
     def inside_no_grad(self, node: cst.CSTNode) -> bool:
         while not isinstance(node, (cst.Module, cst.FunctionDef, cst.ClassDef)):

@@ -53,7 +53,6 @@ on `self` (an `__init__`, or other attributes of `self` than the context's) is d
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from varlint.diagnostic import Applicability, Edit
 from varlint.rule import Rule, to_position
@@ -130,6 +129,7 @@ class LegacyAutogradFunction(Rule):
         )
 
     def class_edits(self, node: cst.ClassDef) -> list[Edit] | None:
+        import libcst.matchers as m  # lazily: it takes long to import
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
         if any(method.name.value not in STATIC_METHODS for method in methods):
             return None  # `__init__` or helpers keep state on `self`
@@ -190,4 +190,5 @@ class LegacyAutogradFunction(Rule):
 
     @staticmethod
     def local_names(scope_node: cst.CSTNode) -> set[str]:
+        import libcst.matchers as m  # lazily: it takes long to import
         return {target.value for target in m.findall(scope_node, m.AssignTarget(target=m.Name()))}

@@ -60,7 +60,6 @@ from __future__ import annotations
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from varlint.analysis.torch_api import (
     CUDA_TYPED_CONSTRUCTORS,
@@ -69,7 +68,7 @@ from varlint.analysis.torch_api import (
     TYPED_CONSTRUCTORS,
 )
 from varlint.diagnostic import Applicability
-from varlint.rule import Rule
+from varlint.rule import Rule, replace_message
 from varlint.rules.zero_dim_index import method_call_name
 
 CUDA_UNAVAILABLE = "TypeError: type {name} not available. Torch not compiled with CUDA enabled."
@@ -169,7 +168,7 @@ class LegacyTensorConstructor(Rule):
         arguments.extend(self.context.code(without_comma(arg)) for arg in keywords)
         replacement = f"{torch}.{factory}({', '.join(arguments)})"
         safe = proven and not cuda and not keywords
-        fix_message = f"Replace with `{short(replacement)}`"
+        fix_message = replace_message(replacement)
         if factory == "as_tensor" and not proven:
             fix_message += " if the argument is data (an int argument is a size: `torch.empty(n, ...)`)"
         self.report(
@@ -191,21 +190,10 @@ class LegacyTensorConstructor(Rule):
             return not NUMPY_NDARRAY_CONSTRUCTORS.isdisjoint(self.context.names.callee(expression))
         if not isinstance(expression, cst.Name):
             return False
-        scope = self.get_metadata(ScopeProvider, expression, None)
-        if scope is None:
-            return False
-        referents = {
-            assignment
-            for access in scope.accesses[expression.value]
-            if access.node is expression
-            for assignment in access.referents
-        }
+        referents = self.context.names.bindings(expression)
         if len(referents) != 1:
-            return False
-        (assignment,) = referents
-        if len(assignment.scope.assignments[expression.value]) != 1:
-            return False  # rebound somewhere in its scope
-        target = assignment.node
+            return False  # rebound somewhere in its scope (or not bound)
+        target = referents[0].node
         statement = self.context.parents.get(self.context.parents.get(target))
         return (
             isinstance(target, cst.Name)
@@ -237,7 +225,7 @@ class LegacyTensorConstructor(Rule):
             f"`.type({type_name})` converts through a legacy tensor type; use `.{conversion}`",
             fix=self.make_fix(
                 applicability,
-                f"Replace with `{short(replacement)}`",
+                replace_message(replacement),
                 [self.context.edit(call, replacement)],
             ),
         )
@@ -264,7 +252,3 @@ class LegacyTensorConstructor(Rule):
 
 def without_comma(arg: cst.Arg) -> cst.Arg:
     return arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-
-
-def short(code: str) -> str:
-    return code if len(code) <= 70 and "\n" not in code else code.split("\n", 1)[0][:67] + "..."

@@ -47,7 +47,7 @@ from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.loops import Site, SiteKind, conditional, frames_inside, head, target_names
 from varlint.analysis.names import path_of, read_paths
 from varlint.diagnostic import Applicability, Fix
-from varlint.rule import Rule, receiver_code
+from varlint.rule import Rule, receiver_code, replace_message
 
 def mentions(node: cst.CSTNode, paths: set[str]) -> bool:
     """Whether `node` reads one of `paths`."""
@@ -190,7 +190,7 @@ class LossHistoryKept(Rule):
         if shape is not None and math.prod(shape) == 1:
             return self.make_fix(
                 Applicability.UNSAFE,
-                f"Replace with `{self.item_code(value)}`",
+                replace_message(self.item_code(value)),
                 [self.context.edit(value, self.item_code(value))],
             )
         return self.make_fix(

@@ -59,6 +59,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
 from varlint.analysis.names import path_of
 from varlint.diagnostic import Applicability, Edit, Fix, Position
@@ -75,6 +76,7 @@ class MissingGradZeroing(TrainingLoopRule):
         consumers = [site for site in facts.consumers(loop) if not facts.fresh_each_iteration(loop, site)]
         unreset = [site for site in consumers if not facts.resets(loop, site)]
         if not unreset:
+            self.check_partial_resets(loop, consumers)
             return
         optimizers = list(dict.fromkeys(site.key for site in consumers if site.kind is SiteKind.STEP))
         unreset_steps = [site for site in unreset if site.kind is SiteKind.STEP]
@@ -92,6 +94,21 @@ class MissingGradZeroing(TrainingLoopRule):
                 self.report_at_backward(loop, unreset_updates, None)
             return
         self.report_at_backward(loop, unreset_updates, unreset_steps[0] if unreset_steps else None)
+
+    def check_partial_resets(self, loop: Loop, consumers: list[Site]) -> None:
+        """Every step is reset, but some of the objects it steps never are."""
+        facts = self.context.loops
+        for step in dict((site.key, site) for site in consumers if site.kind is SiteKind.STEP).values():
+            missing = facts.unreset_roots(loop, step, facts.resets(loop, step))
+            if missing:
+                names = ", ".join(f"`{root}`" for root in missing)
+                self.report(
+                    step.where,
+                    f"the gradients of {names}, which `{step.key}.step()` (line {self.line(step)}) "
+                    f"updates, are never reset in this loop, so each step uses the sum of their "
+                    f"gradients of every earlier iteration; call `{step.key}.zero_grad()` in each "
+                    f"iteration",
+                )
 
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)
@@ -196,7 +213,7 @@ class MissingGradZeroing(TrainingLoopRule):
                 if attribute.attr.value == "grad" and (owner is None or related(owner, path)):
                     reads.append(attribute)
 
-        loop.node.body.visit(GradReads())
+        walk(loop.node.body, GradReads())
         return any(
             (self.context.range(read).start.line, self.context.range(read).start.column) > (end.line, end.column)
             for read in reads

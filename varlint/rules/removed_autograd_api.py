@@ -57,7 +57,6 @@ Display-only: `size_average=` / `reduce=` with values that are not literals, and
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ExpressionContext, ExpressionContextProvider
 
 from varlint.analysis.torch_api import LEGACY_REDUCTION_LOSSES
 from varlint.diagnostic import Applicability, Edit, Position
@@ -92,8 +91,6 @@ class RemovedAutogradApi(Rule):
     code = "VL007"
     name = "removed-autograd-api"
 
-    METADATA_DEPENDENCIES = Rule.METADATA_DEPENDENCIES + (ExpressionContextProvider,)
-
     def visit_Call(self, node: cst.Call) -> None:
         callee = self.context.names.callee(node)
         autograd_backward = "torch.autograd.backward" in callee
@@ -117,7 +114,7 @@ class RemovedAutogradApi(Rule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value != "creator":
             return
-        if self.get_metadata(ExpressionContextProvider, node, None) is not ExpressionContext.LOAD:
+        if self.context.expression_context(node) != "load":
             return  # `obj.creator = ...` defines the attribute: not a tensor's
         if not self.is_known_tensor(node.value):
             return

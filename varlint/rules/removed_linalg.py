@@ -26,7 +26,6 @@ other results.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ExpressionContext, ExpressionContextProvider
 
 from varlint.diagnostic import Applicability
 from varlint.rule import Rule
@@ -47,13 +46,11 @@ class RemovedLinalg(Rule):
     code = "VL309"
     name = "removed-linalg"
 
-    METADATA_DEPENDENCIES = Rule.METADATA_DEPENDENCIES + (ExpressionContextProvider,)
-
     def visit_Attribute(self, node: cst.Attribute) -> None:
         name = node.attr.value
         if name not in REPLACEMENTS:
             return
-        if self.get_metadata(ExpressionContextProvider, node, None) is not ExpressionContext.LOAD:
+        if self.context.expression_context(node) != "load":
             return
         if self.context.names.is_(node, f"torch.{name}"):
             error = f"AttributeError: module 'torch' has no attribute '{name}'"

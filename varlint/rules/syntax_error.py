@@ -3,7 +3,9 @@
 ## What it does
 Reports a file that libcst cannot parse, with the position of the error. When the file looks
 like Python 2 source (`print x`, `except E, e:`, backticks, `<>`, `exec "code"`), the message
-says so.
+says so. Code CPython's compiler refuses (a repeated keyword argument) is reported too. Valid
+Python that varlint's parser cannot take (a boolean chain of thousands of operands, which
+would crash libcst) is reported as such: "valid Python, but too large or too deeply nested".
 
 ## Why is this bad
 No other rule can look at the file, and Python 3 cannot run it either. Legacy PyTorch code

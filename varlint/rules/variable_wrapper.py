@@ -64,6 +64,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.names import VARIABLE
 from varlint.analysis.torch_api import (
@@ -81,6 +82,7 @@ from varlint.rule import (
     comments_outside,
     hoisted_comments_edit,
     receiver_code,
+    replace_message,
     self_assignment_removal,
     shift_continuation_lines,
     short_code,
@@ -276,7 +278,7 @@ class VariableWrapper(Rule):
             if hoisted is not None:
                 edits.append(hoisted)
         edits.append(self.context.edit(variable.call, replacement))
-        return self.make_fix(applicability, f"Replace with `{short_code(replacement)}`", edits)
+        return self.make_fix(applicability, replace_message(replacement), edits)
 
     def _requires_grad_flag(self, value: cst.BaseExpression | None) -> tuple[str | None, Applicability]:
         """The `requires_grad` argument as source text for the rewrite (None: False)."""
@@ -373,7 +375,7 @@ class VariableWrapper(Rule):
     @cached_property
     def _identity_sensitive_names(self) -> frozenset[str]:
         finder = IdentityUses()
-        self.context.module.visit(finder)
+        walk(self.context.module, finder)
         return frozenset(finder.names)
 
 

@@ -44,17 +44,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import ExpressionContext, ExpressionContextProvider
 
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.torch_api import SAME_SHAPE_METHODS
 from varlint.diagnostic import Applicability
-from varlint.rule import FileContext, Rule
+from varlint.rule import FileContext, Rule, replace_message
 
-INDEX_ERROR = (
-    "IndexError: invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-    "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
-)
 NUMPY_INDEX_ERROR = (
     "IndexError: too many indices for array: array is 0-dimensional, but 1 were indexed"
 )
@@ -122,7 +117,15 @@ def find_zero_dim_index(context: FileContext, subscript: cst.Subscript) -> ZeroD
         conversion = None
     tensor, detached = peel_same_shape(indexed)
     facts = context.gradflow.facts(tensor)
-    if facts.shape != ():
+    # A value that is a number or a 0-dim tensor (`loss = 0; loss += criterion(...)`): behind
+    # `.data` or a method, `[0]` runs only if it is the tensor (a number has no `.data`).
+    summaries = context.summaries
+    if (
+        facts.shape != ()
+        and not (facts.shape_if_tensor == () and tensor is not subscript.value)
+        and not summaries.call_returns_zero_dim(tensor)
+        and not summaries.name_returns_zero_dim(tensor)
+    ):
         return None
     return ZeroDimIndexing(tensor, conversion, detached, facts.requires_grad is RequiresGrad.YES)
 
@@ -131,11 +134,9 @@ class ZeroDimIndex(Rule):
     code = "VL004"
     name = "zero-dim-index"
 
-    METADATA_DEPENDENCIES = Rule.METADATA_DEPENDENCIES + (ExpressionContextProvider,)
-
     def visit_Subscript(self, node: cst.Subscript) -> None:
         # `loss.data[0] = v` fails too, but `.item()` cannot be a target: not this rule's fix.
-        if self.get_metadata(ExpressionContextProvider, node, None) is not ExpressionContext.LOAD:
+        if self.context.expression_context(node) != "load":
             return
         found = find_zero_dim_index(self.context, node)
         if found is None:
@@ -148,7 +149,7 @@ class ZeroDimIndex(Rule):
             "read its value with `.item()`",
             fix=self.make_fix(
                 Applicability.SAFE,
-                f"Replace with `{describe(replacement)}`",
+                replace_message(replacement),
                 [self.context.edit(node, replacement)],
             ),
         )
@@ -164,7 +165,8 @@ def what_happens(found: ZeroDimIndexing) -> str:
         if found.requires_grad and not found.detached:
             return f"`.numpy()` raises `{NUMPY_REQUIRES_GRAD_ERROR}`"
         return f"`.numpy()` returns a 0-d array, so `[0]` raises `{NUMPY_INDEX_ERROR}`"
-    return f'indexing it raises "{INDEX_ERROR}"'  # the text has backticks of its own
+    # PyTorch's whole text (with its C++ hint) is in the documentation above.
+    return "indexing it raises `IndexError` (invalid index of a 0-dim tensor)"
 
 
 def describe(code: str) -> str:

@@ -29,7 +29,6 @@ Safe when the target is `t[i]` of a 1-D tensor, with `i` a name or a number: `t[
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from varlint.diagnostic import Applicability
 from varlint.rule import Rule, call_argument, has_star_arguments
@@ -75,10 +74,7 @@ class ZeroDimTarget(Rule):
 
     def bound_to_classification_module(self, name: cst.Name) -> bool:
         """A name whose every assignment in its scope is `nn.NLLLoss(...)` or the like."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None:
-            return False
-        assignments = list(scope.assignments[name.value])
+        assignments = self.context.names.bindings(name)
         if not assignments:
             return False
         for assignment in assignments:

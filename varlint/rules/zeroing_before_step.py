@@ -103,7 +103,7 @@ class ZeroingBeforeStep(TrainingLoopRule):
             return True
         if site.kind is SiteKind.CALL:
             call: cst.Call = site.node  # type: ignore[assignment]
-            return facts.helper_backward(call) or facts.unknown_call(call)
+            return facts.helper_backward(call) or facts.unknown_call(call, site.scope)
         return False
 
     @staticmethod

@@ -72,6 +72,9 @@ class ValueFacts:
     grad_kept: bool | None = None
     # Every element equals this number (the WGAN `one` / `mone` tensors are 1 / -1).
     constant: float | None = None
+    # The shape it has if it is a tensor at all: `loss = 0` then `loss += criterion(out, y)`
+    # in a loop is the number 0 or a 0-dim tensor, so `loss.data[0]` raises whenever it runs.
+    shape_if_tensor: tuple[int, ...] | None = None
 
 
 UNKNOWN = ValueFacts()
@@ -127,6 +130,7 @@ class Value:
     objects: frozenset[int] = frozenset()  # allocation sites of the objects it may be
     grad_kept: bool | None = None
     constant: float | None = None
+    tensor_shape: tuple[int, ...] | None = None  # UNKNOWN kind: the shape if it is a tensor
 
     def public(self) -> ValueFacts:
         tensor = self.kind is Kind.TENSOR
@@ -138,7 +142,13 @@ class Value:
             is_tensor=tensor,
             grad_kept=self.grad_kept if tensor else None,
             constant=self.constant if tensor else None,
+            shape_if_tensor=self.shape_if_tensor(),
         )
+
+    def shape_if_tensor(self) -> tuple[int, ...] | None:
+        if self.kind is Kind.TENSOR:
+            return self.shape
+        return self.tensor_shape if self.kind is Kind.UNKNOWN else None
 
     def forgotten(self) -> Value:
         """The same objects after unknown code may have changed them."""
@@ -185,7 +195,18 @@ def join(a: Value, b: Value) -> Value:
         a.objects | b.objects,
         a.grad_kept if a.grad_kept == b.grad_kept else None,
         a.constant if a.constant == b.constant else None,
+        joined_tensor_shape(a, b) if a.kind is not b.kind or a.kind is Kind.UNKNOWN else None,
     )
+
+
+def joined_tensor_shape(a: Value, b: Value) -> tuple[int, ...] | None:
+    """The shape of the join if it is a tensor: a number is no tensor, so it adds no shape."""
+    if a.kind is Kind.NUMBER:
+        return b.shape_if_tensor()
+    if b.kind is Kind.NUMBER:
+        return a.shape_if_tensor()
+    shape = a.shape_if_tensor()
+    return shape if shape is not None and shape == b.shape_if_tensor() else None
 
 
 @dataclass(frozen=True)

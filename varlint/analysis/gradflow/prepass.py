@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from varlint.analysis.tree import walk
 from varlint.analysis import torch_api as api
 from varlint.analysis.torch_api import FLAG_ATTRIBUTES, FLAG_METHODS, REFLECTION
 from varlint.analysis.gradflow.calls import argument, literal_bool, none_to_missing
@@ -45,7 +46,7 @@ class FlagChanges(cst.CSTVisitor):
 
 def changes_flags(node: cst.CSTNode) -> bool:
     finder = FlagChanges()
-    node.visit(finder)
+    walk(node, finder)
     return finder.found
 
 

@@ -3,13 +3,12 @@ bindings each statement makes (assignment, aliasing, escape, havoc)."""
 
 from __future__ import annotations
 
-import collections
 import itertools
 from dataclasses import replace
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
+from varlint.analysis.tree import walk
 from varlint.analysis import torch_api as api
 from varlint.analysis.gradflow.calls import argument, literal_bool, sequence_elements
 from varlint.analysis.gradflow.lattice import (
@@ -46,11 +45,9 @@ class Analysis(Expressions, TensorOperations):
         self.names = context.names
         self.parents = context.parents
         self.positions = context.positions
-        self.scopes = context.wrapper.resolve(ScopeProvider)
         self.values: dict[cst.CSTNode, Value] = {}
         self.pending: list[tuple[cst.CSTNode, GradMode]] = []  # scopes to walk, in order
         self.scheduled: set[cst.CSTNode] = set()
-        self.exposed: dict[object, set[str]] = {}  # scope -> its names read by nested scopes
         self.prepass = FilePrepass(self)
         self.loops: list[tuple[list, list]] = []  # (break states, continue states) per loop
         self.try_states: list[list[State]] = []  # states an exception may leave, per `try`
@@ -63,16 +60,9 @@ class Analysis(Expressions, TensorOperations):
 
     def run(self) -> dict[cst.CSTNode, Value]:
         module = self.context.module
-        module.visit(self.prepass)
-        for scope in set(self.scopes.values()) - {None}:
-            for access in scope.accesses:
-                for referent in access.referents:
-                    if referent.scope is not scope:
-                        self.exposed.setdefault(referent.scope, set()).add(referent.name)
-        module_scope = self.scopes.get(module.body[0]) if module.body else None
-        if module_scope is not None:
-            counts = collections.Counter(assignment.name for assignment in module_scope.assignments)
-            self.assigned_once = {name for name, count in counts.items() if count == 1}
+        walk(module, self.prepass)
+        module_scope = self.names.scope_created[module]
+        self.assigned_once = {name for name, bindings in module_scope.bindings.items() if len(bindings) == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
         while self.pending:
             self.walk_scope(*self.pending.pop(0))
@@ -93,19 +83,19 @@ class Analysis(Expressions, TensorOperations):
 
     def walk_scope(self, node: cst.CSTNode, mode: GradMode) -> None:
         body = list(node.body) if isinstance(node, cst.Module) else list(node.body.body)
-        scope = self.scopes.get(body[0]) if body else None
-        if scope is None:
+        scope = self.names.scope_created.get(node)
+        if scope is None or not body:
             return
         untracked = self.prepass.walrus_targets | self.prepass.nonlocals_declared
         if isinstance(node, cst.Module):
             untracked |= self.prepass.globals_declared
         else:
             untracked |= self.prepass.declared_in.get(node, set())
-        local_names = {assignment.name for assignment in scope.assignments}
+        local_names = scope.local_names
         env: dict[str, Value] = {}
         if isinstance(node, cst.FunctionDef):
             env = {name: TOP for name in self.parameters(node.params)}
-        self.scope = ScopeInfo(node, local_names, untracked, self.exposed.get(scope, set()))
+        self.scope = ScopeInfo(node, local_names, untracked, scope.exposed)
         self.block(body, State(env, mode, frozenset()))
 
 
@@ -359,7 +349,7 @@ class Analysis(Expressions, TensorOperations):
                 nonlocal found
                 found = found or bool(names.qualified(name) & apis)
 
-        node.visit(Mentions())
+        walk(node, Mentions())
         return found
 
 
@@ -477,6 +467,9 @@ class Analysis(Expressions, TensorOperations):
             if current.kind is Kind.UNKNOWN:  # a tensor (changed in place) or a number (rebound)
                 self.in_place(target, current, [operand], state)
                 rebound = join(state.env.get(target.value, current), rebound)
+                if current.tensor_shape == () and self.adds_zero_dim(node, operand):
+                    # A number or a 0-dim tensor, plus a 0-dim tensor: a 0-dim tensor.
+                    rebound = replace(rebound, kind=Kind.TENSOR, shape=(), tensor_shape=None)
             self.bind(target.value, rebound, state)
         elif isinstance(target, cst.Subscript):
             receiver = self.expr(target.value, state)
@@ -490,6 +483,11 @@ class Analysis(Expressions, TensorOperations):
             self.in_place(target, self.expr(target, state), [operand], state)
             self.escape(operand, state)
 
+
+    @staticmethod
+    def adds_zero_dim(node: cst.AugAssign, operand: Value) -> bool:
+        arithmetic = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign)
+        return isinstance(node.operator, arithmetic) and operand.kind is Kind.TENSOR and operand.shape == ()
 
     def delete(self, target: cst.BaseExpression, state: State) -> None:
         if isinstance(target, cst.Name):

@@ -328,7 +328,9 @@ class TensorOperations:
             current = state.env.get(output.value, TOP)
             if current.kind is Kind.UNBOUND:
                 continue
-            new = replace(current, kind=Kind.TENSOR, requires_grad=YES, reason=None)
+            # A number has no `.backward()`: from here it is a tensor.
+            shape = current.shape if current.shape is not None else current.shape_if_tensor()
+            new = replace(current, kind=Kind.TENSOR, requires_grad=YES, reason=None, shape=shape, tensor_shape=None)
             state.env[output.value] = new
         if backward.inputs is not None:  # fills the inputs' `.grad`, leaves or not
             elements = sequence_elements(backward.inputs) or (backward.inputs,)

@@ -1,0 +1,40 @@
+"""The realistic 0.3-era programs of fixtures/real/ run to the end once `varlint check --fix`
+has modernised them: on the runtime (torchvision served by its stand-ins), and under real
+PyTorch 2.13 when it is installed and the program needs no torchvision (or torchvision is
+installed too). Their diagnostics and fixed files are held by the generic fixture tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+try:
+    import runtime_harness as harness
+except ImportError:  # tests/ is a package in some layouts
+    from tests import runtime_harness as harness
+
+import runtime
+
+REAL = harness.FIXTURES_DIR / "real"
+FIXED = sorted(REAL.glob("*.fixed.py"))
+
+
+@pytest.mark.parametrize("program", FIXED, ids=[p.name for p in FIXED])
+def test_fixed_program_runs_to_the_end_on_the_runtime(program):
+    result = runtime.run(program, timeout=60)
+    assert not result.timed_out, f"{program.name} did not finish in 60 s"
+    assert result.exception is None, f"{program.name} stopped: {result.exception}\n{result.stderr[-2000:]}"
+    assert result.stdout.strip(), f"{program.name} printed nothing"
+
+
+@pytest.mark.parametrize("program", FIXED, ids=[p.name for p in FIXED])
+def test_fixed_program_runs_to_the_end_under_torch(program):
+    if not harness.torch_available():
+        pytest.skip("real PyTorch is not installed")
+    if "torchvision" in harness.read_text(program) and importlib.util.find_spec("torchvision") is None:
+        pytest.skip("the program imports torchvision, which is not installed")
+    result = harness.run_with_torch(program, fork=False)
+    assert not result.timed_out
+    assert result.exception is None, f"{program.name} stopped under PyTorch: {result.exception}"

@@ -1,0 +1,145 @@
+"""Children of a libcst node in source order, without libcst's visitor machinery.
+
+libcst's own traversal rebuilds every node it visits (`_visit_and_replace_children`) and
+recurses (a chain of 600 `elif` exhausts the stack); varlint walks the tree once, iteratively,
+reading the nodes' dataclass fields. Whitespace, comments and punctuation (commas, brackets,
+dots, colons) are not visited: no rule or analysis looks at them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+# Fields that only hold formatting.
+FORMATTING_FIELDS = {
+    "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "semicolon", "dot",
+    "colon", "equal", "header", "footer", "indent", "leading_lines", "lines_after_decorators",
+    "trailing_whitespace", "default_indent", "default_newline", "encoding", "has_trailing_newline",
+    "first_colon", "second_colon", "posonly_ind", "asynchronous", "whitespace",
+}
+
+# Where the fields' declaration order differs from the source order.
+SOURCE_ORDER = {
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.Arg: ("keyword", "value"),
+    cst.ExceptHandler: ("type", "name", "body"),
+    cst.Parameters: ("posonly_params", "params", "star_arg", "kwonly_params", "star_kwarg"),
+}
+
+SKIPPED_TYPES = (
+    cst.BaseParenthesizableWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Newline,
+    cst.Comment,
+    cst.Comma,
+    cst.Dot,
+    cst.Colon,
+    cst.Semicolon,
+    cst.AssignEqual,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
+)
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def fields_of(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        if node_type in SOURCE_ORDER:
+            names = SOURCE_ORDER[node_type]
+        else:
+            names = tuple(
+                f.name
+                for f in dataclasses.fields(node_type)
+                if f.name not in FORMATTING_FIELDS and not f.name.startswith("whitespace")
+            )
+        _FIELDS[node_type] = names
+    return names
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's children that matter, in source order."""
+    found: list[cst.CSTNode] = []
+    for name in fields_of(type(node)):
+        value = getattr(node, name, None)
+        if isinstance(value, cst.CSTNode):
+            if not isinstance(value, SKIPPED_TYPES):
+                found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode) and not isinstance(item, SKIPPED_TYPES))
+    return found
+
+
+_ENTER, _LEAVE, _ENTER_FIELD, _LEAVE_FIELD = range(4)
+_HOOKS: dict[type, dict[str, frozenset[str]]] = {}
+
+
+def _field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
+    """Node type name -> fields with `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks."""
+    hooks = _HOOKS.get(visitor_class)
+    if hooks is None:
+        found: dict[str, set[str]] = {}
+        for name in dir(visitor_class):
+            for prefix in ("visit_", "leave_"):
+                if name.startswith(prefix) and "_" in name[len(prefix):]:
+                    node_type, _, field = name[len(prefix):].partition("_")
+                    found.setdefault(node_type, set()).add(field)
+        hooks = {node_type: frozenset(fields) for node_type, fields in found.items()}
+        _HOOKS[visitor_class] = hooks
+    return hooks
+
+
+def _field_children(node: cst.CSTNode, name: str) -> list[cst.CSTNode]:
+    value = getattr(node, name, None)
+    if isinstance(value, cst.CSTNode):
+        return [] if isinstance(value, SKIPPED_TYPES) else [value]
+    if isinstance(value, (tuple, list)):
+        return [item for item in value if isinstance(item, cst.CSTNode) and not isinstance(item, SKIPPED_TYPES)]
+    return []
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a read-only visitor, without rebuilding the tree and without
+    recursion: `visit_<Node>` (returning False skips the children), `leave_<Node>` and the
+    per-field `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks are called as libcst calls
+    them, on every node but formatting (whitespace, punctuation)."""
+    hooks = _field_hooks(type(visitor))
+    on_visit, on_leave = visitor.on_visit, visitor.on_leave
+    stack: list[tuple[cst.CSTNode, int, str | None]] = [(node, _ENTER, None)]
+    while stack:
+        current, action, field = stack.pop()
+        if action == _LEAVE:
+            on_leave(current)
+            continue
+        if action == _ENTER_FIELD:
+            visitor.on_visit_attribute(current, field)
+            continue
+        if action == _LEAVE_FIELD:
+            visitor.on_leave_attribute(current, field)
+            continue
+        descend = on_visit(current)
+        stack.append((current, _LEAVE, None))
+        if not descend:
+            continue
+        fields = hooks.get(type(current).__name__) if hooks else None
+        if not fields:
+            stack.extend((child, _ENTER, None) for child in reversed(children(current)))
+            continue
+        items: list[tuple[cst.CSTNode, int, str | None]] = []
+        for name in fields_of(type(current)):
+            kids = [(child, _ENTER, None) for child in _field_children(current, name)]
+            if name in fields:
+                items += [(current, _ENTER_FIELD, name), *kids, (current, _LEAVE_FIELD, name)]
+            else:
+                items += kids
+        stack.extend(reversed(items))
