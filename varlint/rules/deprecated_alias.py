@@ -1,5 +1,4 @@
-"""Deprecated aliases that still work but warn (`clip_grad_norm`, `nn.init.normal`, `F.upsample`,
-`torch.range`).
+"""Deprecated aliases that work but warn (`clip_grad_norm`, `nn.init.normal`, `F.upsample`, ...).
 
 ## What it does
 Reports calls of `torch.nn.utils.clip_grad_norm`, the `torch.nn.init` functions without their
