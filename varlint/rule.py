@@ -82,7 +82,12 @@ class FileContext:
         """Start and end of every node: libcst's PositionProvider run on its own (through a
         MetadataWrapper it would also pay for a full visitor traversal)."""
         provider = PositionProvider()
-        provider._gen_impl(self.module)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20000))  # libcst's codegen recurses (600 `elif`s)
+        try:
+            provider._gen_impl(self.module)
+        finally:
+            sys.setrecursionlimit(limit)
         return provider._computed
 
     @property
