@@ -45,21 +45,12 @@ def measure(arguments: list[str], cwd: Path | None = None) -> tuple[float, float
                                stderr=subprocess.DEVNULL)
     _, _, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
-    # The workers' CPU time is not in wait4's figures: varlint_run's wrapper reports it.
+    # On Linux, wait4's figures include the workers the child waited for.
     return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
 
 
 def varlint_run(*options: str) -> list[str]:
-    # A wrapper that adds the workers' CPU time to its own before exiting.
-    code = (
-        "import atexit, os, resource, sys\n"
-        "def report():\n"
-        "    children = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "    with open(os.environ['VARLINT_BENCH_CPU'], 'w') as out:\n"
-        "        out.write(str(children.ru_utime + children.ru_stime))\n"
-        "atexit.register(report)\n" + VARLINT
-    )
-    return [sys.executable, "-c", code, *options]
+    return [sys.executable, "-c", VARLINT, *options]
 
 
 def run_rows(label: str, command: list[str], repeat: int, cwd: Path | None = None, setup=None) -> dict:
@@ -67,11 +58,8 @@ def run_rows(label: str, command: list[str], repeat: int, cwd: Path | None = Non
     for _ in range(repeat):
         if setup is not None:
             setup()
-        with tempfile.NamedTemporaryFile("r", suffix=".cpu") as extra:
-            os.environ["VARLINT_BENCH_CPU"] = extra.name
-            cpu, wall, peak = measure(command, cwd)
-            text = Path(extra.name).read_text() if Path(extra.name).exists() else ""
-        cpus.append(cpu + (float(text) if text else 0.0))
+        cpu, wall, peak = measure(command, cwd)
+        cpus.append(cpu)
         walls.append(wall)
         peaks.append(peak)
     return {"label": label, "cpu": statistics.median(cpus), "wall": statistics.median(walls),

@@ -157,3 +157,32 @@ GLOB_PARTS = st.sampled_from(["a", "b", "*", "?", "[ab]", "[!a]", "/", "**/", "\
 def test_rewritten_gitignore_patterns_match_exactly_what_pathspec_matches(pattern, path):
     original = pathspec.GitIgnoreSpec.from_lines([pattern])
     assert gitignore_spec([pattern]).match_file(path) == original.match_file(path)
+
+
+# --- size and configuration -----------------------------------------------------------------
+
+
+def test_a_long_elif_chain_is_analysed_or_said_to_be_too_large(tmp_path):
+    branches = "".join(f"elif x == {i}:\n    y = {i}\n" for i in range(1, 600))
+    (tmp_path / "chain.py").write_text("import torch\nx = 1\nif x == 0:\n    y = 0\n" + branches)
+    (tmp_path / "legacy.py").write_text(LEGACY)
+    run = varlint(tmp_path, "check", ".")
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr[-2000:]
+    found = diagnostics(run.stdout)
+    assert ("legacy.py", "VL001") in found
+    assert [code for path, code in found if path == "chain.py"] in ([], ["VL900"])
+    assert "syntax" not in run.stdout.lower()
+
+
+def test_thousands_of_assignments_to_one_name_are_checked(tmp_path):
+    (tmp_path / "assign.py").write_text("import torch\n" + "".join(f"x = x + {i}\n" for i in range(4000)))
+    run = varlint(tmp_path, "check", "assign.py", timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_deeply_nested_pyproject_is_a_configuration_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.varlint]\nx = " + "[" * 10_000 + "]" * 10_000 + "\n")
+    (tmp_path / "legacy.py").write_text(LEGACY)
+    run = varlint(tmp_path, "check", ".")
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and "pyproject.toml" in run.stderr

@@ -11,11 +11,17 @@ between calls are held too. Skips without PyTorch.
 from __future__ import annotations
 
 import importlib
+import os
 
 import numpy as np
 import pytest
 
 SEEDS = (0, 1, 42, 2**40 + 3)
+
+# On Intel CPUs PyTorch's MKL build draws `bernoulli_(p)` for a number p (and so dropout masks)
+# from an MKL stream instead of its own kernel; the runtime reproduces the default kernel only.
+_INTEL = "GenuineIntel" in (open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else "")
+MKL_DRAWN = {"bernoulli_", "dropout"}
 SIZES = (1, 15, 16, 17, 100)
 
 
@@ -83,6 +89,8 @@ def _init_all(T, w):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("case", sorted(FLOAT_CASES))
 def test_float_draws_match_torch(real_torch, ours, case, size, dtype):
+    if case in MKL_DRAWN and _INTEL:
+        pytest.skip("PyTorch draws bernoulli_(float) from MKL on Intel CPUs (not reproduced)")
     for seed in SEEDS:
         assert_same_values(real_torch, ours, lambda T: FLOAT_CASES[case](T, size, getattr(T, dtype)), seed)
 

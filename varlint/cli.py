@@ -318,7 +318,9 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
     lacks) and ends with a summary over the tree.
 
     JSON output: {"diagnostics": [the `check` items, each with "confirmed": true | false |
-    null and "confirmation": its status], "unpredicted_events": [...], "runs": [...]}.
+    null and "confirmation": its status], "unpredicted_events": [...], "runs": [each program's
+    returncode, exception, timed_out, stopped_because, decided_early, runtime_gap,
+    event_data_error]}.
     The exit code is that of `check`: 1 when diagnostics remain (confirmed or not), 2 on errors.
     """
     from varlint.confirm import PREDICTING_RULE, confirm_files, tree_summary

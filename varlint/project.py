@@ -136,7 +136,10 @@ def read_module(name: str, path: str, text: str, is_package: bool = False) -> Mo
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         info.error = f"{type(error).__name__}: {error}"
         return info
-    _Reader(info).module(tree)
+    try:
+        _Reader(info).module(tree)
+    except (RecursionError, MemoryError) as error:  # a pathological file: indexed as unreadable
+        info.error = f"{type(error).__name__}: {error}"
     return info
 
 
@@ -151,10 +154,14 @@ class _Reader:
         self.block(tree.body)
 
     def block(self, statements) -> None:
-        for statement in statements:
-            self.statement(statement)
+        # iterative: a chain of 600 `elif`s nests 600 blocks deep
+        pending = list(reversed(statements))
+        while pending:
+            for inner in reversed(self.statement(pending.pop())):
+                pending.extend(reversed(inner))
 
-    def statement(self, node: ast.stmt) -> None:
+    def statement(self, node: ast.stmt) -> list[list[ast.stmt]]:
+        """Record what `node` binds; return its blocks of statements to read next."""
         info = self.info
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -167,7 +174,7 @@ class _Reader:
         elif isinstance(node, ast.ImportFrom):
             module = self.absolute(node.module, node.level)
             if module is None:
-                return
+                return []
             for alias in node.names:
                 if alias.name == "*":
                     info.imports.append(Import(module, None, "*", True, node.lineno))
@@ -188,21 +195,18 @@ class _Reader:
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.If)):
             if not isinstance(node, (ast.While, ast.If)):
                 info.defined.update(target_names(node.target))
-            self.block(node.body)
-            self.block(node.orelse)
+            return [node.body, node.orelse]
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
                     info.defined.update(target_names(item.optional_vars))
-            self.block(node.body)
+            return [node.body]
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            self.block(node.body)
             for handler in node.handlers:
                 if handler.name:
                     info.defined.add(handler.name)
-                self.block(handler.body)
-            self.block(node.orelse)
-            self.block(node.finalbody)
+            return [node.body, *(handler.body for handler in node.handlers), node.orelse, node.finalbody]
+        return []
 
     def absolute(self, module: str | None, level: int) -> str | None:
         if not level:

@@ -79,7 +79,11 @@ class FileContext:
 
     @cached_property
     def positions(self):
-        return self.metadata(PositionProvider)
+        """Start and end of every node: libcst's PositionProvider run on its own (through a
+        MetadataWrapper it would also pay for a full visitor traversal)."""
+        provider = PositionProvider()
+        provider._gen_impl(self.module)
+        return provider._computed
 
     @property
     def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:

@@ -24,7 +24,7 @@ import builtins
 
 import libcst as cst
 
-from varlint.analysis.tree import children, walk
+from varlint.analysis.tree import children
 
 # Spellings of one object under another module path, mapped to the canonical one.
 ALIASES = {
@@ -586,15 +586,14 @@ def path_of(expression: cst.CSTNode | None) -> str | None:
 def read_paths(node: cst.CSTNode) -> set[str]:
     """The names and attribute chains (such as `self.x`) that `node` mentions."""
     paths: set[str] = set()
-
-    class Reads(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            paths.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            path = path_of(attribute)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            paths.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            path = path_of(current)
             if path is not None:
                 paths.add(path)
-
-    walk(node, Reads())
+        stack.extend(children(current))
     return paths

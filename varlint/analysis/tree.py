@@ -81,12 +81,14 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 _ENTER, _LEAVE, _ENTER_FIELD, _LEAVE_FIELD = range(4)
-_HOOKS: dict[type, dict[str, frozenset[str]]] = {}
+_HOOKS: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
 
 
 def _field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
     """Node type name -> fields with `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks."""
-    hooks = _HOOKS.get(visitor_class)
+    # Keyed by name: visitors defined inside functions are new classes at every call.
+    key = (visitor_class.__module__, visitor_class.__qualname__)
+    hooks = _HOOKS.get(key)
     if hooks is None:
         found: dict[str, set[str]] = {}
         for name in dir(visitor_class):
@@ -95,7 +97,7 @@ def _field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
                     node_type, _, field = name[len(prefix):].partition("_")
                     found.setdefault(node_type, set()).add(field)
         hooks = {node_type: frozenset(fields) for node_type, fields in found.items()}
-        _HOOKS[visitor_class] = hooks
+        _HOOKS[key] = hooks
     return hooks
 
 

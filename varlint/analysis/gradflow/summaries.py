@@ -14,6 +14,7 @@ from __future__ import annotations
 import libcst as cst
 
 from varlint.analysis.names import path_of
+from varlint.analysis.tree import walk
 
 
 class Summaries:
@@ -49,7 +50,7 @@ class Summaries:
             def visit_ClassDef(self, node: cst.ClassDef) -> bool:
                 return False
 
-        function.visit(Returns())
+        walk(function, Returns())
         if generator or not returns or not ends_in_return(function):
             return False
         gradflow = self.context.gradflow
