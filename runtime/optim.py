@@ -55,9 +55,7 @@ class SGD(Optimizer):
                 for param in group["params"]:
                     if param.grad is None:
                         continue  # no grad this step: no update, momentum untouched
-                    grad = param.grad if not group["maximize"] else -param.grad
-                    if group["weight_decay"] != 0:
-                        grad = grad.add(param, alpha=group["weight_decay"])
+                    grad = _regularized_grad(param, group)
                     if momentum != 0:
                         state = self.state[param]
                         buffer = state.get("momentum_buffer")
@@ -178,11 +176,9 @@ class RMSprop(Optimizer):
                 for param in group["params"]:
                     if param.grad is None:
                         continue
-                    grad = param.grad if not group["maximize"] else -param.grad
+                    grad = _regularized_grad(param, group)
                     state = self._state_for(param, group)
                     state["step"] += 1
-                    if group["weight_decay"] != 0:
-                        grad = grad.add(param, alpha=group["weight_decay"])
                     square_avg = state["square_avg"]
                     square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
                     if group["centered"]:
@@ -206,6 +202,14 @@ def _check_non_negative(**values) -> None:
     for name, value in values.items():
         if not 0.0 <= value:
             raise ValueError(f"Invalid {names.get(name, name + ' value')}: {value}")
+
+
+def _regularized_grad(param, group) -> Tensor:
+    """The gradient a step uses: negated for `maximize`, plus L2 `weight_decay` (not decoupled)."""
+    grad = param.grad if not group["maximize"] else -param.grad
+    if group["weight_decay"] != 0:
+        grad = grad.add(param, alpha=group["weight_decay"])
+    return grad
 
 
 def _zeros_like(param) -> Tensor:
@@ -244,9 +248,7 @@ class Adagrad(Optimizer):
                     state = self.state[param]
                     state["step"] += 1
                     step = state["step"].item()
-                    grad = param.grad if not group["maximize"] else -param.grad
-                    if group["weight_decay"] != 0:
-                        grad = grad.add(param, alpha=group["weight_decay"])
+                    grad = _regularized_grad(param, group)
                     clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
                     state["sum"].addcmul_(grad, grad, value=1)
                     std = state["sum"].sqrt().add_(group["eps"])
@@ -283,9 +285,7 @@ class Adadelta(Optimizer):
                         state["square_avg"] = _zeros_like(param)
                         state["acc_delta"] = _zeros_like(param)
                     state["step"] += 1
-                    grad = param.grad if not group["maximize"] else -param.grad
-                    if group["weight_decay"] != 0:
-                        grad = grad.add(param, alpha=group["weight_decay"])
+                    grad = _regularized_grad(param, group)
                     square_avg, acc_delta = state["square_avg"], state["acc_delta"]
                     square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
                     std = square_avg.add(eps).sqrt_()
@@ -326,9 +326,7 @@ class Adamax(Optimizer):
                         state["exp_avg"] = _zeros_like(param)
                         state["exp_inf"] = _zeros_like(param)
                     state["step"] += 1
-                    grad = param.grad if not group["maximize"] else -param.grad
-                    if group["weight_decay"] != 0:
-                        grad = grad.add(param, alpha=group["weight_decay"])
+                    grad = _regularized_grad(param, group)
                     exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
                     exp_avg.lerp_(grad, 1 - beta1)
                     exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"])))
