@@ -244,7 +244,7 @@ _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
 _RECORD_FIELDS = {
     "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
     "lines": {"executed": dict, "runs": dict},
-    "exception": {"text": str, "gap": (str, type(None))},
+    "exception": {"text": str, "gap": (str, type(None)), "line": int},
     "stop": {"reason": str},
     "end": {},
 }

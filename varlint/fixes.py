@@ -123,7 +123,7 @@ def fix_until_stable(
             break
         new_text, _ = _apply(text, [d.fix for d in fixable])
         bad: list[Diagnostic] = []
-        if new_text != text and not _parses(new_text):
+        if new_text != text and not parses(new_text):
             new_text, bad = apply_parseable_fixes(text, fixable)
             broken.update(fix_key(diagnostic) for diagnostic in bad)
             failures.extend(FixFailure(diagnostic) for diagnostic in bad)
@@ -136,7 +136,7 @@ def fix_until_stable(
         diagnostics = lint(path, text, codes)
     if changed:
         cleaned = remove_unused_variable_imports(text, original)
-        if cleaned != text and _parses(cleaned):
+        if cleaned != text and parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
     fixed_codes = Counter()
@@ -160,7 +160,7 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
         candidate, applied = apply_fixes(text, [*accepted, diagnostic.fix])
         if applied <= len(accepted):
             continue  # overlaps a fix already taken: the next pass sees it again
-        if _parses(candidate):
+        if parses(candidate):
             accepted.append(diagnostic.fix)
             result = candidate
         else:
@@ -168,7 +168,7 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
     return result, bad
 
 
-def _parses(text: str) -> bool:
+def parses(text: str) -> bool:
     try:
         with warnings.catch_warnings():
             # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the
