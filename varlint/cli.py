@@ -317,10 +317,17 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
     decided. The output says why each program stopped (its exception, or the runtime API it
     lacks) and ends with a summary over the tree.
 
+    When a program stops on the exception a confirmed diagnostic predicted (a 0.3-era
+    `.data[0]`) and later diagnostics are undecided, a temporary copy with that diagnostic's
+    fix applied (safe or unsafe, as it has) runs next, up to 3 times; each diagnostic says
+    which run decided it. A modified copy never decides a diagnostic on a line a fix changed.
+
     JSON output: {"diagnostics": [the `check` items, each with "confirmed": true | false |
-    null and "confirmation": its status], "unpredicted_events": [...], "runs": [each program's
+    null, "confirmation": its status and "decided_by": "original" | "after fixing VL004 at
+    line N (safe fix)" | null], "unpredicted_events": [...], "runs": [each program's
     returncode, exception, timed_out, stopped_because, decided_early, runtime_gap,
-    event_data_error]}.
+    event_data_error, reruns: [{fixed, run, returncode, exception, timed_out,
+    stopped_because}]]}.
     The exit code is that of `check`: 1 when diagnostics remain (confirmed or not), 2 on errors.
     """
     from varlint.confirm import PREDICTING_RULE, confirm_files, tree_summary
