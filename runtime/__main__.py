@@ -185,6 +185,7 @@ def _stop_decided(channel) -> None:
     """Every watched diagnostic is decided: report what ran and end the program right here
     (os._exit: the program's `finally` and `except BaseException` cannot keep it going)."""
     coverage.uninstall()
+    history.stop_deciding()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -283,15 +284,21 @@ def main(argv=None) -> int:
         coverage.install()
     try:
         _run_as_main(program)
+        history.program_ended()
     except SystemExit as request:
         exit_request = request
+        if request.code in (None, 0):
+            history.program_ended()
+        history.stop_deciding()
     except _UndecodableSource as error:
+        history.stop_deciding()
         sys.stdout.flush()
         print(error.message, file=sys.stderr)  # Python prints it without a traceback
         _write_exception(exception_path, error.message)
         _send_exception(channel, error.message, None)
         returncode = 1
     except BaseException as error:  # noqa: BLE001 - report anything the program raised
+        history.stop_deciding()
         history.uninstall_append_watch()
         _note_zero_dim_index_crash(error)
         gap = runtime_gap(error)  # before the traceback loses the runtime's frames
