@@ -8,7 +8,10 @@ What: one entry per checked file, named by its key, a hash of
 - the settings and the fix mode,
 - the file's path and content,
 - the content of every module of the tree it imports, transitively (project index), so that
-  editing a helper module invalidates the files that use it.
+  editing a helper module invalidates the files that use it,
+- with a fix mode, also the content of every module that imports it (the reverse direction):
+  whether a fix may remove an import depends on which other modules still use the name
+  (`from model import *` in train.py), so editing train.py invalidates model.py's fixed result.
 The project index is cached too (per file: size, modification time and what the index knows
 of it), so a warm run reads only what changed.
 
@@ -143,6 +146,10 @@ class ResultCache:
         digest.update(info.digest.encode())
         for dependency in sorted(project.dependencies(name)):
             digest.update(f"{dependency}:{project.summary_digest(dependency)};".encode())
+        if fix is not None:
+            digest.update(b"importers:")
+            for importer in sorted(project.importers(name)):
+                digest.update(f"{importer}:{project.summary_digest(importer)};".encode())
         return digest.hexdigest()
 
     def get(self, path: str, project, settings, fix):

@@ -296,7 +296,7 @@ def check_text(
         result.diagnostics = lint_text(path, source.text, codes, project)
         return result
     lint = lint_text if project is None else functools.partial(lint_text, project=project)
-    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint)
+    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint, project)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
     result.fixed_codes = outcome.fixed_codes
