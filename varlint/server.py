@@ -98,7 +98,6 @@ class VarlintServer(LanguageServer):
         self.settings_by_folder: dict[str, tuple[tuple, Settings]] = {}
         self.results: collections.OrderedDict[tuple, list[Diagnostic]] = collections.OrderedDict()
         self.index = None  # the workspace's ProjectIndex, once built
-        self.lints = 0  # engine runs (for tests and benchmarks)
         self.notebook_keys: dict[str, tuple] = {}  # by notebook URI: the key and version last published
 
     # --- settings -------------------------------------------------------------------------
@@ -176,7 +175,6 @@ class VarlintServer(LanguageServer):
             return  # nothing new to say
         diagnostics = self.results.get(key)
         if diagnostics is None:
-            self.lints += 1
             diagnostics = await asyncio.get_running_loop().run_in_executor(
                 None, engine.lint_text, path, text, codes, project
             )
@@ -230,7 +228,11 @@ class VarlintServer(LanguageServer):
         if not root or not os.path.isdir(root):
             return
         settings = self.settings_for(os.path.join(root, "__init__.py"))
-        index = await loop.run_in_executor(None, build_index, root, settings)
+        try:
+            index = await loop.run_in_executor(None, build_index, root, settings)
+        except Exception as error:  # noqa: BLE001 - without an index, imports resolve per file
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, f"varlint: no project index: {error!r}"))
+            return
         if index is None:
             return
         for uri in list(self.workspace.text_documents):  # unsaved texts win over the files
@@ -250,7 +252,6 @@ class VarlintServer(LanguageServer):
             return  # nothing new to say
         found = self.results.get(key)
         if found is None:
-            self.lints += 1
             linter = script.linter(engine.lint_text)
             found = await asyncio.get_running_loop().run_in_executor(None, linter, path, script.text, codes)
             self.remember(key, found)
