@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from pathlib import Path
+
+from varlint import atomic_write
 
 CACHE_DIR_NAME = ".varlint_cache"
 FORMAT = "1"  # bumped when the layout changes
@@ -68,17 +69,7 @@ def code_stamp() -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    atomic_write.replace(str(path), data, 0o644)
 
 
 def _read(path: Path):

@@ -158,14 +158,20 @@ def add_noqa(results) -> int:
     """Write `# noqa: CODES` on each line with a diagnostic; return the directives added."""
     added = 0
     for result in results:
-        if not result.diagnostics or result.internal_error or notebook.is_notebook(result.path):
-            continue  # (a notebook's cells would need their JSON rewritten: not yet)
+        if not result.diagnostics or result.internal_error:
+            continue
         try:
             source = engine.read_source(result.path)
         except engine.UnreadableFile:
             continue
-        text, count = noqa.add_directives(source.text, result.diagnostics)
-        if count and _compiles(text, result.path):
+        if notebook.is_notebook(result.path):  # the cells' lines; only changed cells rewritten
+            try:
+                text, count = notebook.add_noqa(notebook.parse_notebook(result.path, source.text), result.diagnostics)
+            except notebook.NotebookError:
+                continue
+        else:
+            text, count = noqa.add_directives(source.text, result.diagnostics)
+        if count and text is not None and (notebook.is_notebook(result.path) or _compiles(text, result.path)):
             engine.write_source(result.path, text, source.encoding)
             added += count
     return added
