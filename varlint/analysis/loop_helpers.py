@@ -80,9 +80,18 @@ class HelperFollowing:
         names = self.context.names.qualified(call.func)
         if not names:
             # A local callable (a module instance, a loss object, a parameter): its
-            # attribute calls may be anything, a plain call is a forward pass.
-            return isinstance(call.func, cst.Attribute)
+            # attribute calls may be anything, a plain call is a forward pass; so is a call
+            # of an object the class holds (`self.D(x)`, `self.D = Discriminator()`).
+            return isinstance(call.func, cst.Attribute) and not self.held_object_call(call, scope)
         return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
+
+    def held_object_call(self, call: cst.Call, scope: cst.CSTNode | None) -> bool:
+        """`self.x(...)` where the class assigns `self.x` (and defines no method `x`): a call
+        of the object it holds, as `x(...)` is for a local name."""
+        path = path_of(call.func)
+        if scope is None or path is None or path.count(".") != 1 or not path.startswith("self."):
+            return False
+        return bool(self.bindings_of(path, scope))
 
     def tree_method_is_neutral(self, call: cst.Call, scope: cst.CSTNode) -> bool:
         """`rnn.initHidden()`, `rnn` bound once to `RNN(...)`, a class of another module of the
