@@ -1,6 +1,6 @@
 """The speed benchmark: varlint against a libcst parse of the same files.
 
-    python bench/corpus.py                 # once: assemble /work/corpus/speed
+    python bench/corpus.py                 # once: assemble /work/corpus/sdists
     python bench/speed.py [CORPUS] [--repeat 3]
 
 Each measurement runs in a fresh subprocess (start-up included), several times; the table
@@ -68,7 +68,7 @@ def run_rows(label: str, command: list[str], repeat: int, cwd: Path | None = Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", type=Path, default=Path("/work/corpus/speed"))
+    parser.add_argument("corpus", nargs="?", type=Path, default=Path("/work/corpus/sdists"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated row prefixes to run")
     arguments = parser.parse_args()
