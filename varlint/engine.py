@@ -1,6 +1,8 @@
 """Check one file: read it once, parse it once, run every selected rule in one traversal.
 
 Per-file work is free of global state, so a tree is a map over files (see `check_paths`).
+libcst, the rules and the analyses are imported when a file is first checked: a run answered
+from the result cache never loads them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 
-import libcst as cst
+from typing import TYPE_CHECKING
 
-from varlint import fixes, noqa, notebook, parser_guard
+from varlint import noqa, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
-from varlint.rule import FileContext
-from varlint.rules import all_rules, rule_by_code
+from varlint.rules import rule_table
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from varlint.rule import FileContext
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,8 @@ def compile_source(path: str, text: str) -> ast.Module | Diagnostic:
 
 def parse_cst(path: str, text: str, tree: ast.Module) -> cst.Module | Diagnostic:
     """libcst's module of a text CPython compiled (`tree`), or VL900 "too large"."""
+    import libcst as cst
+
     too_deep = parser_guard.too_deep(tree)
     if too_deep is not None:
         return too_large(path, too_deep)
@@ -194,9 +202,9 @@ def too_large(path: str, detail: str) -> Diagnostic:
 
 
 def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    rule = rule_by_code(code)
+    name = next(rule.name for rule in rule_table() if rule.code == code)
     position = Position(row, column)
-    return Diagnostic(code, rule.name, message, path, position, position)
+    return Diagnostic(code, name, message, path, position, position)
 
 
 # --- Linting ----------------------------------------------------------------------------
@@ -205,6 +213,9 @@ def lint_module(
     path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None,
     syntax_tree: ast.Module | None = None,
 ) -> list[Diagnostic]:
+    from varlint.rule import FileContext
+    from varlint.rules import all_rules
+
     context = FileContext(path, module, project=project, module_name=module_name, text=text,
                           syntax_tree=syntax_tree)
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
@@ -216,7 +227,7 @@ def lint_module(
 
 
 def known_codes() -> frozenset[str]:
-    return frozenset(rule.code for rule in all_rules())
+    return frozenset(rule.code for rule in rule_table())
 
 
 def run_rules(context: FileContext, rules: list) -> None:
@@ -245,6 +256,8 @@ _VISIT_METHODS: dict[type, tuple] = {}
 def _visit_methods(rule_class: type) -> tuple:
     found = _VISIT_METHODS.get(rule_class)
     if found is None:
+        import libcst as cst
+
         found = tuple(
             (getattr(cst, name[len("visit_"):]), name)
             for name in dir(rule_class)
@@ -312,6 +325,8 @@ def check_text(
     path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
 ) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
+    from varlint import fixes, notebook
+
     result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
         return _check_notebook(result, source, codes, fix)
@@ -331,6 +346,8 @@ def check_text(
 
 
 def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str], fix) -> FileResult:
+    from varlint import notebook
+
     try:
         book = notebook.parse_notebook(result.path, source.text)
     except notebook.NotebookError as error:
