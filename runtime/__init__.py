@@ -53,6 +53,9 @@ class Result:
     timed_out: bool
     # The lines of the program file that ran (None if the run did not report them).
     executed_lines: frozenset[int] | None = None
+    # The lines that ran in every program file (the program and the modules it imported
+    # from its tree), by absolute path.
+    executed_files: dict = dataclasses.field(default_factory=dict)
     # How often each line of a watched diagnostic started (`run(watch=...)`).
     line_runs: dict = dataclasses.field(default_factory=dict)
     gap: str | None = None  # the torch API the runtime lacks, if that stopped the program
@@ -273,6 +276,7 @@ def _decode_records(data: bytes, key: bytes, event_log) -> tuple[list[dict], str
 def _result(process, records, channel_error, timed_out, program, outputs) -> Result:
     stdout, stderr = outputs
     events, executed, exception, gap, decided, line_runs = [], None, None, None, False, {}
+    executed_files = {}
     if channel_error is None:
         for record in records:
             kind = record["type"]
@@ -280,6 +284,7 @@ def _result(process, records, channel_error, timed_out, program, outputs) -> Res
                 events.append({key: value for key, value in record.items() if key != "type"})
             elif kind == "lines":
                 executed = frozenset(record["executed"].get(program, ()))
+                executed_files = {file: frozenset(lines) for file, lines in record["executed"].items()}
                 line_runs = {int(line): count for line, count in record["runs"].items() if line.isdigit()}
             elif kind == "exception":
                 exception, gap = record["text"], record["gap"]
@@ -287,4 +292,4 @@ def _result(process, records, channel_error, timed_out, program, outputs) -> Res
                 decided = record["reason"] == "decided"
     return Result(stdout=stdout.text(), stderr=stderr.text(), exception=exception,
                   returncode=process.returncode, events=events, timed_out=timed_out and not decided,
-                  executed_lines=executed, line_runs=line_runs, gap=gap, decided=decided, channel_error=channel_error)
+                  executed_lines=executed, executed_files=executed_files, line_runs=line_runs, gap=gap, decided=decided, channel_error=channel_error)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from typing import TYPE_CHECKING
 
-from varlint import noqa, parser_guard
+from varlint import atomic_write, noqa, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rules import rule_table
@@ -105,19 +105,8 @@ def _cookie_problem(data: bytes, reason: str) -> str:
 
 
 def write_source(path: str, text: str, encoding: str) -> None:
-    """Write atomically: a temporary file in the same folder, then rename over the original."""
-    data = text.encode(encoding)
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.varlint-{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        mode = os.stat(path).st_mode & 0o7777
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    """Replace the file atomically, leaving no temporary file (varlint/atomic_write.py)."""
+    atomic_write.replace(path, text.encode(encoding))
 
 
 # --- Parsing ----------------------------------------------------------------------------
@@ -335,7 +324,7 @@ def check_text(
         result.diagnostics = lint_text(path, source.text, codes, project)
         return result
     lint = lint_text if project is None else functools.partial(lint_text, project=project)
-    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint)
+    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint, project)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
     result.fixed_codes = outcome.fixed_codes

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Iterator
 if TYPE_CHECKING:  # imported when a pattern is first compiled: checking one file needs none
     import pathspec
 
+from varlint import atomic_write
+
 SOURCE_SUFFIXES = (".py", ".ipynb")  # Python files and Jupyter notebooks
 SKIPPED_DIRECTORIES = {
     ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".mypy_cache",
@@ -77,6 +79,8 @@ def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str
             # skips directory loops (os.walk does not follow directory links at all)
             if name.endswith(SOURCE_SUFFIXES) and os.path.exists(path) and not ignored(path, False):
                 yield path
+            elif name.endswith(".tmp"):
+                atomic_write.remove_if_stale(path)  # what a killed `--fix` run left
 
 
 def _read_gitignore(directory: str) -> pathspec.PathSpec | None:

@@ -5,7 +5,9 @@ applicability; the text is re-parsed and linted again, until nothing changes (bo
 the fixes of a pass together do not parse, they are applied one at a time: every fix that keeps
 the text parseable is kept, and each one that breaks it is left out and reported as a varlint
 bug (`FixFailure`), so a fix never leaves a file unparseable and never takes good fixes down
-with it. Last, an import of `Variable` whose uses were all fixed away is removed.
+with it. Last, an import of `Variable` whose uses were all fixed away is removed, unless another
+module of the tree still uses the name through this one (`from model import *`): never a
+NameError elsewhere.
 
 Counting: `fixed` is how many of the file's diagnostics the fixes made go away (the file's
 diagnostics before, minus those remaining after), so `check`'s total, `--diff`'s "Would fix N"
@@ -99,8 +101,10 @@ Linter = Callable[[str, str, frozenset[str]], list[Diagnostic]]
 
 
 def fix_until_stable(
-    path: str, text: str, codes: frozenset[str], mode: Applicability, lint: Linter
+    path: str, text: str, codes: frozenset[str], mode: Applicability, lint: Linter, project=None
 ) -> FixOutcome:
+    """Fix `text` until stable. `project` (the run's ProjectIndex) tells which imports other
+    modules of the tree still need (see `remove_unused_variable_imports`)."""
     allowed = APPLIES[mode]
     original = text
     diagnostics = lint(path, text, codes)
@@ -129,7 +133,7 @@ def fix_until_stable(
         changed = True
         diagnostics = lint(path, text, codes)
     if changed:
-        cleaned = remove_unused_variable_imports(text, original)
+        cleaned = remove_unused_variable_imports(text, original, needed_elsewhere(project, path))
         if cleaned != text and _parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
@@ -178,11 +182,27 @@ def _parses(text: str) -> bool:
 # --- Removing the `Variable` import once nothing uses it ---------------------------------
 
 
-def remove_unused_variable_imports(text: str, original: str) -> str:
-    """Drop `Variable` imports that have no references left (but had some before the fixes)."""
+def needed_elsewhere(project, path: str) -> Callable[[str], bool]:
+    """`needed(name)`: does another module of the tree get `name` from the file at `path`
+    (through `from file import *`, by name, or as an attribute) and use it? Without an index,
+    nothing else is known to need it."""
+    module = project.module_name(path) if project is not None else None
+    if module is None:
+        return lambda name: False
+    return lambda name: bool(project.importers_needing(module, name))
+
+
+def remove_unused_variable_imports(
+    text: str, original: str, needed: Callable[[str], bool] = lambda name: False
+) -> str:
+    """Drop `Variable` imports that have no references left (but had some before the fixes),
+    except those another module still needs (`needed(bound name)`): removing them there would
+    be a NameError in that module (as ruff, the import is kept)."""
     if _unused_variable_imports(original):
         return text  # it was already unused before: not ours to remove
-    unused = _unused_variable_imports(text)
+    unused = {
+        (name, alias) for name, alias in _unused_variable_imports(text) if not needed(alias or name)
+    }
     if not unused:
         return text
     module = cst.parse_module(text)
