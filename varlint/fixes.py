@@ -16,7 +16,6 @@ and `--fix`'s "N fixed" count the same things; a fix that removes two diagnostic
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,20 +26,15 @@ import libcst.helpers
 
 from varlint.analysis.names import VARIABLE, canonical
 from varlint.diagnostic import Applicability, Diagnostic, Fix
+from varlint.textlines import NEWLINE, split_lines  # noqa: F401 - split_lines: used by importers
 
 MAX_PASSES = 10
-NEWLINE = re.compile(r"\r\n|\r|\n")
 
 # Which applicabilities each --fix mode applies.
 APPLIES = {
     Applicability.SAFE: {Applicability.SAFE},
     Applicability.UNSAFE: {Applicability.SAFE, Applicability.UNSAFE},
 }
-
-
-def split_lines(text: str) -> list[str]:
-    """Physical lines as libcst counts them (\\r\\n, \\r or \\n), without their newline."""
-    return NEWLINE.split(text)
 
 
 def _line_starts(text: str) -> list[int]:
