@@ -5,8 +5,9 @@ POSIX and Windows), so the file is always either the old or the new text. The te
 is written in the same folder (a rename cannot cross file systems) and:
 
 - on Linux it is created unnamed (`O_TMPFILE`): it has no name while it is written, and gets
-  one (`linkat` through /proc/self/fd) only immediately before the rename, so a run killed
-  with SIGKILL almost always leaves nothing: the window is the two system calls in a row;
+  one (`linkat`) only immediately before the rename, so a run killed with SIGKILL leaves
+  nothing unless the kill lands between those two system calls (POSIX has no call that puts
+  an unnamed file over an existing name: this moment cannot be avoided);
 - elsewhere, or where the file system refuses `O_TMPFILE`, it is created with its name
   (`O_EXCL`); SIGINT and SIGTERM unwind through the `finally` that removes it.
 
@@ -53,15 +54,19 @@ def replace(path: str, data: bytes, mode: int | None = None) -> None:
             _write_all(descriptor, data)
             os.fchmod(descriptor, mode)
             named = _link_unnamed(descriptor, temporary)
+            if named:  # the rename at once: this is the only moment the temporary has a name
+                os.replace(temporary, path)
+                named = False
+                return
             os.close(descriptor)
             descriptor = None
-        if not named:  # no O_TMPFILE here, or no way to give the file a name
-            named = True
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            _write_all(descriptor, data)
-            os.close(descriptor)
-            descriptor = None
-            os.chmod(temporary, mode)
+        # no O_TMPFILE here, or no way to give the file a name: a named temporary file
+        named = True
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        _write_all(descriptor, data)
+        os.close(descriptor)
+        descriptor = None
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
         named = False
     finally:
@@ -91,13 +96,14 @@ def _link_unnamed(descriptor: int, name: str) -> bool:
     (refused with EXDEV where /proc belongs to another mount). When neither works, this
     process writes named temporary files from then on."""
     global _unnamed_works
+    linkat = _libc_linkat()
+    if linkat is not None and linkat(descriptor, b"", -100, os.fsencode(name), 0x1000) == 0:  # AT_FDCWD, AT_EMPTY_PATH
+        return True
     try:
-        if not _linkat_empty_path(descriptor, name):
-            os.link(f"/proc/self/fd/{descriptor}", name, follow_symlinks=True)
+        os.link(f"/proc/self/fd/{descriptor}", name, follow_symlinks=True)
     except OSError:
         _unnamed_works = False
         return False
-    _unnamed_works = True
     return True
 
 
@@ -109,12 +115,6 @@ def _libc_linkat():
         return ctypes.CDLL(None, use_errno=True).linkat
     except (OSError, AttributeError):
         return None
-
-
-def _linkat_empty_path(descriptor: int, name: str) -> bool:
-    linkat = _libc_linkat()
-    at_fdcwd, at_empty_path = -100, 0x1000
-    return linkat is not None and linkat(descriptor, b"", at_fdcwd, os.fsencode(name), at_empty_path) == 0
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

@@ -1,6 +1,8 @@
 """Check one file: read it once, parse it once, run every selected rule in one traversal.
 
 Per-file work is free of global state, so a tree is a map over files (see `check_paths`).
+libcst, the rules and the analyses are imported when a file is first checked: a run answered
+from the result cache never loads them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 
-import libcst as cst
+from typing import TYPE_CHECKING
 
-from varlint import atomic_write, fixes, noqa, notebook, parser_guard
+from varlint import atomic_write, noqa, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
-from varlint.rule import FileContext
-from varlint.rules import all_rules, rule_by_code
+from varlint.rules import rule_table
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from varlint.rule import FileContext
 
 
 @dataclass(frozen=True)
@@ -124,10 +130,26 @@ def python2_construct(text: str) -> str | None:
 
 
 def parse(path: str, text: str) -> cst.Module | Diagnostic:
+    """The libcst module of `text`, or VL900 saying why there is none (see `parse_source`)."""
+    parsed = parse_source(path, text)
+    return parsed if isinstance(parsed, Diagnostic) else parsed[0]
+
+
+def parse_source(path: str, text: str) -> tuple[cst.Module, ast.Module] | Diagnostic:
     """Parse with libcst; CPython is asked first, since libcst accepts a few Python 2 forms
     (`except E, e:`) and code CPython's compiler refuses (a repeated keyword argument), and
     CPython's messages are clearer ("Missing parentheses ..."). Valid Python that libcst cannot
-    take (see parser_guard: some would crash the process) is VL900 saying so."""
+    take (see parser_guard: some would crash the process) is VL900 saying so. Returns the libcst
+    module with the stdlib AST of the same text (positions use its line numbers)."""
+    tree = compile_source(path, text)
+    if isinstance(tree, Diagnostic):
+        return tree
+    module = parse_cst(path, text, tree)
+    return module if isinstance(module, Diagnostic) else (module, tree)
+
+
+def compile_source(path: str, text: str) -> ast.Module | Diagnostic:
+    """The stdlib AST of `text` once CPython has compiled it, or VL900 (a syntax error)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
@@ -138,20 +160,27 @@ def parse(path: str, text: str) -> cst.Module | Diagnostic:
     except (RecursionError, MemoryError, ValueError) as error:  # pathological input
         reason, row, column = f"{type(error).__name__}: {error}", 1, 1
     else:
-        too_deep = parser_guard.too_deep(tree)
-        if too_deep is not None:
-            return too_large(path, too_deep)
-        try:
-            return cst.parse_module(text)
-        except cst.ParserSyntaxError as error:
-            return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
-        except (RecursionError, MemoryError) as error:
-            return too_large(path, type(error).__name__)
+        return tree
     message = f"cannot parse the file: {reason.strip().rstrip('.')} (line {row}, column {column})"
     construct = python2_construct(text)
     if construct is not None:
         message += f"; it looks like Python 2 source ({construct}): port it to Python 3 first"
     return tool_diagnostic("VL900", path, message, row, column)
+
+
+def parse_cst(path: str, text: str, tree: ast.Module) -> cst.Module | Diagnostic:
+    """libcst's module of a text CPython compiled (`tree`), or VL900 "too large"."""
+    import libcst as cst
+
+    too_deep = parser_guard.too_deep(tree)
+    if too_deep is not None:
+        return too_large(path, too_deep)
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
+    except (RecursionError, MemoryError) as error:
+        return too_large(path, type(error).__name__)
 
 
 def too_large(path: str, detail: str) -> Diagnostic:
@@ -162,17 +191,22 @@ def too_large(path: str, detail: str) -> Diagnostic:
 
 
 def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    rule = rule_by_code(code)
+    name = next(rule.name for rule in rule_table() if rule.code == code)
     position = Position(row, column)
-    return Diagnostic(code, rule.name, message, path, position, position)
+    return Diagnostic(code, name, message, path, position, position)
 
 
 # --- Linting ----------------------------------------------------------------------------
 
 def lint_module(
-    path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None
+    path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None,
+    syntax_tree: ast.Module | None = None,
 ) -> list[Diagnostic]:
-    context = FileContext(path, module, project=project, module_name=module_name)
+    from varlint.rule import FileContext
+    from varlint.rules import all_rules
+
+    context = FileContext(path, module, project=project, module_name=module_name, text=text,
+                          syntax_tree=syntax_tree)
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
     if rules:
         run_rules(context, rules)
@@ -182,7 +216,7 @@ def lint_module(
 
 
 def known_codes() -> frozenset[str]:
-    return frozenset(rule.code for rule in all_rules())
+    return frozenset(rule.code for rule in rule_table())
 
 
 def run_rules(context: FileContext, rules: list) -> None:
@@ -211,6 +245,8 @@ _VISIT_METHODS: dict[type, tuple] = {}
 def _visit_methods(rule_class: type) -> tuple:
     found = _VISIT_METHODS.get(rule_class)
     if found is None:
+        import libcst as cst
+
         found = tuple(
             (getattr(cst, name[len("visit_"):]), name)
             for name in dir(rule_class)
@@ -240,11 +276,12 @@ def _is_visitor(rule) -> bool:
 
 def lint_text(path: str, text: str, codes: frozenset[str], project=None) -> list[Diagnostic]:
     """Diagnostics of `text`; `project` (a ProjectIndex) resolves imports from the tree."""
-    parsed = parse(path, text)
+    parsed = parse_source(path, text)
     if isinstance(parsed, Diagnostic):
         return [parsed] if "VL900" in codes else []
+    module, tree = parsed
     try:
-        return lint_module(path, parsed, text, codes, project)
+        return lint_module(path, module, text, codes, project, syntax_tree=tree)
     except RecursionError:
         # libcst's metadata providers recurse over the tree: a pathologically nested
         # expression (hundreds of terms) exhausts the stack.
@@ -277,6 +314,8 @@ def check_text(
     path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
 ) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
+    from varlint import fixes, notebook
+
     result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
         return _check_notebook(result, source, codes, fix)
@@ -296,6 +335,8 @@ def check_text(
 
 
 def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str], fix) -> FileResult:
+    from varlint import notebook
+
     try:
         book = notebook.parse_notebook(result.path, source.text)
     except notebook.NotebookError as error:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import pathspec
+if TYPE_CHECKING:  # imported when a pattern is first compiled: checking one file needs none
+    import pathspec
 
 from varlint import atomic_write
 
@@ -28,9 +29,11 @@ SKIPPED_DIRECTORIES = {
 def discover(
     paths: list[str], exclude: tuple[str, ...], root: Path, force_exclude: bool = False
 ) -> Iterator[str]:
-    exclude_spec = gitignore_spec(exclude)
+    exclude_spec = None
     seen: set[str] = set()
     for given in paths:
+        if os.path.isdir(given) or force_exclude:
+            exclude_spec = exclude_spec or gitignore_spec(exclude)
         if os.path.isdir(given):
             found = _walk(given, exclude_spec, root)
         elif force_exclude and exclude_spec.match_file(_relative(given, root)):
@@ -160,6 +163,8 @@ def linear_regex(pattern: str) -> str:
 
 def gitignore_spec(lines) -> pathspec.PathSpec:
     """pathspec's GitIgnoreSpec, with its regexes rewritten to match in linear time."""
+    import pathspec
+
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
     for pattern in spec.patterns:
         regex = getattr(pattern, "regex", None)

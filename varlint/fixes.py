@@ -16,7 +16,6 @@ and `--fix`'s "N fixed" count the same things; a fix that removes two diagnostic
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,20 +26,15 @@ import libcst.helpers
 
 from varlint.analysis.names import VARIABLE, canonical
 from varlint.diagnostic import Applicability, Diagnostic, Fix
+from varlint.textlines import NEWLINE, split_lines  # noqa: F401 - split_lines: used by importers
 
 MAX_PASSES = 10
-NEWLINE = re.compile(r"\r\n|\r|\n")
 
 # Which applicabilities each --fix mode applies.
 APPLIES = {
     Applicability.SAFE: {Applicability.SAFE},
     Applicability.UNSAFE: {Applicability.SAFE, Applicability.UNSAFE},
 }
-
-
-def split_lines(text: str) -> list[str]:
-    """Physical lines as libcst counts them (\\r\\n, \\r or \\n), without their newline."""
-    return NEWLINE.split(text)
 
 
 def _line_starts(text: str) -> list[int]:
@@ -127,7 +121,7 @@ def fix_until_stable(
             break
         new_text, _ = _apply(text, [d.fix for d in fixable])
         bad: list[Diagnostic] = []
-        if new_text != text and not _parses(new_text):
+        if new_text != text and not parses(new_text):
             new_text, bad = apply_parseable_fixes(text, fixable)
             broken.update(fix_key(diagnostic) for diagnostic in bad)
             failures.extend(FixFailure(diagnostic) for diagnostic in bad)
@@ -140,7 +134,7 @@ def fix_until_stable(
         diagnostics = lint(path, text, codes)
     if changed:
         cleaned = remove_unused_variable_imports(text, original, needed_elsewhere(project, path))
-        if cleaned != text and _parses(cleaned):
+        if cleaned != text and parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
     fixed_codes = Counter()
@@ -164,7 +158,7 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
         candidate, applied = apply_fixes(text, [*accepted, diagnostic.fix])
         if applied <= len(accepted):
             continue  # overlaps a fix already taken: the next pass sees it again
-        if _parses(candidate):
+        if parses(candidate):
             accepted.append(diagnostic.fix)
             result = candidate
         else:
@@ -172,7 +166,7 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
     return result, bad
 
 
-def _parses(text: str) -> bool:
+def parses(text: str) -> bool:
     try:
         with warnings.catch_warnings():
             # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the

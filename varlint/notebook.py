@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 from typing import Callable, Iterable
 
-from varlint import fixes
 from varlint.diagnostic import Diagnostic, Edit, Fix, Position
 
 SUFFIX = ".ipynb"
@@ -453,6 +452,8 @@ def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
     """Fix the cells of `script` as one module: (the outcome, its diagnostics in cell
     coordinates; the changed cells as (cell, before, after)), or None if the cells could not
     be told apart in the result."""
+    from varlint import fixes  # (libcst: not loaded to read a notebook)
+
     outcome = fixes.fix_until_stable(path, script.text, codes, mode, script.linter(lint))
     fixed_script = script if outcome.text == script.text else _script_of_text(script, outcome.text)
     if fixed_script is None:

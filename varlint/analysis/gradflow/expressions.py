@@ -40,6 +40,7 @@ from varlint.analysis.gradflow.lattice import (
     number,
 )
 from varlint.analysis.gradflow.prepass import changes_flags
+from varlint.analysis.loss_classes import local_loss_class, tree_loss_class
 from varlint.analysis.names import VARIABLE, read_paths
 
 
@@ -185,10 +186,15 @@ class Expressions:
     def expr_Attribute(self, node: cst.Attribute, state: State) -> Value:
         if self.names.qualified(node):  # a module path such as `torch.float32`
             return TOP
+        if self.context.summaries.held_number(node):  # `self.lambda_`, set to `0.25` only
+            self.expr(node.value, state)
+            return number()
         receiver = self.expr(node.value, state)
         attribute = node.attr.value
         if receiver.kind is Kind.UNBOUND:
             return UNBOUND
+        if receiver.kind is Kind.ARGUMENTS and attribute not in self.context.summaries.assigned_attributes:
+            return number()  # a command-line option: a number (or a string, or a list)
         if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
             return TOP
         if attribute == "data":
@@ -257,7 +263,10 @@ class Expressions:
         qualified = self.names.qualified(node.func)
         receiver = callee = None
         if not qualified:
-            if isinstance(node.func, cst.Attribute):
+            if self.context.summaries.held_loss(node.func):  # `self.criterion(out, y)`
+                callee = Value(Kind.LOSS)
+                self.expr(node.func.value, state)
+            elif isinstance(node.func, cst.Attribute):
                 receiver = self.expr(node.func.value, state)
             else:
                 callee = self.expr(node.func, state)
@@ -298,6 +307,10 @@ class Expressions:
             return OTHER
         if name in api.LOSS_MODULES:
             return Value(Kind.LOSS if self.default_reduction(call, 0) else Kind.MODULE)
+        if name == "argparse.ArgumentParser":
+            for value in call.values:
+                self.escape(value, state)
+            return Value(Kind.ARG_PARSER)
         if name in api.FUNCTIONAL_LOSSES:
             inputs = api.FUNCTIONAL_LOSS_INPUTS.get(name, 2)
             shape = () if self.default_reduction(call, inputs) else None
@@ -326,6 +339,9 @@ class Expressions:
             return number()
         if root in PURE_LIBRARIES:
             return TOP
+        if tree_loss_class(self.context.project, name):
+            self.unknown_call(call, state)  # `DiceLoss()` of another module: its own code runs
+            return Value(Kind.LOSS)
         return self.unknown_call(call, state, direct=True)
 
 
@@ -366,6 +382,9 @@ class Expressions:
             return self.module_output(callee, state)
         if callee.kind is Kind.MODULE_CLASS:
             self.unknown_call(call, state)
+            func = call.node.func
+            if isinstance(func, cst.Name) and local_loss_class(self.context, func.value):
+                return Value(Kind.LOSS)  # a loss class of this file (analysis/loss_classes.py)
             return Value(Kind.PASSTHROUGH_MODULE)
         return self.unknown_call(call, state)
 
@@ -396,6 +415,12 @@ class Expressions:
             return TOP
         if receiver.kind is Kind.LOSS and method == "forward":
             return self.value_call(receiver, call, state)
+        if receiver.kind is Kind.LOSS and method in MODULE_RETURNING_METHODS:
+            return receiver  # `nn.BCELoss().to(device)` is the same loss module
+        if receiver.kind is Kind.ARG_PARSER and method == "parse_args":
+            for value in call.values:
+                self.escape(value, state)
+            return Value(Kind.ARGUMENTS)
         if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
             return self.unknown_call(call, state)
         # A tensor, or something unknown that is used like one.

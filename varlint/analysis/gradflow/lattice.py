@@ -108,6 +108,10 @@ class Kind(enum.Enum):
     ENABLE_GRAD = "enable-grad context"
     CODE = "code"  # a function or class defined in this file
     MODULE_CLASS = "module class"  # a class defined in this file that derives from nn.Module
+    ARG_PARSER = "argument parser"  # `argparse.ArgumentParser()`
+    # `parser.parse_args()`: its attributes are numbers, strings or lists, never tensors
+    # (unless the file assigns one: see `Expressions.expr_Attribute`).
+    ARGUMENTS = "parsed arguments"
     OTHER = "other"  # some other value known not to be a tensor (None, str, list ...)
     UNBOUND = "unbound"  # a local read before it is assigned: the bottom of the lattice
     UNKNOWN = "unknown"
@@ -116,7 +120,7 @@ class Kind(enum.Enum):
 # Objects whose kind is all the analysis uses: the same whichever instance a name holds.
 OBJECT_KINDS = frozenset({
     Kind.MODULE, Kind.PASSTHROUGH_MODULE, Kind.LOSS, Kind.OPTIMIZER, Kind.NO_GRAD, Kind.ENABLE_GRAD,
-    Kind.CODE, Kind.MODULE_CLASS,
+    Kind.CODE, Kind.MODULE_CLASS, Kind.ARG_PARSER, Kind.ARGUMENTS,
 })
 
 
