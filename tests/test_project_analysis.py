@@ -78,7 +78,7 @@ def diagnostics(paths, cache=None) -> list[tuple[str, str, int]]:
 
 def test_a_loss_class_of_another_module_gives_0_dim_losses(tmp_path):
     paths = write_tree(tmp_path, {"losses.py": LOSS_MODULE, "train.py": TRAIN})
-    assert diagnostics(paths) == [("train.py", "VL004", 15), ("train.py", "VL004", 24)]
+    assert diagnostics(paths) == [("train.py", "VL004", 16), ("train.py", "VL004", 24)]
 
 
 def test_a_class_returning_one_loss_per_sample_is_no_0_dim_loss(tmp_path):
@@ -88,7 +88,7 @@ def test_a_class_returning_one_loss_per_sample_is_no_0_dim_loss(tmp_path):
 
 def test_the_cache_follows_an_edit_of_the_loss_module(tmp_path):
     paths = write_tree(tmp_path / "tree", {"losses.py": LOSS_MODULE, "train.py": TRAIN})
-    assert diagnostics(paths, ResultCache(tmp_path / "cache")) == [("train.py", "VL004", 15), ("train.py", "VL004", 24)]
+    assert diagnostics(paths, ResultCache(tmp_path / "cache")) == [("train.py", "VL004", 16), ("train.py", "VL004", 24)]
     losses = Path(paths[0])
     losses.write_text(textwrap.dedent(PER_SAMPLE_MODULE).lstrip() + "\n# edited\n")
     assert diagnostics(paths, ResultCache(tmp_path / "cache")) == []
