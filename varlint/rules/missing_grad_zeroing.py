@@ -169,7 +169,7 @@ class MissingGradZeroing(TrainingLoopRule):
     @cached_property
     def lines(self) -> list[str]:
         # As the fixes count them: a file ending in a newline has an empty last line.
-        return split_lines(self.context.module.code)
+        return split_lines(self.context.text)
 
     def insert_first(self, body: cst.BaseSuite, statement: str) -> Edit:
         """An edit putting `statement` before the first statement of a loop body."""
