@@ -20,6 +20,10 @@
 
 Mutants are linted in-process from text (nothing is written), with one project index of the
 whole tree (as `varlint check CORPUS_DIR` builds it). No timing is measured.
+
+The development corpus: bench/repos.txt lists the public repositories (and the commit of each
+snapshot); `python bench/assemble_repos.py /work/corpus/repos` exports their `.py` files from
+local git mirrors into a folder outside this repository (third-party code is never committed).
 """
 
 from __future__ import annotations

@@ -145,6 +145,15 @@ def _edge(tensor):
     return (tensor._accumulate_grad_node(), 0)
 
 
+def named_gradients(name, gradients):
+    """Gradients computed with ops under create_graph=True, each behind an identity node named
+    as PyTorch's double-backward node (`ConvolutionBackwardBackward0`): `grad.grad_fn` reads
+    the same."""
+    return tuple(
+        g if g is None or g._grad_fn is None else record_op(name, g._data, (g,), lambda outer: (outer,))
+        for g in gradients)
+
+
 def record_op(name, data, inputs, backward, saved=(), save_output=False, track_site=False):
     """Wrap `data` (a numpy value) as the result of op `name` and record it in the graph.
 

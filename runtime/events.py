@@ -142,9 +142,10 @@ def caller_lines(file: str) -> list[int]:
     return lines
 
 
-def record_at(kind: str, file: str, line: int, detail: str = "", related=()) -> dict:
-    """Append an event at a program location remembered earlier (see program_location)."""
-    related = [*related, *(caller_lines(file) if file else ())]
+def record_at(kind: str, file: str, line: int, detail: str = "", related=(), callers=True) -> dict:
+    """Append an event at a program location remembered earlier (see program_location);
+    `callers`: add the lines of the calls leading here (False: `related` says it all)."""
+    related = [*related, *(caller_lines(file) if file and callers else ())]
     related_lines = sorted({int(r) for r in related if r and int(r) != line})
     event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines}
     _log.append(event)
@@ -247,7 +248,7 @@ _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
 _RECORD_FIELDS = {
     "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
     "lines": {"executed": dict, "runs": dict},
-    "exception": {"text": str, "gap": (str, type(None))},
+    "exception": {"text": str, "gap": (str, type(None)), "line": int},
     "stop": {"reason": str},
     "end": {},
 }

@@ -12,6 +12,10 @@ varlint/confirm.py pairs the two by line:
 - a diagnostic on the line the program crashed at (the innermost frame of the program file in
   the final traceback) that quotes an exception quotes the one the program raised (the runtime
   raises PyTorch's texts, checked by the runtime suites).
+
+Folder fixtures (fixtures/project/NAME/ with a `main.py`) are confirmed the same way, module
+by module: the folder is linted as one project, `main.py` runs, and each module's diagnostics
+are paired with the events and executed lines of that module's file.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import pytest
 
 import runtime
+from fixture_support import project_cases
 from runtime_harness import directives, fixture_id, fixture_programs
 from varlint import engine
 from varlint.config import Settings
@@ -113,3 +118,27 @@ def test_crash_line_is_the_innermost_program_frame(tmp_path):
     assert crash_line(result.stderr, program) == 2
     assert crash_line(result.stderr, tmp_path / "other.py") is None
     assert {2, 4} <= result.executed_lines and 5 not in result.executed_lines
+
+
+PROJECTS = [p for p in project_cases() if p.main is not None and "no-run" not in p.directives]
+
+
+@pytest.mark.parametrize("project", [project.param() for project in PROJECTS])
+def test_runtime_confirms_project_diagnostics(project):
+    result = runtime.run(project.main, timeout=60)
+    assert not result.timed_out, f"{project.id} timed out on the runtime"
+    assert result.executed_files, "the runtime did not report the lines it ran"
+    modules = [str(module.path) for module in project.modules()]
+    allowed = {word.split(":", 1)[1] for word in project.directives if word.startswith("unpredicted:")}
+    problems = []
+    for checked in engine.check_paths(modules, ALL_RULES, jobs=1):
+        diagnostics = [d for d in checked.diagnostics if d.code in EVENT_KINDS]
+        executed = set(result.executed_files.get(os.path.abspath(checked.path), ()))
+        confirmations, missed = match(diagnostics, result.events, checked.path, executed)
+        name = os.path.relpath(checked.path, project.folder)
+        problems += [f"{name}: ran without its event: {describe(c.diagnostic)}" for c in confirmations if c.confirmed is False]
+        problems += [
+            f"{name}: event no diagnostic predicts: line {e['line']} {e['kind']}: {e.get('detail', '')}"
+            for e in missed if e["kind"] not in allowed
+        ]
+    assert not problems, f"{project.id}:\n  " + "\n  ".join(problems)

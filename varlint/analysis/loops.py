@@ -12,13 +12,15 @@ own the parameters (`model` for `SGD(model.parameters())`, `{"w", "b"}` for `SGD
 None when unknown. Two paths are related when one is a prefix of the other (`model` holds
 `model.fc.weight`). Unknown always counts as related: the rules built on these facts only
 speak when a reset is provably missing.
+
+Layout: loop_sites.py (the walk recording sites, bindings and definitions), loop_helpers.py
+(following calls into helpers of the file), this module (name and root resolution, and the
+facts the rules ask for).
 """
 
 from __future__ import annotations
 
-import enum
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Iterator
 
@@ -26,28 +28,33 @@ import libcst as cst
 
 from varlint.analysis.tree import walk
 from varlint.analysis.gradflow import RequiresGrad
-from varlint.analysis.torch_api import GRAD_NEUTRAL_METHODS
-from varlint.analysis.tree_methods import neutral_method
+from varlint.analysis.loop_helpers import HELPER_DEPTH, KNOWN_METHODS, HelperFollowing, grad_neutral
+from varlint.analysis.loop_sites import (
+    Binding,
+    Frame,
+    Loop,
+    Roots,
+    Site,
+    SiteKind,
+    SiteWalker,
+    _iterable_of,
+    conditional,
+    frames_inside,
+    head,
+    related,
+    roots_related,
+    target_names,
+)
 from varlint.analysis.names import path_of
 
-Roots = frozenset[str] | None
+__all__ = [
+    "BINDING_DEPTH", "HELPER_DEPTH", "KNOWN_METHODS", "Binding", "Frame", "Loop", "LoopFacts", "Roots",
+    "Site", "SiteKind", "conditional", "frames_inside", "grad_neutral", "head", "related",
+    "roots_related", "target_names",
+]
 
-# How many calls deep a helper's reset is followed (`train_step()` -> `reset()` -> zero_grad).
-HELPER_DEPTH = 3
 # How many name bindings are followed when resolving what a parameter list holds.
 BINDING_DEPTH = 4
-
-# Calls on tensors / modules / optimizers that never reset gradients (so they are not
-# "possible resets" when they are called on the objects a step concerns).
-KNOWN_METHODS = frozenset(
-    {
-        "step", "zero_grad", "backward", "parameters", "named_parameters", "modules", "children",
-        "named_modules", "train", "eval", "forward", "to", "cuda", "cpu", "double", "float",
-        "half", "state_dict", "load_state_dict", "add_param_group", "item", "detach", "size",
-        "view", "mean", "sum", "numpy", "tolist", "requires_grad_", "register_buffer",
-        "register_parameter", "apply", "append", "extend", "format", "write",
-    }
-)
 
 # `opt`, `optim`, `optimizer`, `optimizerD`, `opt_g`, `g_optimizer`, `self.optimizer_G`...
 OPTIMIZER_NAME = re.compile(r"(?:[A-Za-z0-9]*_)?[Oo]pt(?:im|imizer|imiser)?(?:_\w*|[A-Z0-9]\w*)?")
@@ -55,137 +62,12 @@ OPTIMIZER_NAME = re.compile(r"(?:[A-Za-z0-9]*_)?[Oo]pt(?:im|imizer|imiser)?(?:_\
 NOT_OPTIMIZERS = ("torch.optim.lr_scheduler.", "torch.optim.swa_utils.")
 
 
-class SiteKind(enum.Enum):
-    BACKWARD = "backward"  # receiver: the tensor backward is called on
-    STEP = "step"  # key: the optimizer's source text
-    UPDATE = "update"  # roots: the tensors whose .grad the update consumes
-    RESET = "reset"  # key (optimizer resets) and roots: what is reset
-    CALL = "call"  # any other call: a helper that may reset
-    JUMP = "jump"  # break / continue / return / raise
-
-
-@dataclass(frozen=True, eq=False)
-class Frame:
-    """An enclosing loop body, or a branch that may not run (`if` body, `else`, `except`)."""
-
-    node: cst.CSTNode
-    is_loop: bool
-
-
-@dataclass(eq=False)
-class Site:
-    kind: SiteKind
-    node: cst.CSTNode  # where a diagnostic about this site points
-    scope: cst.CSTNode  # the function (or module) whose body holds it
-    frames: tuple[Frame, ...]  # enclosing loops and branches inside `scope`, outermost first
-    order: int  # source order
-    receiver: cst.BaseExpression | None = None
-    key: str | None = None
-    roots: Roots = None
-    # UPDATE: the tensor paths updated (to insert `x.grad = None` after them).
-    targets: tuple[str, ...] = ()
-    # A site of a helper seen at a call: the call, in the function whose loop runs it (the
-    # site's `node` stays where it is in the helper; key and roots are the caller's names).
-    via: cst.CSTNode | None = None
-
-    @property
-    def where(self) -> cst.CSTNode:
-        """Where a diagnostic about the loop points: the call running a helper's site."""
-        return self.via if self.via is not None else self.node
-
-    def frames_inside(self, loop: "Loop") -> tuple[Frame, ...]:
-        return frames_inside(self.frames, loop.node)
-
-    def loops(self) -> list[cst.CSTNode]:
-        return [frame.node for frame in self.frames if frame.is_loop]
-
-
-@dataclass(eq=False)
-class Loop:
-    node: cst.For | cst.While
-    scope: cst.CSTNode
-    sites: list[Site] = field(default_factory=list)  # in source order
-
-    def of(self, kind: SiteKind) -> list[Site]:
-        return [site for site in self.sites if site.kind is kind]
-
-    def directly(self, site: Site) -> bool:
-        """Whether `site` runs once per iteration of this loop (no nested loop in between)."""
-        return not any(frame.is_loop for frame in site.frames_inside(self))
-
-
-@dataclass(frozen=True)
-class Binding:
-    value: cst.BaseExpression | None  # None: bound by a `for` target or an unpacking
-    scope: cst.CSTNode  # where the assignment is (names in `value` resolve from there)
-    frames: tuple[Frame, ...]
-
-
-def frames_inside(frames: tuple[Frame, ...], loop_node: cst.CSTNode) -> tuple[Frame, ...]:
-    """The frames between `loop_node`'s body and what `frames` lead to."""
-    for index, frame in enumerate(frames):
-        if frame.node is loop_node:
-            return frames[index + 1 :]
-    raise ValueError("not inside this loop")
-
-
-def conditional(frames: Iterable[Frame]) -> bool:
-    """Whether some branch among `frames` may not run."""
-    return any(not frame.is_loop for frame in frames)
-
-
-def head(path: str) -> str:
-    return path.split(".", 1)[0]
-
-
-def related(a: str, b: str) -> bool:
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
-
-
-def roots_related(a: Roots, b: Roots) -> bool:
-    if a is None or b is None:
-        return True
-    return any(related(x, y) for x in a for y in b)
-
-
-def strip_data(expression: cst.BaseExpression) -> cst.BaseExpression:
-    """`w.data` -> `w` (an update through `.data` updates `w`)."""
-    if isinstance(expression, cst.Attribute) and expression.attr.value == "data":
-        return expression.value
-    return expression
-
-
-def grad_owner(expression: cst.BaseExpression) -> cst.BaseExpression | None:
-    """`w` for `w.grad` or `w.grad.data`; None otherwise."""
-    expression = strip_data(expression)
-    if isinstance(expression, cst.Attribute) and expression.attr.value == "grad":
-        return expression.value
-    return None
-
-
-def grad_owners(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    """Every `x` read as `x.grad` inside `node`."""
-    found: list[cst.BaseExpression] = []
-
-    class Collector(cst.CSTVisitor):
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            if attribute.attr.value == "grad":
-                found.append(attribute.value)
-
-    walk(node, Collector())
-    return found
-
-
-def is_zero(expression: cst.BaseExpression) -> bool:
-    return isinstance(expression, (cst.Integer, cst.Float)) and float(expression.value) == 0
-
-
-class LoopFacts:
+class LoopFacts(HelperFollowing):
     """The training-loop facts of one file (see the module docstring)."""
 
     def __init__(self, context) -> None:
         self.context = context
-        walker = _Walker(self)
+        walker = SiteWalker(context.names)
         walk(context.module, walker)
         self.sites: list[Site] = walker.sites
         self.loops: dict[cst.CSTNode, Loop] = walker.loops
@@ -403,154 +285,6 @@ class LoopFacts:
                 found.add(path)
         return frozenset(found)
 
-    # --- helpers that reset --------------------------------------------------------------
-
-    def callees(self, call: cst.Call) -> list[cst.FunctionDef] | None:
-        """The same-module functions a call may run; None when it is not one of ours."""
-        if isinstance(call.func, cst.Name):
-            found = self.functions.get(call.func.value)
-        elif isinstance(call.func, cst.Attribute):
-            found = self.methods.get(call.func.attr.value)
-        else:
-            found = None
-        return found or None
-
-    def helper_resets(self, call: cst.Call, depth: int = HELPER_DEPTH) -> bool:
-        """Whether calling `call` runs a reset in a function of this module (a few levels)."""
-        if depth <= 0:
-            return False
-        for function in self.callees(call) or ():
-            for site in self.sites_by_scope.get(function, ()):
-                if site.kind is SiteKind.RESET:
-                    return True
-                if site.kind is SiteKind.CALL and self.helper_resets(site.node, depth - 1):  # type: ignore[arg-type]
-                    return True
-        return False
-
-    def helper_backward(self, call: cst.Call, depth: int = HELPER_DEPTH) -> bool:
-        """Whether calling `call` runs a `.backward()` in a function of this module."""
-        if depth <= 0:
-            return False
-        for function in self.callees(call) or ():
-            for site in self.sites_by_scope.get(function, ()):
-                if (
-                    site.kind is SiteKind.BACKWARD
-                    or (site.kind is SiteKind.CALL and self.helper_backward(site.node, depth - 1))  # type: ignore[arg-type]
-                ):
-                    return True
-        return False
-
-    def unknown_call(self, call: cst.Call, scope: cst.CSTNode | None = None) -> bool:
-        """A call of code varlint cannot see (imported from elsewhere, not torch, not builtins)."""
-        if self.callees(call) is not None:
-            return False
-        if isinstance(call.func, cst.Attribute) and grad_neutral(call.func.attr.value, call.func.value):
-            return False
-        if scope is not None and self.tree_method_is_neutral(call, scope):
-            return False
-        names = self.context.names.qualified(call.func)
-        if not names:
-            # A local callable (a module instance, a loss object, a parameter): its
-            # attribute calls may be anything, a plain call is a forward pass.
-            return isinstance(call.func, cst.Attribute)
-        return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
-
-    def tree_method_is_neutral(self, call: cst.Call, scope: cst.CSTNode) -> bool:
-        """`rnn.initHidden()`, `rnn` bound once to `RNN(...)`, a class of another module of the
-        tree whose `initHidden` never touches gradients (see analysis/tree_methods.py)."""
-        if not isinstance(call.func, cst.Attribute):
-            return False
-        path = path_of(call.func.value)
-        bindings = self.bindings_of(path, scope) if path is not None else []
-        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
-            return False
-        names = self.context.names.qualified(bindings[0].value.func)
-        if len(names) != 1:
-            return False
-        module_name, _, class_name = next(iter(names)).rpartition(".")
-        project = self.context.project
-        info = project.module(module_name) if module_name else None
-        if info is None or class_name not in info.classes:
-            return False
-        return neutral_method(info.path, info.digest, class_name, call.func.attr.value)
-
-    # --- helpers seen through their calls -------------------------------------------------
-
-    def expansion(self, call_site: Site, depth: int = HELPER_DEPTH, stack: tuple = ()) -> list[Site] | None:
-        """The sites a call of a helper of this module runs, as the caller sees them: the
-        helper's backward / step / reset / update / call sites, with the call's frames before
-        their own, in the helper's order, and their keys and roots in the caller's names
-        (`def train(model, opt)` called as `train(net, sgd)` steps `sgd`). None when the call
-        is not one helper varlint can follow (several candidates, recursion, too deep)."""
-        call: cst.Call = call_site.node  # type: ignore[assignment]
-        if not stack and call in self._expansions:
-            return self._expansions[call]
-        function = self.followed_callee(call)
-        found: list[Site] | None = None
-        if function is not None and function not in stack and depth > 0:
-            arguments = parameter_arguments(function, call)
-            found = []
-            after_jump: tuple[Frame, ...] = ()  # sites after an early `return` may not run
-            for inner in self.sites_by_scope.get(function, ()):
-                if inner.kind is SiteKind.JUMP:
-                    if isinstance(inner.node, (cst.Return, cst.Raise)) and not after_jump:
-                        after_jump = (Frame(inner.node, False),)
-                    continue
-                nested = None
-                if inner.kind is SiteKind.CALL:
-                    nested = self.expansion(inner, depth - 1, (*stack, function))
-                for site in nested if nested is not None else [inner]:
-                    found.append(self.as_seen_by(site, call_site, after_jump, arguments))
-            count = len(found)
-            for index, site in enumerate(found):
-                site.order = call_site.order + (index + 1) / (count + 1)
-        if not stack:
-            self._expansions[call] = found
-        return found
-
-    def followed_callee(self, call: cst.Call) -> cst.FunctionDef | None:
-        """The one function of this module a call runs, when varlint can tell: a plain call of
-        a module function, or a method called on `self` or defined by one class only (and not
-        named like a torch method, which `model.train()` may be)."""
-        callees = self.callees(call)
-        if not callees or len(callees) != 1:
-            return None
-        if isinstance(call.func, cst.Attribute):
-            method = call.func.attr.value
-            on_self = path_of(call.func.value) == "self"
-            if not on_self and (method in KNOWN_METHODS or method in GRAD_NEUTRAL_METHODS):
-                return None
-        return callees[0]
-
-    def as_seen_by(self, site: Site, call_site: Site, after_jump: tuple, arguments: dict) -> Site:
-        """`site` (of a helper) as its caller sees it (see `expansion`)."""
-        key = map_path(site.key, arguments) if site.key is not None else None
-        roots = self.map_roots(site.roots, arguments, call_site.scope)
-        if site.key is not None and key != site.key and site.kind in (SiteKind.STEP, SiteKind.RESET):
-            # The optimizer is the caller's object now: what it steps is known from there.
-            roots = self.optimizer_roots(key, call_site.scope) if key is not None else None
-        return Site(
-            site.kind, site.node, call_site.scope, (*call_site.frames, *after_jump, *site.frames), 0,
-            receiver=site.receiver, key=key, roots=roots, targets=site.targets,
-            via=call_site.via if call_site.via is not None else call_site.node,
-        )
-
-    def map_roots(self, roots: Roots, arguments: dict, scope: cst.CSTNode) -> Roots:
-        if roots is None:
-            return None
-        found: set[str] = set()
-        for root in roots:
-            name = head(root)
-            if name in arguments and root == name and arguments[name] is not None:
-                mapped = self.roots(arguments[name], scope)  # `f([w, b])`, `f(model.parameters())`
-            else:
-                path = map_path(root, arguments)
-                mapped = None if path is None else frozenset({path})
-            if mapped is None:
-                return None
-            found |= mapped
-        return frozenset(found)
-
     # --- the facts the rules ask for -----------------------------------------------------
 
     def loop(self, node: cst.For | cst.While) -> Loop:
@@ -658,352 +392,3 @@ class LoopFacts:
                 return None
             child = parent
         return None
-
-
-# In-place tensor methods that only change the values of their receiver.
-IN_PLACE_VALUE_METHODS = frozenset({
-    "zero", "fill", "copy", "normal", "uniform", "resize", "resize_as", "bernoulli", "random",
-    "exponential", "geometric", "cauchy", "log_normal", "index_fill", "masked_fill", "scatter",
-})
-
-
-def grad_neutral(method: str, receiver: cst.BaseExpression) -> bool:
-    """A method that never touches `.grad`: `x.mm(w)`, `h.view(-1)`, `model.train()`, and an
-    in-place change of values (`p.data.clamp_(...)`, `noise.normal_(0, 1)`) on something that
-    is not a `.grad`."""
-    if method in KNOWN_METHODS or method in GRAD_NEUTRAL_METHODS:
-        return True
-    if not method.endswith("_") or method.endswith("__"):
-        return False
-    base = method[:-1]
-    if base not in GRAD_NEUTRAL_METHODS and base not in IN_PLACE_VALUE_METHODS:
-        return False
-    path = path_of(strip_calls(receiver))
-    return path is not None and "grad" not in path.split(".")
-
-
-def strip_calls(expression: cst.BaseExpression) -> cst.BaseExpression:
-    """`noise.resize_(...)` -> `noise` (the receiver of a chain of method calls)."""
-    while isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute):
-        expression = expression.func.value
-    return expression
-
-
-def parameter_arguments(function: cst.FunctionDef, call: cst.Call) -> dict[str, cst.BaseExpression | None]:
-    """Each parameter of `function` -> the expression `call` passes for it (None: unknown, such
-    as a default or anything behind `*args`). A method's first parameter is the receiver."""
-    params = function.params
-    positional = [*params.posonly_params, *params.params]
-    names = [param.name.value for param in (*positional, *params.kwonly_params)]
-    if isinstance(params.star_arg, cst.Param):
-        names.append(params.star_arg.name.value)
-    if isinstance(params.star_kwarg, cst.Param):
-        names.append(params.star_kwarg.name.value)
-    arguments: dict[str, cst.BaseExpression | None] = dict.fromkeys(names)
-    passed = list(call.args)
-    if isinstance(call.func, cst.Attribute) and positional and not is_static(function):
-        arguments[positional[0].name.value] = call.func.value
-        positional = positional[1:]
-    if any(arg.star for arg in passed):
-        return arguments
-    index = 0
-    for arg in passed:
-        if arg.keyword is not None:
-            if arg.keyword.value in arguments:
-                arguments[arg.keyword.value] = arg.value
-        elif index < len(positional):
-            arguments[positional[index].name.value] = arg.value
-            index += 1
-    return arguments
-
-
-def is_static(function: cst.FunctionDef) -> bool:
-    return any(
-        isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in ("staticmethod", "classmethod")
-        for decorator in function.decorators
-    )
-
-
-def map_path(path: str, arguments: dict) -> str | None:
-    """`optimizer.param_groups` in a helper -> `opt.param_groups` at a call passing `opt`; None
-    when the parameter's argument is no plain name or attribute chain; globals unchanged."""
-    name, _, rest = path.partition(".")
-    if name not in arguments:
-        return path
-    base = path_of(arguments[name])
-    if base is None:
-        return None
-    return f"{base}.{rest}" if rest else base
-
-
-def target_names(target: cst.BaseExpression) -> set[str]:
-    if isinstance(target, cst.Name):
-        return {target.value}
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return {name for element in target.elements for name in target_names(element.value)}
-    return set()
-
-
-def _iterable_of(node: cst.CSTNode, name: str) -> cst.BaseExpression | None:
-    """The iterable a `for` loop (or comprehension) binds `name` from."""
-    if isinstance(node, cst.For) and isinstance(node.target, cst.Name) and node.target.value == name:
-        return node.iter
-    if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-        comp: cst.CompFor | None = node.for_in
-        while comp is not None:
-            if isinstance(comp.target, cst.Name) and comp.target.value == name:
-                return comp.iter
-            comp = comp.inner_for_in
-    return None
-
-
-class _Walker(cst.CSTVisitor):
-    """One pass over the module recording sites, loops, bindings and function definitions."""
-
-    def __init__(self, facts: LoopFacts) -> None:
-        self.facts = facts
-        self.sites: list[Site] = []
-        self.loops: dict[cst.CSTNode, Loop] = {}
-        self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.bindings: dict[tuple[cst.CSTNode, str], list[Binding]] = {}
-        self.functions: dict[str, list[cst.FunctionDef]] = {}
-        self.methods: dict[str, list[cst.FunctionDef]] = {}
-        self.classes: set[str] = set()
-        self.declared_global: set[str] = set()
-        self.scopes: list[cst.CSTNode] = []
-        self.frames: list[list[Frame]] = []  # per open scope
-
-    # --- scopes and frames ---------------------------------------------------------------
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.scopes.append(node)
-        self.frames.append([])
-
-    def _enter_scope(self, node: cst.CSTNode) -> None:
-        self.scope_parent[node] = self.scopes[-1]
-        self.scopes.append(node)
-        self.frames.append([])
-
-    def _leave_scope(self, node: cst.CSTNode) -> None:
-        self.scopes.pop()
-        self.frames.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        enclosing = self.scopes[-1]
-        table = self.methods if isinstance(enclosing, cst.ClassDef) else self.functions
-        table.setdefault(node.name.value, []).append(node)
-        self._enter_scope(node)
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._leave_scope(node)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.classes.add(node.name.value)
-        self._enter_scope(node)
-
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self._leave_scope(node)
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._enter_scope(node)
-
-    def leave_Lambda(self, node: cst.Lambda) -> None:
-        self._leave_scope(node)
-
-    def _push(self, node: cst.CSTNode, is_loop: bool) -> None:
-        self.frames[-1].append(Frame(node, is_loop))
-
-    def _pop(self, node: cst.CSTNode) -> None:
-        self.frames[-1].pop()
-
-    def visit_For_body(self, node: cst.For) -> None:
-        self.loops[node] = Loop(node, self.scopes[-1])
-        self._push(node, True)
-
-    def leave_For_body(self, node: cst.For) -> None:
-        self._pop(node)
-
-    def visit_While_body(self, node: cst.While) -> None:
-        self.loops[node] = Loop(node, self.scopes[-1])
-        self._push(node, True)
-
-    def leave_While_body(self, node: cst.While) -> None:
-        self._pop(node)
-
-    # Branches that may not run. An `elif` is an If in the orelse of another: both are pushed.
-    def visit_If_body(self, node: cst.If) -> None:
-        self._push(node.body, False)
-
-    def leave_If_body(self, node: cst.If) -> None:
-        self._pop(node)
-
-    def visit_If_orelse(self, node: cst.If) -> None:
-        self._push(node, False)
-
-    def leave_If_orelse(self, node: cst.If) -> None:
-        self._pop(node)
-
-    def visit_For_orelse(self, node: cst.For) -> None:
-        self._push(node.orelse, False)  # type: ignore[arg-type]
-
-    def leave_For_orelse(self, node: cst.For) -> None:
-        self._pop(node)
-
-    def visit_While_orelse(self, node: cst.While) -> None:
-        self._push(node.orelse, False)  # type: ignore[arg-type]
-
-    def leave_While_orelse(self, node: cst.While) -> None:
-        self._pop(node)
-
-    def visit_Try_orelse(self, node: cst.Try) -> None:
-        self._push(node.orelse, False)  # type: ignore[arg-type]
-
-    def leave_Try_orelse(self, node: cst.Try) -> None:
-        self._pop(node)
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        self._push(node, False)
-
-    def leave_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        self._pop(node)
-
-    def visit_MatchCase(self, node: cst.MatchCase) -> None:
-        self._push(node, False)
-
-    def leave_MatchCase(self, node: cst.MatchCase) -> None:
-        self._pop(node)
-
-    def _comprehension(self, node: cst.CSTNode) -> None:
-        self._push(node, False)
-
-    def visit_ListComp(self, node: cst.ListComp) -> None:
-        self._comprehension(node)
-
-    def leave_ListComp(self, node: cst.ListComp) -> None:
-        self._pop(node)
-
-    def visit_SetComp(self, node: cst.SetComp) -> None:
-        self._comprehension(node)
-
-    def leave_SetComp(self, node: cst.SetComp) -> None:
-        self._pop(node)
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self._comprehension(node)
-
-    def leave_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self._pop(node)
-
-    def visit_DictComp(self, node: cst.DictComp) -> None:
-        self._comprehension(node)
-
-    def leave_DictComp(self, node: cst.DictComp) -> None:
-        self._pop(node)
-
-    # --- sites ---------------------------------------------------------------------------
-
-    def _site(self, kind: SiteKind, node: cst.CSTNode, **facts) -> None:
-        self.sites.append(
-            Site(kind, node, self.scopes[-1], tuple(self.frames[-1]), len(self.sites), **facts)
-        )
-
-    def visit_Call(self, node: cst.Call) -> None:
-        names = self.facts.context.names
-        func = node.func
-        if names.is_(func, "torch.autograd.backward"):
-            self._site(SiteKind.BACKWARD, node, receiver=node.args[0].value if node.args else None)
-            return
-        if not isinstance(func, cst.Attribute):
-            self._site(SiteKind.CALL, node)
-            return
-        method, receiver = func.attr.value, func.value
-        if method == "backward":
-            self._site(SiteKind.BACKWARD, node, receiver=receiver)
-        elif method == "step" and not node.args and path_of(receiver) is not None:
-            # A candidate, confirmed once bindings are known (see LoopFacts._classify_steps).
-            # `step(closure)` (LBFGS) resets inside its closure: not a plain consumption.
-            self._site(SiteKind.STEP, node, key=path_of(receiver), receiver=receiver)
-        elif method == "zero_grad":  # `get_optimizer().zero_grad()`: no key, resets anything
-            self._site(SiteKind.RESET, node, key=path_of(receiver), receiver=receiver)
-        elif self._grad_reset_call(method, receiver, node):
-            self._site(SiteKind.RESET, node, receiver=grad_owner(receiver))
-        elif method.endswith("_") and not method.endswith("__"):
-            self._update(node, strip_data(receiver), node.args)
-        else:
-            self._site(SiteKind.CALL, node)
-
-    @staticmethod
-    def _grad_reset_call(method: str, receiver: cst.BaseExpression, call: cst.Call) -> bool:
-        """`x.grad.zero_()`, `x.grad.data.zero_()`, `x.grad.fill_(0)`, `x.grad.mul_(0)`."""
-        if grad_owner(receiver) is None:
-            return False
-        if method == "zero_":
-            return True
-        return method in ("fill_", "mul_") and len(call.args) == 1 and is_zero(call.args[0].value)
-
-    def _update(self, node: cst.CSTNode, target: cst.BaseExpression, values) -> None:
-        """An in-place change of `target` computed from `target.grad`: a manual step."""
-        target_path = path_of(target)
-        owners = [owner for value in values for owner in grad_owners(value)]
-        if target_path is not None and any(path_of(owner) == target_path for owner in owners):
-            self._site(SiteKind.UPDATE, node, receiver=target, targets=(target_path,))
-        elif isinstance(node, cst.Call):
-            self._site(SiteKind.CALL, node)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if grad_owner(node.target) is None:
-            self._update(node, strip_data(node.target), [node.value])
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            target_node = target.target
-            if isinstance(target_node, cst.Attribute) and target_node.attr.value == "grad":
-                self._site(SiteKind.RESET, node, receiver=target_node.value)
-            elif isinstance(target_node, cst.Attribute) and target_node.attr.value == "data":
-                self._update(node, target_node.value, [node.value])
-            self._bind(target_node, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._bind(node.target, node.value)
-
-    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        path = path_of(target)
-        if path is None:
-            if isinstance(target, (cst.Tuple, cst.List)):  # unpacking: bound, value unknown
-                for element in target.elements:
-                    self._bind(element.value, None)
-            return
-        scope = self.scopes[-1]
-        owner = self.scope_parent.get(scope) if path.startswith("self.") else scope
-        binding = Binding(value, scope, tuple(self.frames[-1]))
-        self.bindings.setdefault((owner, path), []).append(binding)
-
-    def visit_For(self, node: cst.For) -> None:
-        for name in target_names(node.target):
-            self._bind(cst.Name(name), None)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._bind(node.target, node.value)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.declared_global |= {item.name.value for item in node.names}
-
-    def visit_Del(self, node: cst.Del) -> None:
-        if isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad":
-            self._site(SiteKind.RESET, node, receiver=node.target.value)
-
-    def _jump(self, node: cst.CSTNode) -> None:
-        self._site(SiteKind.JUMP, node)
-
-    def visit_Break(self, node: cst.Break) -> None:
-        self._jump(node)
-
-    def visit_Continue(self, node: cst.Continue) -> None:
-        self._jump(node)
-
-    def visit_Return(self, node: cst.Return) -> None:
-        self._jump(node)
-
-    def visit_Raise(self, node: cst.Raise) -> None:
-        self._jump(node)

@@ -40,6 +40,7 @@ from varlint.analysis.gradflow.lattice import (
     number,
 )
 from varlint.analysis.gradflow.prepass import changes_flags
+from varlint.analysis.loss_classes import is_loss_constructor, local_loss_class, tree_loss_class
 from varlint.analysis.names import VARIABLE, read_paths
 
 
@@ -185,10 +186,15 @@ class Expressions:
     def expr_Attribute(self, node: cst.Attribute, state: State) -> Value:
         if self.names.qualified(node):  # a module path such as `torch.float32`
             return TOP
+        if self.held_number(node):  # `self.lambda_`, set to `0.25` only
+            self.expr(node.value, state)
+            return number()
         receiver = self.expr(node.value, state)
         attribute = node.attr.value
         if receiver.kind is Kind.UNBOUND:
             return UNBOUND
+        if receiver.kind is Kind.ARGUMENTS and attribute not in self.prepass.assigned_attributes:
+            return number()  # a command-line option: a number (or a string, or a list)
         if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
             return TOP
         if attribute == "data":
@@ -200,6 +206,22 @@ class Expressions:
         if attribute in ("shape", "grad_fn", "dtype", "device"):
             return OTHER
         return TOP
+
+
+    def held_number(self, node: cst.Attribute) -> bool:
+        """`self.x` in a method, every assignment of `self.x` in its class a number literal
+        (`self.lambda_ = 0.25`): a number, never a tensor."""
+        values = self.prepass.held_values(node, self.scope.node)
+        return bool(values) and all(is_number_literal(value) for value in values)
+
+    def held_loss(self, func: cst.BaseExpression) -> bool:
+        """`self.x` (called) in a method, every assignment of `self.x` in its class a loss
+        module with its default reduction (`nn.BCELoss()`, `nn.BCELoss().cuda()`, a loss
+        class of the tree: see analysis/loss_classes.py)."""
+        values = self.prepass.held_values(func, self.scope.node)
+        return bool(values) and all(
+            value is not None and is_loss_constructor(self.context, value) for value in values
+        )
 
 
     def expr_Subscript(self, node: cst.Subscript, state: State) -> Value:
@@ -257,7 +279,10 @@ class Expressions:
         qualified = self.names.qualified(node.func)
         receiver = callee = None
         if not qualified:
-            if isinstance(node.func, cst.Attribute):
+            if self.held_loss(node.func):  # `self.criterion(out, y)`
+                callee = Value(Kind.LOSS)
+                self.expr(node.func.value, state)
+            elif isinstance(node.func, cst.Attribute):
                 receiver = self.expr(node.func.value, state)
             else:
                 callee = self.expr(node.func, state)
@@ -298,6 +323,10 @@ class Expressions:
             return OTHER
         if name in api.LOSS_MODULES:
             return Value(Kind.LOSS if self.default_reduction(call, 0) else Kind.MODULE)
+        if name == "argparse.ArgumentParser":
+            for value in call.values:
+                self.escape(value, state)
+            return Value(Kind.ARG_PARSER)
         if name in api.FUNCTIONAL_LOSSES:
             inputs = api.FUNCTIONAL_LOSS_INPUTS.get(name, 2)
             shape = () if self.default_reduction(call, inputs) else None
@@ -326,6 +355,9 @@ class Expressions:
             return number()
         if root in PURE_LIBRARIES:
             return TOP
+        if tree_loss_class(self.context.project, name):
+            self.unknown_call(call, state)  # `DiceLoss()` of another module: its own code runs
+            return Value(Kind.LOSS)
         return self.unknown_call(call, state, direct=True)
 
 
@@ -366,6 +398,9 @@ class Expressions:
             return self.module_output(callee, state)
         if callee.kind is Kind.MODULE_CLASS:
             self.unknown_call(call, state)
+            func = call.node.func
+            if isinstance(func, cst.Name) and local_loss_class(self.context, func.value):
+                return Value(Kind.LOSS)  # a loss class of this file (analysis/loss_classes.py)
             return Value(Kind.PASSTHROUGH_MODULE)
         return self.unknown_call(call, state)
 
@@ -396,6 +431,12 @@ class Expressions:
             return TOP
         if receiver.kind is Kind.LOSS and method == "forward":
             return self.value_call(receiver, call, state)
+        if receiver.kind is Kind.LOSS and method in MODULE_RETURNING_METHODS:
+            return receiver  # `nn.BCELoss().to(device)` is the same loss module
+        if receiver.kind is Kind.ARG_PARSER and method == "parse_args":
+            for value in call.values:
+                self.escape(value, state)
+            return Value(Kind.ARGUMENTS)
         if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
             return self.unknown_call(call, state)
         # A tensor, or something unknown that is used like one.
@@ -418,3 +459,9 @@ class Expressions:
             shape_kept = method not in api.SHAPE_CHANGING_INPLACE
             return self.in_place(receiver_node, receiver, call.values, state, shape_kept)
         return self.tensor_operation(method, receiver, call, state, function=False)
+
+
+def is_number_literal(value: cst.BaseExpression | None) -> bool:
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, (cst.Minus, cst.Plus)):
+        value = value.expression
+    return isinstance(value, (cst.Integer, cst.Float))
