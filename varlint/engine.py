@@ -314,7 +314,7 @@ def check_text(
     path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
 ) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
-    from varlint import fixes, notebook
+    from varlint import notebook
 
     result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
@@ -323,6 +323,8 @@ def check_text(
     if fix is None:
         result.diagnostics = lint_text(path, source.text, codes, project)
         return result
+    from varlint import fixes
+
     lint = lint_text if project is None else functools.partial(lint_text, project=project)
     outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint, project)
     result.diagnostics = outcome.remaining
