@@ -49,6 +49,7 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "VL303": ("zero-dim-iteration",),
     "VL304": ("zero-dim-target",),
     "VL306": ("inplace-on-grad-leaf",),
+    "VL307": ("step-before-backward",),
     "VL308": ("legacy-autograd-function",),
     "VL311": ("deprecated-alias",),
     "VL312": ("implicit-softmax-dim",),
