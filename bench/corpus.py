@@ -1,6 +1,6 @@
 """Assemble the speed benchmark's corpus of legacy (2017-2018) PyTorch code.
 
-    python bench/corpus.py [--cache /work/corpus/sdists] [--out /work/corpus/speed]
+    python bench/corpus.py [--cache /work/corpus/sdists] [--out /work/corpus/sdists]
 
 Downloads pinned source distributions from PyPI with `pip download --no-deps --no-binary
 :all:` into the cache folder (once; outside the repository), unpacks their Python files into
@@ -72,7 +72,7 @@ def unpack(archive: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/work/corpus/sdists"))
-    parser.add_argument("--out", type=Path, default=Path("/work/corpus/speed"))
+    parser.add_argument("--out", type=Path, default=Path("/work/corpus/sdists"))
     arguments = parser.parse_args()
     for archive in download(arguments.cache):
         unpack(archive, arguments.out / "sdists")

@@ -1,6 +1,6 @@
 """The speed benchmark: varlint against a libcst parse of the same files.
 
-    python bench/corpus.py                 # once: assemble /work/corpus/speed
+    python bench/corpus.py                 # once: assemble /work/corpus/sdists
     python bench/speed.py [CORPUS] [--repeat 3]
 
 Each measurement runs in a fresh subprocess (start-up included), several times; the table
@@ -68,7 +68,7 @@ def run_rows(label: str, command: list[str], repeat: int, cwd: Path | None = Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", type=Path, default=Path("/work/corpus/speed"))
+    parser.add_argument("corpus", nargs="?", type=Path, default=Path("/work/corpus/sdists"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated row prefixes to run")
     arguments = parser.parse_args()
@@ -76,7 +76,7 @@ def main() -> None:
     files = sorted(corpus.rglob("*.py"))
     lines = sum(len(p.read_bytes().splitlines()) for p in files)
     print(f"corpus {corpus}: {len(files)} files, {lines} lines; {os.cpu_count()} cores; "
-          f"medians of {arguments.repeat} runs")
+          f"medians of {arguments.repeat} runs; load average {load_average()}")
     work = Path(tempfile.mkdtemp(prefix="varlint-bench-"))
     cache = work / "cache"
     small = work / "small.py"
@@ -142,7 +142,13 @@ def main() -> None:
     ratio("check 16x file", "check 1x file", "cpu")
     ratio("--fix on the copy, --jobs 1", "check cold on the copy, --jobs 1", "cpu")
     ratio("--diff on the copy, --jobs 1", "check cold on the copy, --jobs 1", "cpu")
+    print(f"load average at the end: {load_average()}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine inflates wall times)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -53,10 +53,14 @@ class Result:
     timed_out: bool
     # The lines of the program file that ran (None if the run did not report them).
     executed_lines: frozenset[int] | None = None
+    # The lines that ran in every program file (the program and the modules it imported
+    # from its tree), by absolute path.
+    executed_files: dict = dataclasses.field(default_factory=dict)
     # How often each line of a watched diagnostic started (`run(watch=...)`).
     line_runs: dict = dataclasses.field(default_factory=dict)
     gap: str | None = None  # the torch API the runtime lacks, if that stopped the program
     decided: bool = False  # stopped early: every watched diagnostic was decided
+    exception_line: int = 0  # the program's line the exception came from (0: unknown or none)
     channel_error: str | None = None  # the event data was malformed (then events are [])
 
     @property
@@ -153,7 +157,8 @@ def _kill_group(process) -> None:
         pass
 
 
-def run(path, args=(), timeout: float = 30.0, watch=None, memory: int | None = MEMORY_LIMIT) -> Result:
+def run(path, args=(), timeout: float = 30.0, watch=None, memory: int | None = MEMORY_LIMIT,
+        home: str | None = None) -> Result:
     """Run PROGRAM on the runtime in a subprocess and return what happened; never raises for
     anything the program does.
 
@@ -178,7 +183,7 @@ def run(path, args=(), timeout: float = 30.0, watch=None, memory: int | None = M
         key = os.urandom(32)
         settings_path = os.path.join(scratch, "run.json")
         with open(os.open(settings_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
-            json.dump({"key": key.hex(), "runs": RUNS_WITHOUT_EVENT, "diagnostics": [
+            json.dump({"key": key.hex(), "runs": RUNS_WITHOUT_EVENT, "home": home and os.path.abspath(home), "diagnostics": [
                 {"rows": sorted(rows), "kinds": sorted(kinds)} for rows, kinds in (watch or ())]}, handle)
         command = [sys.executable, "-m", "runtime", "--watch", settings_path]
         reader, writer = os.pipe()
@@ -272,7 +277,8 @@ def _decode_records(data: bytes, key: bytes, event_log) -> tuple[list[dict], str
 
 def _result(process, records, channel_error, timed_out, program, outputs) -> Result:
     stdout, stderr = outputs
-    events, executed, exception, gap, decided, line_runs = [], None, None, None, False, {}
+    events, executed, exception, gap, decided, line_runs, crash_line = [], None, None, None, False, {}, 0
+    executed_files = {}
     if channel_error is None:
         for record in records:
             kind = record["type"]
@@ -280,11 +286,13 @@ def _result(process, records, channel_error, timed_out, program, outputs) -> Res
                 events.append({key: value for key, value in record.items() if key != "type"})
             elif kind == "lines":
                 executed = frozenset(record["executed"].get(program, ()))
+                executed_files = {file: frozenset(lines) for file, lines in record["executed"].items()}
                 line_runs = {int(line): count for line, count in record["runs"].items() if line.isdigit()}
             elif kind == "exception":
-                exception, gap = record["text"], record["gap"]
+                exception, gap, crash_line = record["text"], record["gap"], record["line"]
             elif kind == "stop":
                 decided = record["reason"] == "decided"
     return Result(stdout=stdout.text(), stderr=stderr.text(), exception=exception,
                   returncode=process.returncode, events=events, timed_out=timed_out and not decided,
-                  executed_lines=executed, line_runs=line_runs, gap=gap, decided=decided, channel_error=channel_error)
+                  executed_lines=executed, executed_files=executed_files, line_runs=line_runs, gap=gap, decided=decided,
+                  channel_error=channel_error, exception_line=crash_line)

@@ -165,15 +165,27 @@ def _run_as_main(program: str) -> None:
     exec(code, module.__dict__)
 
 
-def _send_exception(channel, text, gap) -> None:
+def _send_exception(channel, text, gap, line=0) -> None:
     if channel is not None:
-        channel.send({"type": "exception", "text": text, "gap": gap})
+        channel.send({"type": "exception", "text": text, "gap": gap, "line": line})
+
+
+def _crash_line(error, program: str) -> int:
+    """The innermost line of `program` in the exception's traceback (0: none): where the
+    program crashed, for `varlint confirm` to tell which diagnostic predicted the crash."""
+    tb, line = error.__traceback__, 0
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == program:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _stop_decided(channel) -> None:
     """Every watched diagnostic is decided: report what ran and end the program right here
     (os._exit: the program's `finally` and `except BaseException` cannot keep it going)."""
     coverage.uninstall()
+    history.stop_deciding()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -243,12 +255,14 @@ def main(argv=None) -> int:
         options["--events"], options["--exception-file"], options["--lines"])
     program = os.path.abspath(given_path)
     channel = None
+    home = os.path.dirname(program)  # first on sys.path, as `python PROGRAM.py` puts it
     if options["--channel"]:
         # the run's settings (the channel's key, the diagnostics to watch) are read, and their
         # file deleted, before any program code runs
         with open(options["--watch"], encoding="utf-8") as handle:
             settings = json.load(handle)
         os.unlink(options["--watch"])
+        home = settings.get("home") or home  # a modified copy imports its original's siblings
         channel = events.open_channel(int(options["--channel"]), bytes.fromhex(settings["key"]))
         if settings["diagnostics"]:
             coverage.watch(coverage.Decider(
@@ -259,9 +273,9 @@ def main(argv=None) -> int:
     # `python -m` put the working directory first on sys.path; `python PROGRAM.py` puts the
     # program's directory there instead (the runtime package is already imported)
     if sys.path and sys.path[0] in ("", os.getcwd()):
-        sys.path[0] = os.path.dirname(program)
+        sys.path[0] = home
     else:
-        sys.path.insert(0, os.path.dirname(program))
+        sys.path.insert(0, home)
     signal.signal(signal.SIGTERM, _on_sigterm)
     returncode = 0
     exit_request = None
@@ -270,24 +284,31 @@ def main(argv=None) -> int:
         coverage.install()
     try:
         _run_as_main(program)
+        history.program_ended()
     except SystemExit as request:
         exit_request = request
+        if request.code in (None, 0):
+            history.program_ended()
+        history.stop_deciding()
     except _UndecodableSource as error:
+        history.stop_deciding()
         sys.stdout.flush()
         print(error.message, file=sys.stderr)  # Python prints it without a traceback
         _write_exception(exception_path, error.message)
         _send_exception(channel, error.message, None)
         returncode = 1
     except BaseException as error:  # noqa: BLE001 - report anything the program raised
+        history.stop_deciding()
         history.uninstall_append_watch()
         _note_zero_dim_index_crash(error)
         gap = runtime_gap(error)  # before the traceback loses the runtime's frames
+        crash_line = _crash_line(error, program)
         sys.stdout.flush()
         report = _format_like_python(error)
         sys.stderr.write(report)
         lines = report.strip().splitlines()
         _write_exception(exception_path, lines[-1] if lines else type(error).__name__)
-        _send_exception(channel, lines[-1] if lines else type(error).__name__, gap)
+        _send_exception(channel, lines[-1] if lines else type(error).__name__, gap, crash_line)
         returncode = 1
     finally:
         coverage.uninstall()

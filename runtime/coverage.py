@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 
-from . import events
+from . import events, history
 
 executed: dict[str, set[int]] = {}
 _decider: "Decider | None" = None
@@ -74,7 +74,9 @@ class Decider:
         if line not in self.watched_rows:
             return
         count = self.counts[line] = self.counts.get(line, 0) + 1
-        if count > self.runs:  # the line started again after `runs` complete executions
+        if count > self.runs and not history.pending_at(self.program, line):
+            # the line started again after `runs` complete executions (and no event of it is
+            # still to be decided, as an accumulation's that awaits a backward: history.py)
             self._settle(lambda rows, kinds: line in rows)
 
     def saw(self, event: dict) -> None:

@@ -1,8 +1,13 @@
-"""torch.device and the CPU-only device checks."""
+"""torch.device and the device checks.
+
+The runtime computes on the CPU only, and treats CUDA placements as the CPU: `.cuda()`,
+`.to("cuda")`, `device="cuda"` and `torch.device("cuda:1")` arguments run the program on the
+CPU (the tensors stay `device(type='cpu')`), so that a 2017 script that moves its model to the
+GPU unconditionally still runs. `torch.cuda.is_available()` is False, as on a CPU-only PyTorch
+(whose CUDA calls raise "Torch not compiled with CUDA enabled" instead).
+"""
 
 from __future__ import annotations
-
-from .messages import CUDA_MISSING
 
 class _Device:
     def __init__(self, type="cpu", index=None):
@@ -34,10 +39,9 @@ CPU = _Device("cpu")
 
 
 def _check_device(device):
-    if device is None:
+    """A device argument of a CPU or CUDA type is fine (CUDA runs on the CPU); others raise."""
+    if device is None or isinstance(device, int):  # an int is a CUDA ordinal (`.cuda(0)`, `device=0`)
         return
     kind = device.type if isinstance(device, _Device) else str(device).split(":")[0]
-    if kind == "cuda":
-        raise AssertionError(CUDA_MISSING)
-    if kind != "cpu":
+    if kind not in ("cpu", "cuda"):
         raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {device}")

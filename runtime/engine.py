@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 
-from . import events
+from . import events, history
 from .grad_mode import enable_grad, no_grad
 from .core import AccumulateGrad, Tensor, _sum_to, record_op
 from .gradbook import next_sequence
@@ -169,6 +169,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, capture=None):
                 grads[key] = grads[key] + child_grad if key in grads else child_grad
             if not retain_graph:
                 node._release()
+    history.backpropagated(node for node in order if not isinstance(node, AccumulateGrad))
     return accumulated_into, touched_leaves
 
 

@@ -36,6 +36,9 @@ Event kinds (the contract with `varlint confirm`):
                                last backward; related = [line of the reset]
     history-across-iterations  an accumulator holding every iteration's graph (total += loss,
                                total = total + loss, losses.append(loss) in a loop)
+    step-before-backward       a backward reaching a saved tensor that an optimizer step changed
+                               in place after the graph saved it (then RuntimeError M18);
+                               related = [line of the step]
     multinomial-num-samples    multinomial() without num_samples (then TypeError)
     cat-zero-dim               torch.cat of a 0-dim tensor (then RuntimeError)
     zero-dim-iteration         iteration over / len() of a 0-dim tensor (then TypeError)
@@ -139,9 +142,10 @@ def caller_lines(file: str) -> list[int]:
     return lines
 
 
-def record_at(kind: str, file: str, line: int, detail: str = "", related=()) -> dict:
-    """Append an event at a program location remembered earlier (see program_location)."""
-    related = [*related, *(caller_lines(file) if file else ())]
+def record_at(kind: str, file: str, line: int, detail: str = "", related=(), callers=True) -> dict:
+    """Append an event at a program location remembered earlier (see program_location);
+    `callers`: add the lines of the calls leading here (False: `related` says it all)."""
+    related = [*related, *(caller_lines(file) if file and callers else ())]
     related_lines = sorted({int(r) for r in related if r and int(r) != line})
     event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines}
     _log.append(event)
@@ -244,7 +248,7 @@ _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
 _RECORD_FIELDS = {
     "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
     "lines": {"executed": dict, "runs": dict},
-    "exception": {"text": str, "gap": (str, type(None))},
+    "exception": {"text": str, "gap": (str, type(None)), "line": int},
     "stop": {"reason": str},
     "end": {},
 }

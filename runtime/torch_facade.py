@@ -24,6 +24,7 @@ from . import dtypes, events, printing
 from .dtypes import Size, dtype
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import _check_device
+from .messages import CUDA_MISSING
 from .device import _Device as device  # noqa: F401 - torch.device
 from .ops import torch_functions
 from .ops.creation import _finish, legacy_new, tensor  # noqa: F401 - torch.tensor
@@ -312,7 +313,7 @@ cuda.synchronize = cuda.empty_cache = lambda *args, **kwargs: None
 
 
 def _cuda_unavailable(*args, **kwargs):
-    raise AssertionError("Torch not compiled with CUDA enabled")
+    raise AssertionError(CUDA_MISSING)
 
 
 cuda.current_device = cuda.set_device = cuda.get_device_name = _cuda_unavailable

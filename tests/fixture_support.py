@@ -6,7 +6,10 @@ with the runtime suites); this module adds what the lint/fix tests need on top:
 - `lint_fixtures()`: the fixture programs themselves (not their `.fixed.py` outputs);
 - `FixtureCase`: one fixture with its expected safe and unsafe fix outputs, resolved by the
   fallback rules of fixtures/README.md (no `.unsafe-fixed.py` means "same as `.fixed.py`",
-  no `.fixed.py` means "unchanged").
+  no `.fixed.py` means "unchanged");
+- `ProjectFixture`: a folder fixture (fixtures/project/NAME/), several modules checked as one
+  project; each module carries its own `# expect:` lines and `.fixed.py` beside it, and
+  `main.py`, when there is one, is the program the runtime runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from runtime_harness import (
     fixture_id,
     fixture_programs,
     original_of,
+    project_fixtures,
 )
 
 __all__ = [
@@ -32,6 +36,8 @@ __all__ = [
     "fixture_id",
     "lint_fixtures",
     "orphan_outputs",
+    "ProjectFixture",
+    "project_cases",
 ]
 
 
@@ -80,3 +86,58 @@ def orphan_outputs() -> list[Path]:
     return [
         path for path in fixture_programs() if (original := original_of(path)) and not original.exists()
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectFixture:
+    """fixtures/project/NAME/: modules (packages allowed) linted as one tree."""
+
+    folder: Path
+
+    @property
+    def id(self) -> str:
+        return fixture_id(self.folder)
+
+    def modules(self) -> list[FixtureCase]:
+        return [FixtureCase(path) for path in fixture_programs(self.folder) if original_of(path) is None]
+
+    @property
+    def main(self) -> Path | None:
+        candidate = self.folder / "main.py"
+        return candidate if candidate.exists() else None
+
+    @property
+    def directives(self) -> frozenset[str]:
+        return frozenset().union(*(module.directives for module in self.modules()))
+
+    @property
+    def pending(self) -> bool:
+        """`# fixture: pending`: its annotations state a shape the analysis does not find
+        across modules yet (its comment says which); the tests that depend on it are strict
+        xfails, so they fail loudly the day it is found and the directive must go."""
+        return "pending" in self.directives
+
+    def has_fixed_outputs(self) -> bool:
+        return any(module.fixed_path or module.unsafe_fixed_path for module in self.modules())
+
+    def param(self, pending_applies: bool = True):
+        """This fixture as a pytest parameter, a strict xfail when pending (and it applies)."""
+        import pytest
+
+        marks = []
+        if self.pending and pending_applies:
+            marks.append(pytest.mark.xfail(
+                strict=True, reason=f"{self.id}: `# fixture: pending` (not found across modules yet)"
+            ))
+        return pytest.param(self, marks=marks, id=self.id)
+
+    def expected(self) -> dict[str, list[tuple[int, str]]]:
+        """`# expect:` annotations per module (path relative to the folder)."""
+        return {
+            module.path.relative_to(self.folder).as_posix(): expected_diagnostics(module.path)
+            for module in self.modules()
+        }
+
+
+def project_cases() -> list[ProjectFixture]:
+    return [ProjectFixture(folder) for folder in project_fixtures()]

@@ -41,6 +41,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT / "fixtures"
+#: folder fixtures: each sub-folder is one tree of modules, checked as one project
+PROJECT_FIXTURES_DIR = FIXTURES_DIR / "project"
 
 #: directives (``# fixture: WORD ...``) that exclude a program from the comparison with PyTorch
 NOT_COMPARED_WITH_TORCH = frozenset({"no-run", "no-torch-compare"})
@@ -90,10 +92,24 @@ def directives(path: Path) -> frozenset[str]:
 
 
 def fixture_programs(root: Path = FIXTURES_DIR) -> list[Path]:
-    """Every ``*.py`` under ``root`` (recursively), fixed outputs included, in a stable order."""
+    """Every ``*.py`` under ``root`` (recursively), fixed outputs included, in a stable order.
+    The modules of folder fixtures (fixtures/project/) are not single programs: they are
+    left out unless ``root`` is inside one (see ``project_fixtures``)."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.rglob("*.py") if p.is_file() and "__pycache__" not in p.parts)
+    inside_projects = root.resolve() == PROJECT_FIXTURES_DIR or PROJECT_FIXTURES_DIR in root.resolve().parents
+    return sorted(
+        p for p in root.rglob("*.py")
+        if p.is_file() and "__pycache__" not in p.parts
+        and (inside_projects or PROJECT_FIXTURES_DIR not in p.resolve().parents)
+    )
+
+
+def project_fixtures() -> list[Path]:
+    """The folder fixtures: each folder under fixtures/project/ is one tree of modules."""
+    if not PROJECT_FIXTURES_DIR.is_dir():
+        return []
+    return sorted(p for p in PROJECT_FIXTURES_DIR.iterdir() if p.is_dir() and p.name != "__pycache__")
 
 
 def torch_comparable_programs(root: Path = FIXTURES_DIR) -> list[Path]:

@@ -76,3 +76,33 @@ def test_a_corrupt_cache_is_ignored(tmp_path):
             entry.write_bytes(b"\x80garbage")
     assert rows(engine.check_paths([source], EVERYTHING, jobs=1, cache=ResultCache(cache_dir))) == expected
     assert rows(engine.check_paths([source], EVERYTHING, jobs=1, cache=ResultCache(cache_dir))) == expected
+
+
+def test_a_fixed_result_depends_on_the_modules_that_star_import_it(tmp_path):
+    # Whether model.py's fix may remove its `Variable` import depends on train.py (the reverse
+    # of the import direction): with a fix mode, train.py's content is part of model.py's key.
+    from varlint.diagnostic import Applicability
+    from varlint.project import ProjectIndex
+
+    model = write(tmp_path / "model.py", "import torch\nfrom torch.autograd import Variable\n"
+                                         "def f():\n    return Variable(torch.ones(1))\n")
+    train = write(tmp_path / "train.py", "from model import *\nVariable(2)\n")
+    cache = ResultCache(tmp_path / "cache")
+
+    def keys():
+        index = ProjectIndex.build([model, train])
+        return [cache.key(model, index, EVERYTHING, mode) for mode in (None, Applicability.SAFE)]
+
+    check_before, fix_before = keys()
+    write(tmp_path / "train.py", "from model import *\nprint(2)\n")  # no longer uses Variable
+    check_after, fix_after = keys()
+    assert fix_after != fix_before
+    assert check_after == check_before  # check results do not depend on importers
+
+    # And the fixes themselves, through the cache: the import goes only once nothing uses it.
+    write(tmp_path / "train.py", "from model import *\nVariable(2)\n")
+    first = engine.check_paths([model, train], EVERYTHING, Applicability.SAFE, jobs=1, cache=cache)
+    assert "import Variable" in first[0].fixed_text
+    write(tmp_path / "train.py", "from model import *\nprint(2)\n")
+    second = engine.check_paths([model, train], EVERYTHING, Applicability.SAFE, jobs=1, cache=ResultCache(tmp_path / "cache"))
+    assert "import Variable" not in second[0].fixed_text

@@ -320,3 +320,44 @@ def test_stdin_with_diff_prints_the_diff_and_nothing_else(varlint):
 def test_add_noqa_refuses_standard_input(varlint):
     run = varlint("check", "--add-noqa", "-", input=TRAIN)
     assert run.exit_code == 2 and "cannot read standard input" in run.stderr
+
+
+@pytest.fixture
+def notebook_file(tmp_path):
+    import shutil
+
+    shutil.copy2(ROOT / "fixtures" / "notebooks" / "evaluation_volatile.ipynb", tmp_path / "eval.ipynb")
+    return tmp_path / "eval.ipynb"
+
+
+def test_structured_formats_name_a_notebooks_cell(varlint, notebook_file):
+    """Every machine format says the cell of a notebook's diagnostic where it has a place for
+    it, else in the message (VL001 and VL003 in cell 5, VL002 in cell 6; rows in the cell)."""
+    jsonschema = pytest.importorskip("jsonschema")
+
+    def out(name: str) -> str:
+        return varlint("check", "--output-format", name, "eval.ipynb").stdout
+
+    assert [(item["cell"], item["code"]) for item in json.loads(out("json"))] == [(5, "VL001"), (5, "VL003"), (6, "VL002")]
+    assert [json.loads(line)["cell"] for line in out("json-lines").splitlines()] == [5, 5, 6]
+
+    sarif = json.loads(out("sarif"))
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    result = sarif["runs"][0]["results"][2]
+    assert result["ruleId"] == "VL002" and result["properties"] == {"cell": 6}
+    assert result["locations"][0]["logicalLocations"] == [{"name": "cell 6", "kind": "element"}]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+
+    # GitHub annotations cannot point into a cell: the file is annotated, the cell is in the text.
+    github = out("github").splitlines()
+    assert github[2].startswith("::error title=varlint (VL002),file=eval.ipynb::eval.ipynb:cell 6:2:25: VL002 ")
+    assert "line=" not in github[2]
+
+    assert [item["description"].split(":")[0] for item in json.loads(out("gitlab"))] == [
+        "VL001 (cell 5)", "VL003 (cell 5)", "VL002 (cell 6)"]
+    assert out("pylint").splitlines()[2].startswith("eval.ipynb:2: [VL002] cell 6: `isinstance")
+    assert "linenumber=2;columnnumber=25;code=VL002;]cell 6: " in out("azure").splitlines()[2]
+    assert json.loads(out("rdjson"))["diagnostics"][2]["message"].startswith("cell 6: ")
+    failures = [f.text for f in ElementTree.fromstring(out("junit")).iter("failure")]
+    assert failures[2].startswith("cell 6, line 2, col 25, ")

@@ -88,14 +88,14 @@ def test_json_items_are_the_check_items_plus_the_confirmation(tmp_path):
     checked = json.loads(CliRunner().invoke(main, ["check", "--output-format", "json", str(path)]).stdout)
     confirmed = confirm_json(str(path))
     assert [
-        {key: value for key, value in item.items() if key not in ("confirmed", "confirmation")}
+        {key: value for key, value in item.items() if key not in ("confirmed", "confirmation", "decided_by")}
         for item in confirmed["diagnostics"]
     ] == checked
     assert [item["confirmed"] for item in confirmed["diagnostics"]] == [True]
     assert confirmed["runs"] == [{
         "filename": str(path), "returncode": 0, "exception": None, "timed_out": False,
         "stopped_because": "stopped once every diagnostic was decided", "decided_early": True,
-        "runtime_gap": None, "event_data_error": None,
+        "runtime_gap": None, "event_data_error": None, "reruns": [],
     }]
 
 

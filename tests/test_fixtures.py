@@ -12,6 +12,14 @@ Layer 4, behaviour: the original and the safely fixed program print the same und
   reference runtime (`runtime.run`), or the original crashed and the fixed program printed the
   same up to that point. `no-run` fixtures are skipped.
 
+Folder fixtures (fixtures/project/NAME/, several modules): the same layers with the folder
+checked as one project (`check_paths` over its modules, so the project index spans them):
+every module's diagnostics equal its annotations; `--fix` over a copy of the folder turns each
+module into its `.fixed.py` (unchanged without one); the fixed tree's `main.py` behaves like
+the original's on the runtime (never a NameError: a fix must not break another module).
+A `# fixture: pending` folder states a shape not found across modules yet: its diagnostics
+(and fix outputs, when it has some) are strict xfails until the analysis finds it.
+
 (Layer 3, the runtime confirming each diagnostic, and layer 5, the runtime against real
 PyTorch, live in the runtime suites.)
 
@@ -28,7 +36,15 @@ from pathlib import Path
 
 import pytest
 
-from fixture_support import FixtureCase, clean_fixtures, expected_diagnostics, lint_fixtures, orphan_outputs
+from fixture_support import (
+    FixtureCase,
+    ProjectFixture,
+    clean_fixtures,
+    expected_diagnostics,
+    lint_fixtures,
+    orphan_outputs,
+    project_cases,
+)
 from varlint import engine
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic
@@ -166,4 +182,96 @@ def test_fixed_program_behaves_like_original(case: FixtureCase):
             f"{case.id}: the original crashed ({original.exception}) and the fixed program "
             f"printed something else before that point\n"
             f"--- original stdout\n{original.stdout}--- fixed stdout\n{fixed.stdout}"
+        )
+
+
+# --- folder fixtures: several modules, one project ----------------------------------------
+
+PROJECTS = project_cases()
+
+
+def check_project(folder: Path, settings: Settings, fix=None, modules=None) -> dict[str, engine.FileResult]:
+    paths = [str(path) for path in modules] if modules is not None else [
+        str(module.path) for module in ProjectFixture(folder).modules()
+    ]
+    results = engine.check_paths(paths, settings, fix, jobs=1)
+    return {Path(result.path).relative_to(folder).as_posix(): result for result in results}
+
+
+def project_reported(project: ProjectFixture) -> dict[str, list[tuple[int, str]]]:
+    return {
+        name: sorted((d.start.row, d.code) for d in result.diagnostics)
+        for name, result in check_project(project.folder, ALL_RULES).items()
+    }
+
+
+def test_project_fixtures_exist():
+    assert PROJECTS and all(len(project.modules()) >= 2 for project in PROJECTS), (
+        "folder fixtures are trees of several modules"
+    )
+
+
+@pytest.mark.parametrize("project", [project.param() for project in PROJECTS])
+def test_project_diagnostics_match_annotations(project: ProjectFixture):
+    expected, actual = project.expected(), project_reported(project)
+    if project.folder.name.startswith("clean_"):
+        assert all(not rows for rows in expected.values()), "a clean fixture carries no `# expect:`"
+    assert actual == expected, "\n".join(
+        f"{project.id}/{name}\n  annotated: {describe(expected[name])}\n  reported:  {describe(actual[name])}"
+        for name in expected if expected[name] != actual[name]
+    )
+
+
+def fix_project_copy(project: ProjectFixture, directory: Path, mode: Applicability) -> Path:
+    """Copy the folder's modules (not their fixed outputs) and fix them as one run."""
+    copy = directory / project.folder.name
+    modules = []
+    for module in project.modules():
+        target = copy / module.path.relative_to(project.folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(module.path, target)
+        modules.append(target)
+    for result in check_project(copy, DEFAULT_RULES, mode, modules).values():
+        engine.write_fixes(result)
+    return copy
+
+
+@pytest.mark.parametrize(
+    "mode", [Applicability.SAFE, Applicability.UNSAFE], ids=["fix", "unsafe-fixes"]
+)
+@pytest.mark.parametrize("project", [project.param(project.has_fixed_outputs()) for project in PROJECTS])
+def test_project_fix_output(project: ProjectFixture, mode: Applicability, tmp_path: Path):
+    copy = fix_project_copy(project, tmp_path, mode)
+    for module in project.modules():
+        expected = module.expected_safe_output() if mode is Applicability.SAFE else module.expected_unsafe_output()
+        fixed = copy / module.path.relative_to(project.folder)
+        assert_same_bytes(fixed, expected, module)
+        assert parses(fixed), f"{module.id}: the fixed output does not parse"
+    again = check_project(copy, DEFAULT_RULES, mode, [copy / m.path.relative_to(project.folder) for m in project.modules()])
+    assert all(result.fixed_text is None for result in again.values()), f"{project.id}: a second pass changed it"
+
+
+RUNNABLE_PROJECTS = [project for project in PROJECTS if project.main is not None and "no-run" not in project.directives]
+
+
+@pytest.mark.parametrize("project", RUNNABLE_PROJECTS, ids=[project.id for project in RUNNABLE_PROJECTS])
+def test_fixed_project_behaves_like_original(project: ProjectFixture, tmp_path: Path):
+    run = runtime_run()
+    copy = fix_project_copy(project, tmp_path, Applicability.SAFE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        original, fixed = pool.map(run, [str(project.main), str(copy / "main.py")])
+    assert not original.timed_out and not fixed.timed_out, f"{project.id}: timed out"
+    assert fixed.exception is None or not fixed.exception.startswith(("NameError", "ImportError")), (
+        f"{project.id}: the fixes broke a module: {fixed.exception}"
+    )
+    if original.exception is None:
+        assert (fixed.stdout, fixed.exception) == (original.stdout, None), (
+            f"{project.id}: the safe fixes changed what the program does\n"
+            f"--- original stdout\n{original.stdout}--- fixed stdout\n{fixed.stdout}"
+            f"--- fixed exception: {fixed.exception}\n{fixed.stderr}"
+        )
+    else:
+        assert fixed.stdout.startswith(original.stdout), (
+            f"{project.id}: the original crashed ({original.exception}) and the fixed program "
+            f"printed something else before that point"
         )

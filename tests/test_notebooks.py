@@ -214,3 +214,20 @@ def test_fixed_notebook_prints_the_same_on_the_runtime(tmp_path: Path):
     original, fixed = outputs
     assert original.exception is None and fixed.exception is None, (original.stderr, fixed.stderr)
     assert original.stdout == fixed.stdout == "torch.Size([2, 1])\nTrue\n"
+
+
+def test_add_noqa_writes_the_directive_on_the_cell_line_and_only_changed_cells(tmp_path: Path):
+    shutil.copy2(NOTEBOOKS / "evaluation_volatile.ipynb", tmp_path / "eval.ipynb")
+    original = (tmp_path / "eval.ipynb").read_text(encoding="utf-8")
+    added = varlint("check", "--add-noqa", "eval.ipynb", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "Added 2 noqa directives." in added.stderr
+    assert varlint("check", "eval.ipynb", cwd=tmp_path).returncode == 0  # silenced, nothing broken
+    expected = original.replace(
+        '"batch = V(torch.ones(2, 3), volatile=True)  # expect: VL001, VL003\\n"',
+        '"batch = V(torch.ones(2, 3), volatile=True)  # expect: VL001, VL003  # noqa: VL001, VL003\\n"',
+    ).replace('"print(isinstance(batch, V))  # expect: VL002"', '"print(isinstance(batch, V))  # expect: VL002  # noqa: VL002"')
+    assert expected != original
+    assert (tmp_path / "eval.ipynb").read_text(encoding="utf-8") == expected  # layout, outputs, the rest kept
+    again = varlint("check", "--add-noqa", "eval.ipynb", cwd=tmp_path)
+    assert "Added 0 noqa directives." in again.stderr

@@ -112,3 +112,61 @@ def test_single_file_index():
     index = ProjectIndex.single("snippet.py", "from torch.autograd import Variable as V\n")
     assert index.module_name("snippet.py") == "snippet"
     assert index.resolve("snippet", "V") == "torch.autograd.Variable"
+
+
+def test_importers_needing_a_name(tmp_path):
+    paths = tree(tmp_path, {
+        "model.py": "from torch.autograd import Variable\n",
+        "train.py": "from model import *\nx = Variable(1)\n",  # uses it through the star
+        "quiet.py": "from model import *\nprint(1)\n",  # star-imports it, never uses it
+        "reexport.py": "from model import *\n",  # passes it on ...
+        "deep.py": "from reexport import *\ndef f():\n    return Variable\n",  # ... to a use
+        "named.py": "from model import Variable\n",  # an ImportError without it, used or not
+        "attribute.py": "import model\nmodel.Variable(2)\n",
+        "listed.py": "from model import *\n__all__ = ['Variable']\n",
+        "other.py": "from torch.autograd import Variable\nVariable(3)\n",  # its own import
+    })
+    index = ProjectIndex.build(paths)
+    assert index.importers_needing("model", "Variable") == {"train", "deep", "named", "attribute", "listed"}
+    assert index.importers_needing("model", "torch") == set()
+    assert "Variable" in index.modules["train"].referenced  # read ...
+    assert "x" not in index.modules["train"].referenced  # ... an assignment is not a read
+    # An `__all__` that leaves the name out stops the star import from passing it on.
+    limited = tree(tmp_path / "limited", {
+        "model.py": "from torch.autograd import Variable\n__all__ = ['Net']\nclass Net: pass\n",
+        "train.py": "from model import *\nVariable(1)\n",
+    })
+    assert ProjectIndex.build(limited).importers_needing("model", "Variable") == set()
+
+
+def test_importers_needing_with_two_scripts_of_one_name(tmp_path):
+    # Two projects in one run, each with its own model.py: `python train.py` imports the
+    # model.py beside it; a script with no model.py of its own may mean either.
+    paths = tree(tmp_path, {
+        "a/model.py": "from torch.autograd import Variable\n",
+        "a/train.py": "from model import *\n",
+        "b/model.py": "from torch.autograd import Variable\n",
+        "b/train.py": "from model import *\nVariable(1)\n",
+    })
+    index = ProjectIndex.build(paths)
+    second = index.module_name(str(tmp_path / "b/model.py"))
+    assert second != "model"  # keyed by its path
+    b_train = "train@" + str(tmp_path / "b/train.py")
+    assert index.importers_needing(second, "Variable") == {b_train}
+    assert index.importers_needing("model", "Variable") == set()  # a/train.py never reads it
+    paths += tree(tmp_path, {"c/run.py": "from model import *\nVariable(2)\n"})
+    index = ProjectIndex.build(paths)
+    assert index.importers_needing("model", "Variable") == {"run"}
+    assert index.importers_needing(second, "Variable") == {b_train, "run"}
+
+
+def test_importers_are_the_reverse_of_dependencies(tmp_path):
+    paths = tree(tmp_path, {
+        "model.py": "",
+        "utils.py": "from model import *\n",
+        "train.py": "from utils import *\n",
+        "alone.py": "",
+    })
+    index = ProjectIndex.build(paths)
+    assert index.importers("model") == {"utils", "train"}
+    assert index.importers("alone") == frozenset()

@@ -16,9 +16,29 @@ except ImportError:  # tests/ is a package in some layouts
     from tests import runtime_harness as harness
 
 import runtime
+from varlint import engine
+from varlint.config import Settings
+from varlint.confirm import CONFIRMED, NOT_OBSERVABLE, UNCONFIRMED, confirm_files
 
 REAL = harness.FIXTURES_DIR / "real"
 FIXED = sorted(REAL.glob("*.fixed.py"))
+ORIGINALS = sorted(p for p in REAL.glob("*.py") if not p.name.endswith("fixed.py"))
+
+
+def test_confirm_decides_nine_in_ten_runtime_observable_diagnostics():
+    """Each original crashes at its first `.data[0]`; confirm runs it again with that fix
+    applied, so the diagnostics after the crash are decided by a real run too."""
+    settings = Settings(select=("ALL",))
+    diagnostics = {str(p): engine.check_file(str(p), settings).diagnostics for p in ORIGINALS}
+    runs = confirm_files(diagnostics, lambda path: frozenset(engine.known_codes()), timeout=60)
+    decided = observable = 0
+    for run in runs:
+        statuses = [run.status(c) for c in run.confirmations if run.status(c) != NOT_OBSERVABLE]
+        assert statuses, f"{run.path} has no runtime-observable diagnostic"
+        decided += sum(status in (CONFIRMED, UNCONFIRMED) for status in statuses)
+        observable += len(statuses)
+        assert not any(status == UNCONFIRMED for status in statuses), f"{run.path}: a diagnostic was not confirmed"
+    assert len(runs) == 5 and decided >= 0.9 * observable, f"{decided} of {observable} decided"
 
 
 @pytest.mark.parametrize("program", FIXED, ids=[p.name for p in FIXED])

@@ -619,6 +619,54 @@ def test_history_across_iterations(tmp_path, accumulator, with_backward):
     assert_events_match_markers(tmp_path, source + "\n")
 
 
+# Several graphs kept until one backward consumes them are wanted (REINFORCE's loss list, a
+# seq2seq sum over time steps: fixtures/clean/ holds both); a list never emptied across
+# episodes keeps graphs whose backward already ran.
+LOSS_LIST_EPISODES = """
+    import torch
+
+    w = torch.tensor([1.0, -1.0], requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    policy_loss = []
+    for episode in range(3):
+        RESET
+        for t in range(3):
+            policy_loss.append((w * t).sum())  MARKER
+        opt.zero_grad()
+        torch.stack(policy_loss).sum().backward()
+        opt.step()
+    print(len(policy_loss))
+"""
+
+
+def test_a_loss_list_consumed_by_one_backward_per_episode_is_no_history(tmp_path):
+    source = LOSS_LIST_EPISODES.replace("RESET", "policy_loss = []").replace("MARKER", "")
+    assert_events_match_markers(tmp_path, source, expect_stdout="3\n")
+
+
+def test_a_loss_list_kept_across_episodes_is_history(tmp_path):
+    source = LOSS_LIST_EPISODES.replace("RESET", "pass").replace("MARKER", "# event: history-across-iterations")
+    # (PyTorch then refuses the second backward through episode 1's freed graph: M23)
+    assert_events_match_markers(tmp_path, source, expect_exception=(
+        "RuntimeError: Trying to backward through the graph a second time (or directly access saved "
+        "tensors after they have already been freed). Saved intermediate values of the graph are freed "
+        "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+        "through the graph a second time or if you need to access saved tensors after calling backward."))
+
+
+def test_an_accumulation_undecided_at_a_crash_records_nothing(tmp_path):
+    # The backward that would have consumed the sum never came: the runtime does not know.
+    assert_events_match_markers(tmp_path, """
+        import torch
+
+        w = torch.tensor([1.0, -1.0], requires_grad=True)
+        loss = 0
+        for t in range(3):
+            loss += (w * t).sum()
+        raise KeyError("stop")
+    """, expect_exception="KeyError: 'stop'")
+
+
 # --------------------------------------------------------------------------------------------
 # legacy API: Variable, volatile, .data[0]
 # --------------------------------------------------------------------------------------------

@@ -814,7 +814,8 @@ LEGACY_IDIOMS = {
     "log_softmax without dim": "result = F.log_softmax(torch.ones(3))",
     "size_average=False": "result = F.mse_loss(torch.ones(2), torch.zeros(2), size_average=False)",
     "reduce=False": "result = F.mse_loss(torch.ones(2), torch.zeros(2), reduce=False)",
-    "M8 .cuda()": "Variable(torch.ones(2)).cuda()",
+    # (no `.cuda()`: CPU-only PyTorch raises M8, the runtime runs it on the CPU on purpose;
+    # test_runtime_nn_optim.test_cuda_placements_run_on_the_cpu holds that)
     "torch.cuda.FloatTensor(2)": "torch.cuda.FloatTensor(2)",
     "torch.FloatTensor(2.5)": "torch.FloatTensor(2.5)",
     "torch.autograd.variable(...)": "torch.autograd.variable(torch.ones(2))",
@@ -837,6 +838,20 @@ LEGACY_IDIOMS = {
     "M18a saved input modified": (
         "w = torch.ones(2, requires_grad=True)\nx = torch.ones(2)\ny = (w * x).sum()\n"
         "with torch.no_grad():\n    x.add_(1)\ny.backward()"
+    ),
+    "M18 optimizer step between backward calls (Linear saves weight.t())": (
+        "torch.manual_seed(0)\nD = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))\n"
+        "opt = torch.optim.Adam(D.parameters())\nout = D(torch.ones(4, 2))\n"
+        "out.mean().backward(retain_graph=True)\nopt.step()\nout.sum().backward()"
+    ),
+    "M18 optimizer step between backward calls (Conv2d saves weight)": (
+        "torch.manual_seed(0)\nD = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Conv2d(2, 1, 3))\n"
+        "opt = torch.optim.SGD(D.parameters(), lr=0.1, momentum=0.9)\nout = D(torch.ones(1, 1, 6, 6))\n"
+        "out.mean().backward(retain_graph=True)\nopt.step()\nout.sum().backward()"
+    ),
+    "a view of a leaf after the leaf changed under no_grad": (
+        "w = torch.ones(2, 3, requires_grad=True)\nv = w.t()\nbefore = v.grad_fn.name()\n"
+        "with torch.no_grad():\n    w.add_(1)\nresult = (before, v.grad_fn.name(), w[0].grad_fn.name())"
     ),
     "float.backward()": "torch.ones(2, requires_grad=True).sum().item().backward()",
     "reinforce": "torch.ones(2).reinforce(torch.ones(2))",

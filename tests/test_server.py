@@ -92,6 +92,19 @@ class Session:
                 pass
         return list(self.published[uri][count - 1].diagnostics)
 
+    async def until(self, uri: str, codes: list[str]) -> None:
+        """Wait (bounded) until the latest diagnostics of `uri` have these codes."""
+        deadline = time.monotonic() + TIMEOUT
+        while sorted(d.code for d in (self.published.get(uri) or [lsp.PublishDiagnosticsParams(uri, [])])[-1].diagnostics) != codes \
+                or uri not in self.published:
+            self.arrived.clear()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{uri}: never published {codes}; last {self.published.get(uri, [])[-1:]}")
+            try:
+                await asyncio.wait_for(self.arrived.wait(), max(0.01, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+
     def open(self, path: Path, text: str) -> str:
         uri = path.as_uri()
         self.versions[uri] = 1
@@ -276,5 +289,66 @@ def test_a_burst_of_changes_is_linted_once(tmp_path: Path):
             # Debounced: fewer lints than changes (one, unless the machine stalls the reader).
             assert len(s.published[uri]) - 1 < 5, "a burst of changes must not be linted change by change"
             assert sorted(d.code for d in s.published[uri][-1].diagnostics) == ["VL001", "VL004"]
+
+    run(session())
+
+
+def test_imports_resolve_through_the_workspace_index_and_edits_reach_the_importers(tmp_path: Path):
+    """As `varlint check .`: a star import of a workspace module resolves (the index is built
+    in the background); an unsaved edit of that module re-lints the documents importing it."""
+    helpers = "import torch\nfrom torch.autograd import Variable\n"
+    main = "from helpers import *\n\nx = Variable(torch.ones(2))\n"
+    (tmp_path / "helpers.py").write_text(helpers)
+    (tmp_path / "main.py").write_text(main)
+
+    async def session():
+        async with Session(tmp_path) as s:
+            main_uri = s.open(tmp_path / "main.py", main)
+            await s.until(main_uri, ["VL001"])
+            helpers_uri = s.open(tmp_path / "helpers.py", helpers)
+            await s.diagnostics(helpers_uri)
+            s.replace_all(helpers_uri, "import torch\n")  # Variable no longer comes from helpers
+            await s.until(main_uri, [])
+
+    run(session())
+
+
+def test_settings_saved_unchanged_lint_nothing_again(tmp_path: Path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.varlint]\nignore = ["VL003"]\n', encoding="utf-8")
+
+    async def session():
+        async with Session(tmp_path) as s:
+            uri = s.open(tmp_path / "train.py", LEGACY)
+            assert sorted(d.code for d in await s.diagnostics(uri)) == ["VL001", "VL004"]
+            s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(pyproject.as_uri())))
+            # changed, but not what is selected for this file: nothing to say either
+            pyproject.write_text('[tool.varlint]\nignore = ["VL003"]\nexclude = ["build"]\n', encoding="utf-8")
+            s.client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+                changes=[lsp.FileEvent(uri=pyproject.as_uri(), type=lsp.FileChangeType.Changed)]))
+            s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+            await asyncio.sleep(1.5)
+            assert len(s.published[uri]) == 1
+            pyproject.write_text("", encoding="utf-8")  # and a real change is linted
+            s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(pyproject.as_uri())))
+            assert sorted(d.code for d in await s.diagnostics(uri, 2)) == ["VL001", "VL003", "VL004"]
+
+    run(session())
+
+
+def test_fix_all_is_computed_when_the_client_resolves_it(tmp_path: Path):
+    capabilities = lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(
+        code_action=lsp.CodeActionClientCapabilities(
+            resolve_support=lsp.ClientCodeActionResolveOptions(properties=["edit"]))))
+
+    async def session():
+        async with Session(tmp_path, capabilities) as s:
+            uri = s.open(tmp_path / "train.py", LEGACY)
+            diagnostics = await s.diagnostics(uri)
+            [fix_all] = [a for a in await s.code_actions(uri, diagnostics[0]) if a.title == "Fix all safe varlint problems"]
+            assert fix_all.edit is None  # not computed until asked for
+            resolved = await asyncio.wait_for(s.client.code_action_resolve_async(fix_all), TIMEOUT)
+            text = apply_edits(LEGACY, resolved.edit.changes[uri])
+            assert text.endswith("x = torch.ones(2, 2)\nloss = (x * 2).sum()\nprint(loss.item())\n")
 
     run(session())

@@ -8,7 +8,10 @@ What: one entry per checked file, named by its key, a hash of
 - the settings and the fix mode,
 - the file's path and content,
 - the content of every module of the tree it imports, transitively (project index), so that
-  editing a helper module invalidates the files that use it.
+  editing a helper module invalidates the files that use it,
+- with a fix mode, also the content of every module that imports it (the reverse direction):
+  whether a fix may remove an import depends on which other modules still use the name
+  (`from model import *` in train.py), so editing train.py invalidates model.py's fixed result.
 The project index is cached too (per file: size, modification time and what the index knows
 of it), so a warm run reads only what changed.
 
@@ -22,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from pathlib import Path
+
+from varlint import atomic_write
 
 CACHE_DIR_NAME = ".varlint_cache"
 FORMAT = "1"  # bumped when the layout changes
@@ -65,17 +69,7 @@ def code_stamp() -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    atomic_write.replace(str(path), data, 0o644)
 
 
 def _read(path: Path):
@@ -143,6 +137,10 @@ class ResultCache:
         digest.update(info.digest.encode())
         for dependency in sorted(project.dependencies(name)):
             digest.update(f"{dependency}:{project.summary_digest(dependency)};".encode())
+        if fix is not None:
+            digest.update(b"importers:")
+            for importer in sorted(project.importers(name)):
+                digest.update(f"{importer}:{project.summary_digest(importer)};".encode())
         return digest.hexdigest()
 
     def get(self, path: str, project, settings, fix):

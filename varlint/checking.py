@@ -123,24 +123,45 @@ def check_stdin(resolve: SettingsResolver, filename: str, mode):
     settings = settings_for(resolve, filename if filename != "-" else ".")
     codes = settings.selected_codes() - settings.ignored_for(filename)
     source = read_stdin()
-    result = engine.check_text(filename, source, codes, mode)
+    result = engine.check_text(filename, source, codes, mode, stdin_project(resolve, filename, source.text))
     for warning in result.warnings:
         click.echo(f"varlint: warning: {warning}", err=True)
     return result, source
+
+
+def stdin_project(resolve: SettingsResolver, filename: str, text: str):
+    """The project index of the tree `--stdin-filename` names a file of, with that file read
+    from standard input: imports from the tree resolve, and a fix keeps imports that the
+    tree's other modules need. None for plain `-` or a name outside any folder."""
+    from varlint.files import tree_files
+    from varlint.project import ProjectIndex, _read_text
+
+    if filename == "-" or not filename.endswith(".py"):
+        return None
+    settings = settings_for(resolve, filename)
+    stdin_path = os.path.abspath(filename)
+    others = [path for path in tree_files([filename], settings.exclude, settings.root) if os.path.abspath(path) != stdin_path]
+    return ProjectIndex.build(others + [filename], read=lambda path: text if os.path.abspath(path) == stdin_path else _read_text(path))
 
 
 def add_noqa(results) -> int:
     """Write `# noqa: CODES` on each line with a diagnostic; return the directives added."""
     added = 0
     for result in results:
-        if not result.diagnostics or result.internal_error or notebook.is_notebook(result.path):
-            continue  # (a notebook's cells would need their JSON rewritten: not yet)
+        if not result.diagnostics or result.internal_error:
+            continue
         try:
             source = engine.read_source(result.path)
         except engine.UnreadableFile:
             continue
-        text, count = noqa.add_directives(source.text, result.diagnostics)
-        if count and _compiles(text, result.path):
+        if notebook.is_notebook(result.path):  # the cells' lines; only changed cells rewritten
+            try:
+                text, count = notebook.add_noqa(notebook.parse_notebook(result.path, source.text), result.diagnostics)
+            except notebook.NotebookError:
+                continue
+        else:
+            text, count = noqa.add_directives(source.text, result.diagnostics)
+        if count and text is not None and (notebook.is_notebook(result.path) or _compiles(text, result.path)):
             engine.write_source(result.path, text, source.encoding)
             added += count
     return added

@@ -317,10 +317,17 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
     decided. The output says why each program stopped (its exception, or the runtime API it
     lacks) and ends with a summary over the tree.
 
+    When a program stops on the exception a confirmed diagnostic predicted (a 0.3-era
+    `.data[0]`) and later diagnostics are undecided, a temporary copy with that diagnostic's
+    fix applied (safe or unsafe, as it has) runs next, up to 3 times; each diagnostic says
+    which run decided it. A modified copy never decides a diagnostic on a line a fix changed.
+
     JSON output: {"diagnostics": [the `check` items, each with "confirmed": true | false |
-    null and "confirmation": its status], "unpredicted_events": [...], "runs": [each program's
+    null, "confirmation": its status and "decided_by": "original" | "after fixing VL004 at
+    line N (safe fix)" | null], "unpredicted_events": [...], "runs": [each program's
     returncode, exception, timed_out, stopped_because, decided_early, runtime_gap,
-    event_data_error]}.
+    event_data_error, reruns: [{fixed, run, returncode, exception, timed_out,
+    stopped_because}]]}.
     The exit code is that of `check`: 1 when diagnostics remain (confirmed or not), 2 on errors.
     """
     from varlint.confirm import PREDICTING_RULE, confirm_files, tree_summary
@@ -340,28 +347,30 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
     )
 
     entries = sorted(
-        ((entry, run.status(entry)) for run in runs for entry in run.confirmations),
-        key=lambda pair: pair[0].diagnostic.sort_key,
+        ((entry, run.status(entry), run.decided_by(entry)) for run in runs for entry in run.confirmations),
+        key=lambda triple: triple[0].diagnostic.sort_key,
     )
     if output_format == "json":
         click.echo(json.dumps(confirm_report(entries, runs), indent=2, ensure_ascii=False))
     else:
         context = output.OutputContext(color=sys.stdout.isatty())
-        for entry, status in entries:
+        for entry, status, decided_by in entries:
             click.echo(full_output.header(entry.diagnostic, context))
             hint = full_output.help_line(entry.diagnostic)
             if hint:
                 click.echo(hint)
-            click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}")
+            rerun = f", in the run {decided_by}" if decided_by not in (None, "original") else ""
+            click.echo(f"  = runtime: {CONFIRMATION_TEXT[status]}{rerun}")
         for run in runs:
             for event in run.unpredicted:
                 cell = f"cell {event['cell']}:" if "cell" in event else ""
                 click.echo(f"{run.path}:{cell}{event['line']}: runtime event `{event['kind']}` that no "
                            f"diagnostic predicted (a possible miss of {PREDICTING_RULE[event['kind']]}): "
                            f"{event.get('detail', '')}")
-            if run.result is not None:
-                limit = f" ({timeout:g} s)" if run.result.timed_out else ""
-                click.echo(f"{run.path}: ran on the runtime: {run.result.stop_reason}{limit}")
+            for attempt in run.runs:
+                limit = f" ({timeout:g} s)" if attempt.result.timed_out else ""
+                how = f"ran again {attempt.label}" if attempt.fixed else "ran on the runtime"
+                click.echo(f"{run.path}: {how}: {attempt.result.stop_reason}{limit}")
         click.echo()
         click.echo(confirm_summary(entries, sum(len(run.unpredicted) for run in runs)))
         for line in tree_summary(runs):
@@ -374,10 +383,11 @@ def confirm(paths, select, ignore, extend_select, config, isolated, output_forma
 def confirm_report(entries, runs) -> dict:
     """The JSON document of `varlint confirm` (see its help)."""
     diagnostics = []
-    for entry, status in entries:
+    for entry, status, decided_by in entries:
         item = json_output.diagnostic_to_dict(entry.diagnostic)
         item["confirmed"] = {"confirmed": True, "unconfirmed": False}.get(status)
         item["confirmation"] = status
+        item["decided_by"] = decided_by
         diagnostics.append(item)
     return {
         "diagnostics": diagnostics,
@@ -392,6 +402,21 @@ def confirm_report(entries, runs) -> dict:
                 "decided_early": run.result.decided,
                 "runtime_gap": run.result.gap,
                 "event_data_error": run.result.channel_error,
+                "reruns": [
+                    {
+                        "fixed": [
+                            {"code": d.code, "row": d.start.row, "column": d.start.column,
+                             "applicability": d.fix.applicability.value}
+                            for d in attempt.fixed
+                        ],
+                        "run": attempt.label,
+                        "returncode": attempt.result.returncode,
+                        "exception": attempt.result.exception,
+                        "timed_out": attempt.result.timed_out,
+                        "stopped_because": attempt.result.stop_reason,
+                    }
+                    for attempt in run.runs[1:]
+                ],
             }
             for run in runs
             if run.result is not None
@@ -400,7 +425,8 @@ def confirm_report(entries, runs) -> dict:
 
 
 def confirm_summary(entries, unpredicted: int) -> str:
-    counts = {status: sum(1 for _, s in entries if s == status) for status in CONFIRMATION_TEXT}
+    counts = {status: sum(1 for _, s, _ in entries if s == status) for status in CONFIRMATION_TEXT}
+    after_fixes = sum(1 for _, _, run in entries if run not in (None, "original"))
     observable = len(entries) - counts["not-observable"]
     details = [
         f"{counts[status]} {label}"
@@ -416,6 +442,8 @@ def confirm_summary(entries, unpredicted: int) -> str:
     ]
     headline = f"{counts['confirmed']} of {observable} runtime-observable diagnostic{'s' * (observable != 1)} confirmed"
     lines = [f"{headline} ({', '.join(details)})." if details else f"{headline}."]
+    if after_fixes:
+        lines.append(f"{after_fixes} of them decided by a run with the fix of the crash before them applied.")
     if counts["not-observable"]:
         lines.append(f"{counts['not-observable']} diagnostic{'s' * (counts['not-observable'] != 1)} "
                      "of rules without a runtime event.")

@@ -15,15 +15,17 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:  # imported when an `exclude` pattern is first compiled
+    import pathspec
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from varlint.rules import all_rules
+from varlint.rules import rule_table
 
 KNOWN_KEYS = {"select", "ignore", "extend-select", "exclude", "per-file-ignores", "extend"}
 
@@ -61,7 +63,7 @@ class Settings:
     extends: tuple[Path, ...] = ()  # the config files extended, closest first
 
     def selected_codes(self) -> frozenset[str]:
-        rules = all_rules()
+        rules = rule_table()
         if self.select is None:
             selected = {rule.code for rule in rules if rule.default_enabled}
         else:
@@ -93,12 +95,14 @@ class Settings:
 
 @lru_cache(maxsize=256)
 def _exclude_spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def expand(selectors) -> list[str]:
     """Rule codes matched by codes / prefixes / `ALL`; an unknown selector is an error."""
-    codes = [rule.code for rule in all_rules()]
+    codes = [rule.code for rule in rule_table()]
     matched: list[str] = []
     for raw in selectors:
         selector = raw.strip().upper()

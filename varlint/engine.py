@@ -1,6 +1,8 @@
 """Check one file: read it once, parse it once, run every selected rule in one traversal.
 
 Per-file work is free of global state, so a tree is a map over files (see `check_paths`).
+libcst, the rules and the analyses are imported when a file is first checked: a run answered
+from the result cache never loads them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 
-import libcst as cst
+from typing import TYPE_CHECKING
 
-from varlint import fixes, noqa, notebook, parser_guard
+from varlint import atomic_write, noqa, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
-from varlint.rule import FileContext
-from varlint.rules import all_rules, rule_by_code
+from varlint.rules import rule_table
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from varlint.rule import FileContext
 
 
 @dataclass(frozen=True)
@@ -99,19 +105,8 @@ def _cookie_problem(data: bytes, reason: str) -> str:
 
 
 def write_source(path: str, text: str, encoding: str) -> None:
-    """Write atomically: a temporary file in the same folder, then rename over the original."""
-    data = text.encode(encoding)
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.varlint-{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        mode = os.stat(path).st_mode & 0o7777
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    """Replace the file atomically, leaving no temporary file (varlint/atomic_write.py)."""
+    atomic_write.replace(path, text.encode(encoding))
 
 
 # --- Parsing ----------------------------------------------------------------------------
@@ -135,10 +130,26 @@ def python2_construct(text: str) -> str | None:
 
 
 def parse(path: str, text: str) -> cst.Module | Diagnostic:
+    """The libcst module of `text`, or VL900 saying why there is none (see `parse_source`)."""
+    parsed = parse_source(path, text)
+    return parsed if isinstance(parsed, Diagnostic) else parsed[0]
+
+
+def parse_source(path: str, text: str) -> tuple[cst.Module, ast.Module] | Diagnostic:
     """Parse with libcst; CPython is asked first, since libcst accepts a few Python 2 forms
     (`except E, e:`) and code CPython's compiler refuses (a repeated keyword argument), and
     CPython's messages are clearer ("Missing parentheses ..."). Valid Python that libcst cannot
-    take (see parser_guard: some would crash the process) is VL900 saying so."""
+    take (see parser_guard: some would crash the process) is VL900 saying so. Returns the libcst
+    module with the stdlib AST of the same text (positions use its line numbers)."""
+    tree = compile_source(path, text)
+    if isinstance(tree, Diagnostic):
+        return tree
+    module = parse_cst(path, text, tree)
+    return module if isinstance(module, Diagnostic) else (module, tree)
+
+
+def compile_source(path: str, text: str) -> ast.Module | Diagnostic:
+    """The stdlib AST of `text` once CPython has compiled it, or VL900 (a syntax error)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
@@ -149,20 +160,27 @@ def parse(path: str, text: str) -> cst.Module | Diagnostic:
     except (RecursionError, MemoryError, ValueError) as error:  # pathological input
         reason, row, column = f"{type(error).__name__}: {error}", 1, 1
     else:
-        too_deep = parser_guard.too_deep(tree)
-        if too_deep is not None:
-            return too_large(path, too_deep)
-        try:
-            return cst.parse_module(text)
-        except cst.ParserSyntaxError as error:
-            return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
-        except (RecursionError, MemoryError) as error:
-            return too_large(path, type(error).__name__)
+        return tree
     message = f"cannot parse the file: {reason.strip().rstrip('.')} (line {row}, column {column})"
     construct = python2_construct(text)
     if construct is not None:
         message += f"; it looks like Python 2 source ({construct}): port it to Python 3 first"
     return tool_diagnostic("VL900", path, message, row, column)
+
+
+def parse_cst(path: str, text: str, tree: ast.Module) -> cst.Module | Diagnostic:
+    """libcst's module of a text CPython compiled (`tree`), or VL900 "too large"."""
+    import libcst as cst
+
+    too_deep = parser_guard.too_deep(tree)
+    if too_deep is not None:
+        return too_large(path, too_deep)
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
+    except (RecursionError, MemoryError) as error:
+        return too_large(path, type(error).__name__)
 
 
 def too_large(path: str, detail: str) -> Diagnostic:
@@ -173,17 +191,22 @@ def too_large(path: str, detail: str) -> Diagnostic:
 
 
 def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    rule = rule_by_code(code)
+    name = next(rule.name for rule in rule_table() if rule.code == code)
     position = Position(row, column)
-    return Diagnostic(code, rule.name, message, path, position, position)
+    return Diagnostic(code, name, message, path, position, position)
 
 
 # --- Linting ----------------------------------------------------------------------------
 
 def lint_module(
-    path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None
+    path: str, module: cst.Module, text: str, codes: frozenset[str], project=None, module_name=None,
+    syntax_tree: ast.Module | None = None,
 ) -> list[Diagnostic]:
-    context = FileContext(path, module, project=project, module_name=module_name)
+    from varlint.rule import FileContext
+    from varlint.rules import all_rules
+
+    context = FileContext(path, module, project=project, module_name=module_name, text=text,
+                          syntax_tree=syntax_tree)
     rules = [rule(context) for rule in all_rules() if rule.code in codes and _is_visitor(rule)]
     if rules:
         run_rules(context, rules)
@@ -193,7 +216,7 @@ def lint_module(
 
 
 def known_codes() -> frozenset[str]:
-    return frozenset(rule.code for rule in all_rules())
+    return frozenset(rule.code for rule in rule_table())
 
 
 def run_rules(context: FileContext, rules: list) -> None:
@@ -222,6 +245,8 @@ _VISIT_METHODS: dict[type, tuple] = {}
 def _visit_methods(rule_class: type) -> tuple:
     found = _VISIT_METHODS.get(rule_class)
     if found is None:
+        import libcst as cst
+
         found = tuple(
             (getattr(cst, name[len("visit_"):]), name)
             for name in dir(rule_class)
@@ -251,11 +276,12 @@ def _is_visitor(rule) -> bool:
 
 def lint_text(path: str, text: str, codes: frozenset[str], project=None) -> list[Diagnostic]:
     """Diagnostics of `text`; `project` (a ProjectIndex) resolves imports from the tree."""
-    parsed = parse(path, text)
+    parsed = parse_source(path, text)
     if isinstance(parsed, Diagnostic):
         return [parsed] if "VL900" in codes else []
+    module, tree = parsed
     try:
-        return lint_module(path, parsed, text, codes, project)
+        return lint_module(path, module, text, codes, project, syntax_tree=tree)
     except RecursionError:
         # libcst's metadata providers recurse over the tree: a pathologically nested
         # expression (hundreds of terms) exhausts the stack.
@@ -288,6 +314,8 @@ def check_text(
     path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
 ) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
+    from varlint import notebook
+
     result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
         return _check_notebook(result, source, codes, fix)
@@ -295,8 +323,10 @@ def check_text(
     if fix is None:
         result.diagnostics = lint_text(path, source.text, codes, project)
         return result
+    from varlint import fixes
+
     lint = lint_text if project is None else functools.partial(lint_text, project=project)
-    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint)
+    outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint, project)
     result.diagnostics = outcome.remaining
     result.fixed = outcome.fixed
     result.fixed_codes = outcome.fixed_codes
@@ -307,6 +337,8 @@ def check_text(
 
 
 def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str], fix) -> FileResult:
+    from varlint import notebook
+
     try:
         book = notebook.parse_notebook(result.path, source.text)
     except notebook.NotebookError as error:
@@ -337,7 +369,9 @@ def check_paths(
     on_result=None,
     settings_by_path: dict[str, Settings] | None = None,
 ) -> list[FileResult]:
-    """Check files independently, after indexing them all once (varlint/project.py).
+    """Check files independently, after indexing them all once (varlint/project.py), with
+    the other modules of their trees (`files.tree_files`: imports resolve, and fixes keep what
+    the unchecked modules need).
 
     Results come from `cache` (a varlint.cache.ResultCache) when it knows them; the others are
     checked in `jobs` worker processes (default: one per core) when there are enough of them.
@@ -347,10 +381,13 @@ def check_paths(
     from varlint import parallel
     from varlint.project import ProjectIndex
 
-    if cache is not None:
-        project = cache.project_index(paths)
-    else:
-        project = ProjectIndex.build(paths)
+    from varlint.files import tree_files
+
+    given = {os.path.abspath(path) for path in paths}
+    indexed = list(paths) + [
+        path for path in tree_files(list(paths), settings.exclude, settings.root) if os.path.abspath(path) not in given
+    ]
+    project = cache.project_index(indexed) if cache is not None else ProjectIndex.build(indexed)
     results: dict[int, FileResult] = {}
     pending: list[int] = []
     for number, path in enumerate(paths):

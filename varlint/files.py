@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import pathspec
+if TYPE_CHECKING:  # imported when a pattern is first compiled: checking one file needs none
+    import pathspec
+
+from varlint import atomic_write
 
 SOURCE_SUFFIXES = (".py", ".ipynb")  # Python files and Jupyter notebooks
 SKIPPED_DIRECTORIES = {
@@ -26,9 +29,11 @@ SKIPPED_DIRECTORIES = {
 def discover(
     paths: list[str], exclude: tuple[str, ...], root: Path, force_exclude: bool = False
 ) -> Iterator[str]:
-    exclude_spec = gitignore_spec(exclude)
+    exclude_spec = None
     seen: set[str] = set()
     for given in paths:
+        if os.path.isdir(given) or force_exclude:
+            exclude_spec = exclude_spec or gitignore_spec(exclude)
         if os.path.isdir(given):
             found = _walk(given, exclude_spec, root)
         elif force_exclude and exclude_spec.match_file(_relative(given, root)):
@@ -74,6 +79,8 @@ def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str
             # skips directory loops (os.walk does not follow directory links at all)
             if name.endswith(SOURCE_SUFFIXES) and os.path.exists(path) and not ignored(path, False):
                 yield path
+            elif name.endswith(".tmp"):
+                atomic_write.remove_if_stale(path)  # what a killed `--fix` run left
 
 
 def _read_gitignore(directory: str) -> pathspec.PathSpec | None:
@@ -156,9 +163,38 @@ def linear_regex(pattern: str) -> str:
 
 def gitignore_spec(lines) -> pathspec.PathSpec:
     """pathspec's GitIgnoreSpec, with its regexes rewritten to match in linear time."""
+    import pathspec
+
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
     for pattern in spec.patterns:
         regex = getattr(pattern, "regex", None)
         if regex is not None and regex.pattern.count(_STAR) > 1:
             pattern.regex = re.compile(linear_regex(regex.pattern))
     return spec
+
+
+MAX_TREE_FILES = 5000  # a file in a huge folder (a home directory): index its folder only
+
+
+def tree_files(paths: list[str], exclude: tuple[str, ...], root: Path) -> list[str]:
+    """The `.py` files of the trees the files `paths` belong to (each file's root folder, the
+    one `python file.py` would start `sys.path` from), for the project index: a run over
+    train.py alone still knows the model.py it star-imports, and a fix of model.py alone the
+    train.py that uses its names (pre-commit names only the changed files)."""
+    from itertools import islice
+
+    from varlint.project import package_module_name
+
+    roots: list[str] = []
+    for top in sorted({os.path.abspath(package_module_name(path)[1]) for path in paths if path.endswith(".py")}):
+        if not any(_is_within(top, outer) for outer in roots):  # walking the outer folder covers it
+            roots.append(top)
+    found: dict[str, None] = {}
+    for top in roots:
+        if not os.path.isdir(top):
+            continue
+        files = [p for p in islice(discover([top], exclude, root), MAX_TREE_FILES + 1) if p.endswith(".py")]
+        if len(files) > MAX_TREE_FILES:
+            files = [p for p in files if os.path.dirname(os.path.abspath(p)) == os.path.abspath(top)]
+        found.update(dict.fromkeys(files))
+    return list(found)

@@ -5,7 +5,9 @@ applicability; the text is re-parsed and linted again, until nothing changes (bo
 the fixes of a pass together do not parse, they are applied one at a time: every fix that keeps
 the text parseable is kept, and each one that breaks it is left out and reported as a varlint
 bug (`FixFailure`), so a fix never leaves a file unparseable and never takes good fixes down
-with it. Last, an import of `Variable` whose uses were all fixed away is removed.
+with it. Last, an import of `Variable` whose uses were all fixed away is removed, unless another
+module of the tree still uses the name through this one (`from model import *`): never a
+NameError elsewhere.
 
 Counting: `fixed` is how many of the file's diagnostics the fixes made go away (the file's
 diagnostics before, minus those remaining after), so `check`'s total, `--diff`'s "Would fix N"
@@ -14,7 +16,6 @@ and `--fix`'s "N fixed" count the same things; a fix that removes two diagnostic
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,20 +26,15 @@ import libcst.helpers
 
 from varlint.analysis.names import VARIABLE, canonical
 from varlint.diagnostic import Applicability, Diagnostic, Fix
+from varlint.textlines import NEWLINE, split_lines  # noqa: F401 - split_lines: used by importers
 
 MAX_PASSES = 10
-NEWLINE = re.compile(r"\r\n|\r|\n")
 
 # Which applicabilities each --fix mode applies.
 APPLIES = {
     Applicability.SAFE: {Applicability.SAFE},
     Applicability.UNSAFE: {Applicability.SAFE, Applicability.UNSAFE},
 }
-
-
-def split_lines(text: str) -> list[str]:
-    """Physical lines as libcst counts them (\\r\\n, \\r or \\n), without their newline."""
-    return NEWLINE.split(text)
 
 
 def _line_starts(text: str) -> list[int]:
@@ -105,8 +101,10 @@ Linter = Callable[[str, str, frozenset[str]], list[Diagnostic]]
 
 
 def fix_until_stable(
-    path: str, text: str, codes: frozenset[str], mode: Applicability, lint: Linter
+    path: str, text: str, codes: frozenset[str], mode: Applicability, lint: Linter, project=None
 ) -> FixOutcome:
+    """Fix `text` until stable. `project` (the run's ProjectIndex) tells which imports other
+    modules of the tree still need (see `remove_unused_variable_imports`)."""
     allowed = APPLIES[mode]
     original = text
     diagnostics = lint(path, text, codes)
@@ -123,7 +121,7 @@ def fix_until_stable(
             break
         new_text, _ = _apply(text, [d.fix for d in fixable])
         bad: list[Diagnostic] = []
-        if new_text != text and not _parses(new_text):
+        if new_text != text and not parses(new_text):
             new_text, bad = apply_parseable_fixes(text, fixable)
             broken.update(fix_key(diagnostic) for diagnostic in bad)
             failures.extend(FixFailure(diagnostic) for diagnostic in bad)
@@ -135,8 +133,8 @@ def fix_until_stable(
         changed = True
         diagnostics = lint(path, text, codes)
     if changed:
-        cleaned = remove_unused_variable_imports(text, original)
-        if cleaned != text and _parses(cleaned):
+        cleaned = remove_unused_variable_imports(text, original, needed_elsewhere(project, path))
+        if cleaned != text and parses(cleaned):
             text = cleaned
             diagnostics = lint(path, text, codes)
     fixed_codes = Counter()
@@ -160,7 +158,7 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
         candidate, applied = apply_fixes(text, [*accepted, diagnostic.fix])
         if applied <= len(accepted):
             continue  # overlaps a fix already taken: the next pass sees it again
-        if _parses(candidate):
+        if parses(candidate):
             accepted.append(diagnostic.fix)
             result = candidate
         else:
@@ -168,7 +166,7 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
     return result, bad
 
 
-def _parses(text: str) -> bool:
+def parses(text: str) -> bool:
     try:
         with warnings.catch_warnings():
             # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the
@@ -184,11 +182,27 @@ def _parses(text: str) -> bool:
 # --- Removing the `Variable` import once nothing uses it ---------------------------------
 
 
-def remove_unused_variable_imports(text: str, original: str) -> str:
-    """Drop `Variable` imports that have no references left (but had some before the fixes)."""
+def needed_elsewhere(project, path: str) -> Callable[[str], bool]:
+    """`needed(name)`: does another module of the tree get `name` from the file at `path`
+    (through `from file import *`, by name, or as an attribute) and use it? Without an index,
+    nothing else is known to need it."""
+    module = project.module_name(path) if project is not None else None
+    if module is None:
+        return lambda name: False
+    return lambda name: bool(project.importers_needing(module, name))
+
+
+def remove_unused_variable_imports(
+    text: str, original: str, needed: Callable[[str], bool] = lambda name: False
+) -> str:
+    """Drop `Variable` imports that have no references left (but had some before the fixes),
+    except those another module still needs (`needed(bound name)`): removing them there would
+    be a NameError in that module (as ruff, the import is kept)."""
     if _unused_variable_imports(original):
         return text  # it was already unused before: not ours to remove
-    unused = _unused_variable_imports(text)
+    unused = {
+        (name, alias) for name, alias in _unused_variable_imports(text) if not needed(alias or name)
+    }
     if not unused:
         return text
     module = cst.parse_module(text)

@@ -15,6 +15,7 @@ nbformat-4 notebook is reported, not fixed.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import dataclasses
 import difflib
@@ -24,7 +25,6 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 from typing import Callable, Iterable
 
-from varlint import fixes
 from varlint.diagnostic import Diagnostic, Edit, Fix, Position
 
 SUFFIX = ".ipynb"
@@ -452,6 +452,8 @@ def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
     """Fix the cells of `script` as one module: (the outcome, its diagnostics in cell
     coordinates; the changed cells as (cell, before, after)), or None if the cells could not
     be told apart in the result."""
+    from varlint import fixes  # (libcst: not loaded to read a notebook)
+
     outcome = fixes.fix_until_stable(path, script.text, codes, mode, script.linter(lint))
     fixed_script = script if outcome.text == script.text else _script_of_text(script, outcome.text)
     if fixed_script is None:
@@ -463,3 +465,31 @@ def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
     ]
     outcome.remaining = [fixed_script.to_cells(d) for d in outcome.remaining]
     return outcome, changes
+
+
+def add_noqa(book: Notebook, diagnostics: list[Diagnostic]) -> tuple[str | None, int]:
+    """`--add-noqa` for a notebook: `# noqa: CODES` on the cell line of each diagnostic (in
+    cell coordinates), as for a file; returns (the new JSON text with only the changed cells'
+    sources replaced, or None; directives added). Where a directive would not survive the
+    trip back to the cells (a line of IPython syntax), nothing is written."""
+    from varlint import noqa
+
+    script = book.script()
+    numbers = {part.cell.number for part in script.parts if part.included}
+    in_script = [script.to_script(d) for d in diagnostics if d.cell in numbers]
+    text, added = noqa.add_directives(script.text, in_script)
+    if not added:
+        return None, 0
+    sources = script.split(text)
+    if sources is None or not _compiles(text):
+        return None, 0
+    changed = {part.cell.number: source for part, source in zip(script.parts, sources) if source != part.cell.source}
+    return (book.with_sources(changed) if changed else None), added
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<notebook>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True

@@ -9,15 +9,15 @@ project index and settings are shared without being pickled.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from multiprocessing.connection import wait
 from typing import Callable
 
 MIN_FILES_PER_WORKER = 4  # fewer files than this per worker: checking in-process is faster
 
 
 def _context():
+    import multiprocessing  # here: a run in one process never needs it
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
@@ -71,6 +71,8 @@ def crash_detail(exitcode: int | None) -> str:
 
 def run(tasks: list[tuple[int, str]], check: Callable, jobs: int, arrived: Callable) -> None:
     """Call `arrived(number, check(path))` for every (number, path) task, in worker processes."""
+    from multiprocessing.connection import wait
+
     from varlint.engine import FileResult
 
     context = _context()

@@ -83,6 +83,10 @@ class ModuleInfo:
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     digest: str = ""  # hash of the source text
     error: str | None = None  # the file does not parse: nothing else is known
+    # Every name the module reads anywhere (any scope) and every attribute it reads
+    # (`model.Variable` -> "Variable"): over-approximates "uses the global `x`" (fixes that
+    # remove an import ask it of the modules that import the name).
+    referenced: frozenset[str] = frozenset()
 
     @property
     def package(self) -> str:
@@ -138,9 +142,21 @@ def read_module(name: str, path: str, text: str, is_package: bool = False) -> Mo
         return info
     try:
         _Reader(info).module(tree)
+        info.referenced = referenced_names(tree)
     except (RecursionError, MemoryError) as error:  # a pathological file: indexed as unreadable
         info.error = f"{type(error).__name__}: {error}"
     return info
+
+
+def referenced_names(tree: ast.AST) -> frozenset[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+    return frozenset(names)
 
 
 class _Reader:
@@ -290,6 +306,7 @@ class ProjectIndex:
         self._by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
+        self._roots: dict[str, str] = {}
 
     # Building
 
@@ -435,6 +452,77 @@ class ProjectIndex:
                         if source is not None:
                             self._importers.setdefault(source, set()).add(name)
         return set(self._importers.get(self.canonical_module(module) or module, set()))
+
+    def importers_needing(self, module: str, name: str) -> set[str]:
+        """Modules that would break if `module` stopped binding `name`: those that import it
+        by name (`from module import name`, an ImportError even if unused), list it in
+        `__all__`, or reference it after getting it through `from module import *` or as
+        `module.name` - followed through the modules that re-export it (by name or by star).
+        Over-approximate (any reference of the name anywhere counts; an import of a module
+        name that two scripts of the run share may be either): a fix that removes an import
+        keeps it when this is not empty."""
+        start = module if module in self.modules else (self.canonical_module(module) or module)
+        providers = {start}  # modules whose global `name` may be the one `module` binds
+        needing: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for other, info in self.modules.items():
+                if other == start or (other in providers and other in needing):
+                    continue
+                provides = needs = False
+                for row in info.imports:
+                    if row.star:
+                        sources = self._meanings(row.module, other) & providers
+                        if any(name in self.exports(source) for source in sources):
+                            provides = True
+                            needs = needs or name in info.referenced or name in (info.all_names or ())
+                    elif row.name == name and self._meanings(row.module, other) & providers:
+                        provides = needs = True  # `from module import name`
+                    elif name in info.referenced and self._imports_module(row, providers, other):
+                        needs = True  # `import module` ... `module.name`
+                if provides and other not in providers:
+                    providers.add(other)
+                    changed = True
+                if needs and other not in needing:
+                    needing.add(other)
+                    changed = True
+        return needing
+
+    def _meanings(self, module: str, importer: str) -> set[str]:
+        """The indexed modules an import of `module` in `importer` may mean: the one it
+        resolves to, or, when several scripts of the run share that name (keyed `name@path`),
+        the one under the importer's own root folder (`python train.py` finds its sibling
+        first), else any of them."""
+        found = {self.canonical_module(module)} - {None}
+        if found:
+            found |= {key for key in self.modules if key.startswith(f"{next(iter(found))}@")}
+        if len(found) > 1:
+            own_root = self._root(importer)
+            found = {key for key in found if self._root(key) == own_root} or found
+        return found
+
+    def _root(self, key: str) -> str:
+        """The folder `sys.path` would start from for the module `key` (see module names)."""
+        if key not in self._roots:
+            info = self.modules.get(key)
+            self._roots[key] = package_module_name(info.path)[1] if info is not None else ""
+        return self._roots[key]
+
+    def _imports_module(self, row: Import, modules: set[str], importer: str) -> bool:
+        """`import m` / `import m as a` / `from pkg import m` of a module in `modules` (or of
+        a package above one)."""
+        if row.name is not None:
+            return bool(self._meanings(f"{row.module}.{row.name}", importer) & modules)
+        if self._meanings(row.module, importer) & modules:
+            return True
+        return any(m.partition("@")[0].startswith(row.module + ".") for m in modules)
+
+    def importers(self, module: str) -> frozenset[str]:
+        """Modules of the tree that import `module`, directly or transitively (the reverse of
+        `dependencies`)."""
+        start = self.canonical_module(module) or module
+        return frozenset(other for other in self.modules if other != start and start in self.dependencies(other))
 
     def direct_dependencies(self, module: str) -> set[str]:
         info = self.module(module)

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import ClassVar, Iterable
 
 import libcst as cst
-from libcst.metadata import CodeRange, PositionProvider
+from libcst.metadata import CodeRange
 
 from varlint.diagnostic import Applicability, Diagnostic, Edit, Fix, Position
 
@@ -39,9 +39,13 @@ class FileContext:
         *,
         project=None,
         module_name: str | None = None,
+        text: str | None = None,
+        syntax_tree=None,
     ) -> None:
         self.path = path
         self.module = module
+        self._text = text  # the source `module` was parsed from (positions check against it)
+        self._syntax_tree = syntax_tree  # its stdlib AST (where statements start)
         self._wrapper = wrapper
         self._project = project
         self._module_name = module_name
@@ -79,16 +83,11 @@ class FileContext:
 
     @cached_property
     def positions(self):
-        """Start and end of every node: libcst's PositionProvider run on its own (through a
-        MetadataWrapper it would also pay for a full visitor traversal)."""
-        provider = PositionProvider()
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20000))  # libcst's codegen recurses (600 `elif`s)
-        try:
-            provider._gen_impl(self.module)
-        finally:
-            sys.setrecursionlimit(limit)
-        return provider._computed
+        """Start and end of a node (libcst's PositionProvider's ranges), computed for the
+        statements asked about only (varlint/analysis/positions.py)."""
+        from varlint.analysis.positions import LazyPositions
+
+        return LazyPositions(self.module, self.parents, self._text, self._syntax_tree)
 
     @property
     def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:

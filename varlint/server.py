@@ -6,20 +6,33 @@
 - Code actions: each safe or unsafe fix (labelled so), "Fix all safe varlint problems"
   (kind `source.fixAll.varlint`, for fix-on-save; in a notebook it fixes all its cells
   together) and "Add noqa" per diagnostic.
-- Settings: the `[tool.varlint]` of the pyproject.toml nearest to each document, read again
-  for every lint (a stat and a small TOML parse), so edits to it apply at once; open documents
-  are linted again when a pyproject.toml is saved or changes on disk.
+- Settings: the `[tool.varlint]` of the pyproject.toml nearest to each document, kept per
+  folder and read again only when that file's size or modification time changes (a stat per
+  lint), so edits to it apply at once; when a pyproject.toml is saved or changes on disk, the
+  open documents whose selected rules changed are linted again (the others are not).
 - Notebook documents (LSP 3.17) where the client supports them: the code cells are linted as
   one module, as `varlint check` does for `.ipynb` files.
 
-Linting reuses the engine (engine.lint_text, fixes.fix_until_stable) in a worker thread;
-the result of the last lint of each document answers hover and code actions.
+Speed (a lint of a 500-line file is the engine's time, nothing more): the engine is warmed up
+and the workspace's project index (varlint/project.py) built in the background after
+`initialized`; each lint updates the index with its document's text (`with_module`, so the
+other open documents see unsaved edits, and the ones importing it are linted again), instead
+of rebuilding it. Results are kept by (path, content hash, selected rules, digests of the
+modules it imports): a document whose key is unchanged (saved, settings reloaded the same,
+an edit undone) is not linted again. Changes are debounced; the engine runs in a worker thread,
+one lint per document at a time: a lint superseded while it runs is not interrupted (the
+engine cannot be stopped midway in a thread) but its result is dropped and the newest version
+is linted right after. "Fix all" is computed only when the client resolves the action
+(`codeAction/resolve`), or off the event loop for a client that cannot resolve.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
+import hashlib
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -28,14 +41,19 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from varlint import engine, fixes, noqa, notebook
-from varlint.config import ConfigError, Settings, load_settings
+from varlint import engine, files, fixes, noqa, notebook
+from varlint.config import ConfigError, Settings, find_config, load_settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rules import rule_by_code
 
 DEBOUNCE_SECONDS = 0.05  # after the last keystroke of a burst, lint once
+DEPENDENT_DELAY = 0.3  # an edited module's importers are linted again a little later
+RESULTS_KEPT = 64  # lint results kept by key (undo, a save, a settings reload)
+INDEXED_FILES_MAX = 20_000  # a larger workspace is not indexed (imports resolve per file)
+WARM_UP = "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\nprint(x.data[0])\n"
 SOURCE = "varlint"
 FIX_ALL_KIND = "source.fixAll.varlint"
+FIX_ALL_TITLE = "Fix all safe varlint problems"
 SEVERITY = {"VL104": lsp.DiagnosticSeverity.Information, "VL900": lsp.DiagnosticSeverity.Error,
             "VL901": lsp.DiagnosticSeverity.Error}
 NOTEBOOK_SYNC = lsp.NotebookDocumentSyncOptions(
@@ -57,6 +75,8 @@ class Linted:
     diagnostics: list[Diagnostic]  # positions in this document's own rows
     codes: frozenset[str]
     path: str
+    key: tuple = ()  # what the diagnostics depend on (see VarlintServer.result_key)
+    project: object = None  # the project index the lint used
 
 
 class VarlintServer(LanguageServer):
@@ -75,18 +95,37 @@ class VarlintServer(LanguageServer):
         self.running: set[str] = set()  # documents being linted
         self.stale: set[str] = set()  # ... that changed meanwhile
         self.config_errors_shown: set[str] = set()
+        self.settings_by_folder: dict[str, tuple[tuple, Settings]] = {}
+        self.results: collections.OrderedDict[tuple, list[Diagnostic]] = collections.OrderedDict()
+        self.index = None  # the workspace's ProjectIndex, once built
+        self.notebook_keys: dict[str, tuple] = {}  # by notebook URI: the key and version last published
 
     # --- settings -------------------------------------------------------------------------
 
     def settings_for(self, path: str) -> Settings:
+        folder = Path(path).parent
+        found = find_config(folder.resolve()) if folder.exists() else None
+        stamp = (str(found), *_stat(found)) if found is not None else ()
+        kept = self.settings_by_folder.get(str(folder))
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
         try:
-            return load_settings(None, Path(path).parent)
+            settings = load_settings(None, folder)
         except ConfigError as error:
             message = f"varlint: {error}; using the default settings"
             if message not in self.config_errors_shown:  # once, not on every keystroke
                 self.config_errors_shown.add(message)
                 self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, message))
-            return Settings(root=Path(path).parent)
+            settings = Settings(root=folder)
+        self.settings_by_folder[str(folder)] = (stamp, settings)
+        return settings
+
+    def settings_changed(self) -> None:
+        """A pyproject.toml was saved or changed on disk: read settings again, and lint the
+        open documents (those whose key is unchanged are not linted, nor published)."""
+        self.config_errors_shown.clear()
+        self.settings_by_folder.clear()
+        self.lint_all()
 
     def codes_for(self, path: str) -> frozenset[str]:
         settings = self.settings_for(path)
@@ -129,20 +168,93 @@ class VarlintServer(LanguageServer):
         if notebook.is_notebook(path):
             return  # a notebook's JSON opened as text: notebooks are linted as notebook documents
         codes = self.codes_for(path)
-        diagnostics = await asyncio.get_running_loop().run_in_executor(
-            None, engine.lint_text, path, text, codes
-        )
+        project, changed_module = self.indexed(path, text)
+        key = self.result_key(path, text, codes, project)
+        previous = self.linted.get(uri)
+        if previous is not None and previous.key == key and previous.version == doc_version:
+            return  # nothing new to say
+        diagnostics = self.results.get(key)
+        if diagnostics is None:
+            diagnostics = await asyncio.get_running_loop().run_in_executor(
+                None, engine.lint_text, path, text, codes, project
+            )
+            self.remember(key, diagnostics)
         if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != doc_version:
             return  # edited meanwhile: the newer lint will publish
-        self.publish(uri, Linted(doc_version, text, diagnostics, codes, path))
+        self.publish(uri, Linted(doc_version, text, diagnostics, codes, path, key, project))
+        if changed_module is not None:
+            self.lint_importers(uri, changed_module)
+
+    # --- the project index ----------------------------------------------------------------
+
+    def indexed(self, path: str, text: str):
+        """The index with this document's text in it (and the module it changed, if any)."""
+        if self.index is None or not path.endswith(".py"):
+            return None, None
+        before = self.index
+        self.index = before.with_module(path, text)
+        if self.index is before:
+            return self.index, None
+        return self.index, self.index.module_name(path)
+
+    def result_key(self, path: str, text: str, codes: frozenset[str], project) -> tuple:
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        imported: tuple = ()
+        name = project.module_name(path) if project is not None else None
+        if name is not None:
+            imported = tuple(sorted((d, project.summary_digest(d)) for d in project.dependencies(name)))
+        return (path, digest, codes, imported)
+
+    def remember(self, key: tuple, diagnostics: list[Diagnostic]) -> None:
+        self.results[key] = diagnostics
+        self.results.move_to_end(key)
+        while len(self.results) > RESULTS_KEPT:
+            self.results.popitem(last=False)
+
+    def lint_importers(self, edited_uri: str, module: str) -> None:
+        """Lint again, a little later, the open documents that import `module`."""
+        for uri in list(self.workspace.text_documents):
+            if uri == edited_uri or uri not in self.linted or self.index is None:
+                continue
+            name = self.index.module_name(self.linted[uri].path)
+            if name is not None and module in self.index.dependencies(name):
+                self.schedule(uri, DEPENDENT_DELAY)
+
+    async def warm_up(self) -> None:
+        """Import and warm up the engine, then index the workspace (in a worker thread)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, engine.lint_text, "warm_up.py", WARM_UP, engine.known_codes())
+        root = self.workspace.root_path
+        if not root or not os.path.isdir(root):
+            return
+        settings = self.settings_for(os.path.join(root, "__init__.py"))
+        try:
+            index = await loop.run_in_executor(None, build_index, root, settings)
+        except Exception as error:  # noqa: BLE001 - without an index, imports resolve per file
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, f"varlint: no project index: {error!r}"))
+            return
+        if index is None:
+            return
+        for uri in list(self.workspace.text_documents):  # unsaved texts win over the files
+            if uri in self.linted and self.linted[uri].path.endswith(".py"):
+                index = index.with_module(self.linted[uri].path, self.workspace.get_text_document(uri).source)
+        self.index = index
+        self.lint_all()  # imports from the workspace now resolve (unchanged keys: no lint)
 
     async def lint_notebook(self, book: lsp.NotebookDocument) -> None:
         path, book_version = document_path(book.uri, self), book.version
         uris = {number: cell.document for number, cell in enumerate(book.cells, start=1)}
         codes = self.codes_for(path)
         script = self.notebook_script(book)
-        linter = script.linter(engine.lint_text)
-        found = await asyncio.get_running_loop().run_in_executor(None, linter, path, script.text, codes)
+        cells = "\0".join(f"{part.cell.number}\0{part.cell.source}" for part in script.parts)
+        key = ("notebook", *self.result_key(path, cells, codes, None))
+        if self.notebook_keys.get(book.uri) == (key, book_version):
+            return  # nothing new to say
+        found = self.results.get(key)
+        if found is None:
+            linter = script.linter(engine.lint_text)
+            found = await asyncio.get_running_loop().run_in_executor(None, linter, path, script.text, codes)
+            self.remember(key, found)
         current = self.workspace.get_notebook_document(notebook_uri=book.uri)
         if current is None or current.version != book_version:
             return  # edited meanwhile: the newer lint will publish
@@ -154,6 +266,7 @@ class VarlintServer(LanguageServer):
             uri = uris[part.cell.number]
             text = self.workspace.get_text_document(uri).source
             self.publish(uri, Linted(None, text, by_cell[part.cell.number], codes, path))
+        self.notebook_keys[book.uri] = (key, book_version)
 
     def notebook_script(self, book: lsp.NotebookDocument) -> notebook.Script:
         return notebook.Script(
@@ -241,7 +354,7 @@ class VarlintServer(LanguageServer):
             sections.append(f"**{rule.code}** `{rule.name}`\n\n{rule.documentation()}")
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n\n---\n\n".join(sections)))
 
-    def code_actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    async def code_actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         uri = params.text_document.uri
         linted = self.linted.get(uri)
         if linted is None:
@@ -265,10 +378,27 @@ class VarlintServer(LanguageServer):
                 noqa_action = self.noqa_action(uri, document, diagnostic, lsp_diagnostic)
                 if noqa_action is not None:
                     actions.append(noqa_action)
-        fix_all = self.fix_all_action(uri, document, linted, wanted)
-        if fix_all is not None:
-            actions.append(fix_all)
+        if self.offers_fix_all(linted, wanted):
+            fix_all = lsp.CodeAction(title=FIX_ALL_TITLE, kind=FIX_ALL_KIND, data={"uri": uri, "key": repr(linted.key)})
+            if not self.client_resolves_edits():
+                fix_all.edit = await self.fix_all_edit(uri, linted)
+            if fix_all.edit is not None or self.client_resolves_edits():
+                actions.append(fix_all)
         return actions
+
+    def client_resolves_edits(self) -> bool:
+        text_document = self.client_capabilities.text_document
+        action = text_document.code_action if text_document else None
+        support = action.resolve_support if action else None
+        return bool(support and "edit" in support.properties)
+
+    async def resolve_code_action(self, action: lsp.CodeAction) -> lsp.CodeAction:
+        """The edit of "Fix all", computed now (from the document's last lint)."""
+        data = action.data if isinstance(action.data, dict) else {}
+        linted = self.linted.get(data.get("uri", ""))
+        if action.kind == FIX_ALL_KIND and linted is not None:
+            action.edit = await self.fix_all_edit(data["uri"], linted) or lsp.WorkspaceEdit(changes={})
+        return action
 
     def noqa_action(self, uri, document, diagnostic: Diagnostic, lsp_diagnostic) -> lsp.CodeAction | None:
         """`# noqa: CODE` where `varlint check --add-noqa` would put it (merged into an existing
@@ -287,30 +417,69 @@ class VarlintServer(LanguageServer):
             edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(line, after[row - 1])]}),
         )
 
-    def fix_all_action(self, uri, document, linted: Linted, wanted) -> lsp.CodeAction | None:
+    @staticmethod
+    def offers_fix_all(linted: Linted, wanted) -> bool:
         kinds = (lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source, lsp.CodeActionKind.SourceFixAll, FIX_ALL_KIND)
         if wanted and not any(FIX_ALL_KIND.startswith(kind) or kind in kinds for kind in wanted):
-            return None
-        if not any(d.fix and d.fix.applicability is Applicability.SAFE for d in linted.diagnostics):
-            return None
+            return False
+        return any(d.fix and d.fix.applicability is Applicability.SAFE for d in linted.diagnostics)
+
+    async def fix_all_edit(self, uri: str, linted: Linted) -> lsp.WorkspaceEdit | None:
+        """Every safe fix of the document (of all the notebook's cells together), computed in a
+        worker thread; None when they change nothing."""
+        loop = asyncio.get_running_loop()
         book = self.workspace.get_notebook_document(cell_uri=uri)
         if book is None:
-            outcome = fixes.fix_until_stable(linted.path, linted.text, linted.codes, Applicability.SAFE, engine.lint_text)
+            lint = _with_project(linted.project)
+            outcome = await loop.run_in_executor(
+                None, fixes.fix_until_stable, linted.path, linted.text, linted.codes, Applicability.SAFE, lint)
             new_texts = {uri: outcome.text} if outcome.text != linted.text else {}
         else:  # the notebook's cells are fixed together (an import goes once no cell uses it)
             uris = {number: cell.document for number, cell in enumerate(book.cells, start=1)}
-            fixed = notebook.fix(self.notebook_script(book), linted.path, linted.codes, Applicability.SAFE, engine.lint_text)
+            fixed = await loop.run_in_executor(
+                None, notebook.fix, self.notebook_script(book), linted.path, linted.codes, Applicability.SAFE,
+                engine.lint_text)
             new_texts = {uris[number]: after for number, _, after in (fixed[1] if fixed else [])}
         if not new_texts:
             return None
-        return lsp.CodeAction(
-            title="Fix all safe varlint problems",
-            kind=FIX_ALL_KIND,
-            edit=lsp.WorkspaceEdit(changes={
-                cell_uri: [lsp.TextEdit(whole_document(self.workspace.get_text_document(cell_uri)), text)]
-                for cell_uri, text in new_texts.items()
-            }),
-        )
+        return lsp.WorkspaceEdit(changes={
+            cell_uri: [lsp.TextEdit(whole_document(self.workspace.get_text_document(cell_uri)), text)]
+            for cell_uri, text in new_texts.items()
+        })
+
+
+def _with_project(project):
+    """engine.lint_text with `project` as the index (the one the document's lint used)."""
+    if project is None:
+        return engine.lint_text
+    return lambda path, text, codes: engine.lint_text(path, text, codes, project.with_module(path, text))
+
+
+def build_index(root: str, settings: Settings):
+    """The ProjectIndex of the workspace's Python files (None for a very large workspace)."""
+    from varlint.project import ProjectIndex
+
+    paths = []
+    for path in files.discover([root], settings.exclude, settings.root):
+        if path.endswith(".py"):
+            paths.append(path)
+            if len(paths) > INDEXED_FILES_MAX:
+                return None
+    return ProjectIndex.build(paths)
+
+
+def _stat(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _read(path: str) -> str | None:
+    from varlint.project import _read_text
+
+    return _read_text(path)
 
 
 def whole_document(document) -> lsp.Range:
@@ -341,14 +510,17 @@ def create_server() -> VarlintServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: VarlintServer, params: lsp.DidSaveTextDocumentParams):
         if params.text_document.uri.endswith("pyproject.toml"):
-            ls.config_errors_shown.clear()
-            ls.lint_all()
+            ls.settings_changed()
         elif ls.workspace.get_notebook_document(cell_uri=params.text_document.uri) is None:
             await ls.lint(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: VarlintServer, params: lsp.DidCloseTextDocumentParams):
-        ls.linted.pop(params.text_document.uri, None)
+        closed = ls.linted.pop(params.text_document.uri, None)
+        if closed is not None and ls.index is not None and closed.path.endswith(".py"):
+            on_disk = _read(closed.path)  # an unsaved buffer no longer speaks for the file
+            if on_disk is not None:
+                ls.index = ls.index.with_module(closed.path, on_disk)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
@@ -366,11 +538,11 @@ def create_server() -> VarlintServer:
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_files_changed(ls: VarlintServer, params: lsp.DidChangeWatchedFilesParams):
         if any(change.uri.endswith("pyproject.toml") for change in params.changes):
-            ls.config_errors_shown.clear()
-            ls.lint_all()
+            ls.settings_changed()
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: VarlintServer, params: lsp.InitializedParams):
+        ls.warm_up_task = asyncio.ensure_future(ls.warm_up())
         watching = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
         if watching and watching.dynamic_registration:
             await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[
@@ -388,10 +560,14 @@ def create_server() -> VarlintServer:
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
-        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=True),
     )
-    def code_action(ls: VarlintServer, params: lsp.CodeActionParams):
-        return ls.code_actions(params)
+    async def code_action(ls: VarlintServer, params: lsp.CodeActionParams):
+        return await ls.code_actions(params)
+
+    @server.feature(lsp.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(ls: VarlintServer, action: lsp.CodeAction):
+        return await ls.resolve_code_action(action)
 
     return server
 

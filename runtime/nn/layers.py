@@ -20,7 +20,7 @@ from .parameter import Parameter
 
 
 def _empty(shape, device=None, dtype=None) -> Tensor:
-    """Storage for a new parameter (zeros; the layer's init fills it). cuda raises M8."""
+    """Storage for a new parameter (zeros; the layer's init fills it), on the CPU."""
     _check_device(device)
     return Tensor._wrap(np.zeros(shape, dtype=(dtype or dtypes.get_default_dtype()).numpy))
 

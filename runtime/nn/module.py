@@ -8,7 +8,7 @@ What matters for legacy code, and is reproduced here exactly:
 - `zero_grad()` defaults to `set_to_none=True`: the grads become None, not zeros.
 - `eval()` only flips `training` (dropout); it does not turn autograd off.
 - `state_dict()` holds plain detached tensors that share storage with the parameters.
-- `cuda()` fails on this CPU-only build with PyTorch's message (M8).
+- `cuda()` / `to("cuda")` keep the module on the CPU (the runtime treats CUDA as the CPU).
 """
 
 from __future__ import annotations
@@ -326,11 +326,10 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        # Tensor.to raises M8 for a CUDA device, so a module does too.
         return self._apply_to_tensors(lambda tensor: tensor.to(*args, **kwargs))
 
     def cuda(self, device=None):
-        return self._apply_to_tensors(lambda tensor: tensor.cuda())
+        return self._apply_to_tensors(lambda tensor: tensor.cuda(device))
 
     def cpu(self):
         return self

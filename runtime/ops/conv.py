@@ -3,8 +3,11 @@
 `_im2col` views the padded input as windows (N, C, kh, kw, oh, ow) with numpy strides, and a
 convolution is one matrix product per group; `_col2im` adds columns back onto a canvas (the
 backward of im2col, and the forward of a transposed convolution). 1-d convolutions run as
-2-d ones of height 1. The graph node is PyTorch's `ConvolutionBackward0`; its backward is
-first-order (create_graph through a convolution raises a clear RuntimeError).
+2-d ones of height 1. The graph node is PyTorch's `ConvolutionBackward0`. Its backward is
+numpy; under create_graph=True (a WGAN-GP gradient penalty) a 2-d batched convolution with
+groups=1 computes its gradients with the runtime's own ops instead (they are convolutions
+themselves: `_conv2d_gradients`, `_conv_transpose2d_gradients`), so that they have a graph;
+other cases raise a RuntimeError naming the op.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..core import Tensor, record_op
+from ..core import Tensor, named_gradients, record_op
 from ..grad_mode import is_grad_enabled
 
 FIRST_ORDER_ONLY = ("create_graph=True through {name} is not supported by the varlint runtime "
@@ -113,6 +116,42 @@ def _from_2d(array, dims, unbatched):
     return array[0] if unbatched else array
 
 
+def _grad_of_weight(signal, grad, stride, padding, dilation, kernel):
+    """sum over the batch of signal windows times grad, as a convolution (differentiable):
+    the batch becomes the channel summed over, stride and dilation swap roles."""
+    out = conv2d(signal.transpose(0, 1), grad.transpose(0, 1), None, dilation, padding, stride)
+    return out[:, :, :kernel[0], :kernel[1]].transpose(0, 1)
+
+
+def _conv2d_gradients(grad, input, weight, bias, stride, padding, dilation):
+    """conv2d's gradients with the runtime's ops (create_graph=True)."""
+    (h, w), (oh, ow), (kh, kw) = input.shape[2:], grad.shape[2:], weight.shape[2:]
+    grad_input = grad_weight = grad_bias = None
+    if input._requires_grad:
+        output_padding = tuple(size - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+                               for size, o, s, p, d, k in zip((h, w), (oh, ow), stride, padding, dilation, (kh, kw)))
+        grad_input = conv_transpose2d(grad, weight, None, stride, padding, output_padding, 1, dilation)
+    if weight._requires_grad:
+        grad_weight = _grad_of_weight(input, grad, stride, padding, dilation, (kh, kw))
+    if bias is not None and bias._requires_grad:
+        grad_bias = grad.sum((0, 2, 3))
+    return (grad_input, grad_weight, grad_bias)
+
+
+def _conv_transpose2d_gradients(grad, input, weight, bias, stride, padding, dilation):
+    """conv_transpose2d's gradients with the runtime's ops (create_graph=True)."""
+    kh, kw = weight.shape[2:]
+    grad_input = grad_weight = grad_bias = None
+    if input._requires_grad:
+        grad_input = conv2d(grad, weight, None, stride, padding, dilation)
+        grad_input = grad_input[:, :, :input.shape[2], :input.shape[3]]
+    if weight._requires_grad:
+        grad_weight = _grad_of_weight(grad, input, stride, padding, dilation, (kh, kw))
+    if bias is not None and bias._requires_grad:
+        grad_bias = grad.sum((0, 2, 3))
+    return (grad_input, grad_weight, grad_bias)
+
+
 def _convolution(input, weight, bias, stride, padding, dilation, groups, dims):
     _check_conv_input(input, weight, groups, False, dims)
     if input.dim() == dims + 1:  # unbatched: PyTorch unsqueezes, then squeezes the result
@@ -143,7 +182,10 @@ def _convolution(input, weight, bias, stride, padding, dilation, groups, dims):
     value = _from_2d(out.reshape(n, out_channels, oh, ow).astype(x.dtype, copy=False), dims, unbatched)
 
     def backward(grad):
-        first_order("a convolution")
+        if is_grad_enabled() and dims == 2 and groups == 1:
+            return named_gradients("ConvolutionBackwardBackward0",
+                                   _conv2d_gradients(grad, input, weight, bias, stride, padding, dilation))
+        first_order("a convolution" + (" with groups > 1" if groups > 1 else "" if dims == 2 else " (1-d)"))
         g = grad._data
         g = g[None] if unbatched else g
         g = (g[:, :, None, :] if dims == 1 else g).reshape(n, out_channels, oh * ow)
@@ -208,7 +250,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     value = value[0] if unbatched else np.ascontiguousarray(value)
 
     def backward(grad):
-        first_order("a transposed convolution")
+        if is_grad_enabled() and groups == 1 and not unbatched:
+            return named_gradients("ConvolutionBackwardBackward0",
+                                   _conv_transpose2d_gradients(grad, input, weight, bias, stride, padding, dilation))
+        first_order("a transposed convolution" + (" with groups > 1" if groups > 1 else ""))
         g = grad._data[None] if unbatched else grad._data
         g_canvas = np.zeros(canvas_shape, dtype=g.dtype)
         g_canvas[:, :, padding[0]:padding[0] + oh, padding[1]:padding[1] + ow] = g

@@ -11,6 +11,7 @@ from .. import dtypes, events
 from ..core import Tensor, _as_array, _basic_index, _dims_arg, _is_scalar, record_op
 from ..grad_mode import is_grad_enabled
 from ..messages import M10, M17
+from .conv import first_order
 
 
 def gather(self, dim, index):
@@ -240,7 +241,18 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         np.add.at(summed, flat, g)
         if padding_idx is not None:
             summed[padding_idx] = 0
-        return (None, Tensor._wrap(summed))
+        if not is_grad_enabled():
+            return (None, Tensor._wrap(summed))
+
+        def adjoint(outer):  # create_graph=True: the gradient is linear in `grad`
+            first_order("the gradient of embedding")
+            rows = outer._data.copy()
+            if padding_idx is not None:
+                rows[padding_idx] = 0
+            picked = rows[flat] / counts[flat][:, None] if counts is not None else rows[flat]
+            return (Tensor._wrap(picked.astype(grad._data.dtype).reshape(grad._data.shape)),)
+
+        return (None, record_op("EmbeddingDenseBackwardBackward0", summed, (grad,), adjoint))
 
     return record_op("EmbeddingBackward0", weight._data[indices], (input, weight), backward)
 

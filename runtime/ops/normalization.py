@@ -3,22 +3,48 @@ running ones) and `layer_norm`, each one graph node named like PyTorch's
 (`NativeBatchNormBackward0`, `NativeLayerNormBackward0`).
 
 Statistics are computed in float64 and cast back, close to PyTorch's accumulation; the
-backward uses the usual closed forms (first-order).
+backward uses the usual closed forms, in numpy, or under create_graph=True (a gradient
+penalty) the same forms written with the runtime's ops (`_gradients_as_ops`), so that the
+gradients have a graph.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Tensor, record_op
-from ..grad_mode import no_grad
-from .conv import first_order
+from ..core import Tensor, named_gradients, record_op
+from ..grad_mode import is_grad_enabled, no_grad
 
 
 def _normalize_backward(g, xhat, invstd, axes, count):
     """d(loss)/dx for xhat = (x - mean(x)) * invstd over `axes`, given d(loss)/dxhat = g."""
     return invstd * (g - g.mean(axis=axes, keepdims=True)
                      - xhat * (g * xhat).mean(axis=axes, keepdims=True)) if count else g * 0
+
+
+def _gradients_as_ops(grad, input, weight, bias, axes, param_axes, param_shape, eps, running=None):
+    """The gradients of (x - mean) * invstd * weight + bias as runtime ops (create_graph=True):
+    the statistics over `axes` of the input, or the fixed `running` (mean, var) arrays."""
+    if running is None:
+        mean = input.mean(axes, keepdim=True)
+        invstd = 1.0 / (((input - mean) ** 2).mean(axes, keepdim=True) + eps).sqrt()
+    else:
+        mean, invstd = (Tensor._wrap(a.reshape(param_shape).astype(input._data.dtype))
+                        for a in (running[0], 1.0 / np.sqrt(running[1] + eps)))
+    xhat = (input - mean) * invstd
+    grad_input = grad_weight = grad_bias = None
+    if input._requires_grad:
+        g_xhat = grad if weight is None else grad * weight.view(param_shape)
+        if running is None:
+            grad_input = invstd * (g_xhat - g_xhat.mean(axes, keepdim=True)
+                                   - xhat * (g_xhat * xhat).mean(axes, keepdim=True))
+        else:
+            grad_input = g_xhat * invstd
+    if weight is not None and weight._requires_grad:
+        grad_weight = (grad * xhat).sum(param_axes)
+    if bias is not None and bias._requires_grad:
+        grad_bias = grad.sum(param_axes)
+    return (grad_input, grad_weight, grad_bias)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -53,7 +79,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     value = (xhat * scale.reshape(shape) + shift.reshape(shape)).astype(x.dtype)
 
     def backward(grad):
-        first_order("batch_norm")
+        if is_grad_enabled():
+            running = None if training else (running_mean._data.astype(np.float64), running_var._data.astype(np.float64))
+            return named_gradients("NativeBatchNormBackwardBackward0",
+                                   _gradients_as_ops(grad, input, weight, bias, axes, axes, shape, eps, running))
         g = grad._data.astype(np.float64)
         grad_input = grad_weight = grad_bias = None
         if input._requires_grad:
@@ -91,7 +120,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     lead = tuple(range(x.ndim - len(normalized)))
 
     def backward(grad):
-        first_order("layer_norm")
+        if is_grad_enabled():
+            return named_gradients("NativeLayerNormBackwardBackward0",
+                                   _gradients_as_ops(grad, input, weight, bias, axes, lead, normalized, eps))
         g = grad._data.astype(np.float64)
         grad_input = grad_weight = grad_bias = None
         if input._requires_grad:

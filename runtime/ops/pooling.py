@@ -3,7 +3,10 @@
 Windows are numpy stride views of the padded input (as in conv.py); max pooling keeps the flat
 index of each maximum (PyTorch's `indices`, into the unpadded H * W plane) and its backward
 adds the gradient back at those indices. 1-d pooling is 2-d pooling of height 1, unsqueezed
-and squeezed as PyTorch does.
+and squeezed as PyTorch does. Under create_graph=True the gradients of max and average pooling
+are graph nodes themselves (linear in the incoming gradient: `MaxPool2DWithIndicesBackward
+Backward0` gathers at the indices, `AvgPool2DBackwardBackward0` pools again), so a gradient
+penalty differentiates through them; the adaptive poolings' backward is first-order.
 """
 
 from __future__ import annotations
@@ -12,7 +15,21 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..core import Tensor, record_op
+from ..grad_mode import is_grad_enabled
 from .conv import first_order, pair
+
+
+def _linear_gradient(name, value, grad, adjoint):
+    """The gradient `value`, computed from `grad` by a linear map: plain, or under
+    create_graph=True a node whose backward is the map's `adjoint` (numpy, first-order)."""
+    if not is_grad_enabled():
+        return Tensor._wrap(value)
+
+    def backward(outer):
+        first_order(f"the gradient of {name}")
+        return (Tensor._wrap(adjoint(outer._data).astype(grad._data.dtype).reshape(grad._data.shape)),)
+
+    return record_op(f"{name}Backward0", value, (grad,), backward)
 
 
 def _output_size(size, kernel, pad, stride, dilation, ceil_mode):
@@ -70,10 +87,10 @@ def _max_pool(input, kernel, stride, padding, dilation, ceil_mode, name):
     planes = windows.shape[0]
 
     def backward(grad):
-        first_order("max pooling")
         flat = (np.arange(planes)[:, None, None] * (h * w) + indices).ravel()
         summed = np.bincount(flat, weights=grad._data.reshape(-1), minlength=planes * h * w)
-        return (Tensor._wrap(summed.astype(grad._data.dtype).reshape(input._data.shape)),)
+        return (_linear_gradient(f"{name[:-len('Backward0')]}Backward", summed.astype(grad._data.dtype).reshape(input._data.shape),
+                                 grad, lambda outer: outer.reshape(-1)[flat]),)
 
     result = record_op(name, value.reshape(lead + (oh, ow)), (input,), backward, saved=(input,))
     return result, Tensor._wrap(indices.reshape(lead + (oh, ow)))
@@ -121,7 +138,6 @@ def _avg_pool(input, kernel, stride, padding, ceil_mode, count_include_pad, divi
     planes = windows.shape[0]
 
     def backward(grad):
-        first_order("average pooling")
         g = grad._data.reshape(planes, oh, ow) / divisor
         canvas_h = max(h + 2 * padding[0], (oh - 1) * stride[0] + kernel[0])
         canvas_w = max(w + 2 * padding[1], (ow - 1) * stride[1] + kernel[1])
@@ -131,7 +147,9 @@ def _avg_pool(input, kernel, stride, padding, ceil_mode, count_include_pad, divi
                 canvas[:, i:i + stride[0] * (oh - 1) + 1:stride[0],
                        j:j + stride[1] * (ow - 1) + 1:stride[1]] += g
         cropped = canvas[:, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
-        return (Tensor._wrap(cropped.astype(grad._data.dtype).reshape(input._data.shape)),)
+        return (_linear_gradient(f"{name[:-len('Backward0')]}Backward", cropped.astype(grad._data.dtype).reshape(input._data.shape),
+                                 grad, lambda outer: _avg_pool(Tensor._wrap(outer.reshape(input._data.shape)), kernel, stride,
+                                                               padding, ceil_mode, count_include_pad, divisor_override, name)._data),)
 
     return record_op(name, value.reshape(lead + (oh, ow)), (input,), backward)
 

@@ -126,6 +126,7 @@ class NameResolver:
         self._param_outer: dict[cst.Param, Scope] = {}
         self._outer_iter: dict[cst.CompFor, Scope] = {}
         self._memo: dict[tuple[int, str], frozenset[str]] = {}
+        self._qualified: dict[cst.CSTNode, frozenset[str]] = {}
         self._walk()
         self._finish()
 
@@ -438,6 +439,13 @@ class NameResolver:
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Canonical qualified names of `node` from imports or builtins (empty if local)."""
+        # Memoized per node: every rule with a `visit_Call` asks for its callee.
+        known = self._qualified.get(node)
+        if known is None:
+            known = self._qualified[node] = frozenset(self._compute_qualified(node))
+        return set(known)
+
+    def _compute_qualified(self, node: cst.CSTNode) -> set[str]:
         if not is_dotted_name(node):
             return set()
         attributes = []

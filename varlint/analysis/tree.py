@@ -67,16 +67,39 @@ def fields_of(node_type: type) -> tuple[str, ...]:
     return names
 
 
+# type -> whether a value of that type is a child that matters (a node, not formatting).
+# A per-type table: isinstance against libcst's abstract base classes is slow.
+_KEPT: dict[type, bool] = {}
+
+
+def _kept(value_type: type) -> bool:
+    kept = _KEPT.get(value_type)
+    if kept is None:
+        kept = issubclass(value_type, cst.CSTNode) and not issubclass(value_type, SKIPPED_TYPES)
+        _KEPT[value_type] = kept
+    return kept
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children that matter, in source order."""
     found: list[cst.CSTNode] = []
+    kept = _KEPT
     for name in fields_of(type(node)):
         value = getattr(node, name, None)
-        if isinstance(value, cst.CSTNode):
-            if not isinstance(value, SKIPPED_TYPES):
+        value_type = type(value)
+        if value_type is tuple or value_type is list or isinstance(value, (tuple, list)):
+            for item in value:
+                item_kept = kept.get(type(item))
+                if item_kept is None:
+                    item_kept = _kept(type(item))
+                if item_kept:
+                    found.append(item)
+        else:
+            value_kept = kept.get(value_type)
+            if value_kept is None:
+                value_kept = _kept(value_type)
+            if value_kept:
                 found.append(value)
-        elif isinstance(value, (tuple, list)):
-            found.extend(item for item in value if isinstance(item, cst.CSTNode) and not isinstance(item, SKIPPED_TYPES))
     return found
 
 
@@ -103,11 +126,9 @@ def _field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
 
 def _field_children(node: cst.CSTNode, name: str) -> list[cst.CSTNode]:
     value = getattr(node, name, None)
-    if isinstance(value, cst.CSTNode):
-        return [] if isinstance(value, SKIPPED_TYPES) else [value]
     if isinstance(value, (tuple, list)):
-        return [item for item in value if isinstance(item, cst.CSTNode) and not isinstance(item, SKIPPED_TYPES)]
-    return []
+        return [item for item in value if _kept(type(item))]
+    return [value] if _kept(type(value)) else []
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -116,6 +137,12 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     per-field `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks are called as libcst calls
     them, on every node but formatting (whitespace, punctuation)."""
     hooks = _field_hooks(type(visitor))
+    visitor_class = type(visitor)
+    if (visitor_class.on_visit is cst.CSTVisitor.on_visit and visitor_class.on_leave is cst.CSTVisitor.on_leave
+            and visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
+            and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute):
+        _walk_with_methods(node, visitor, hooks)
+        return
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
     stack: list[tuple[cst.CSTNode, int, str | None]] = [(node, _ENTER, None)]
     while stack:
@@ -145,3 +172,53 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             else:
                 items += kids
         stack.extend(reversed(items))
+
+
+def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, frozenset[str]]) -> None:
+    """`walk` for a visitor with libcst's own `on_visit` / `on_leave` / `on_*_attribute`: its
+    `visit_<Node>`, `leave_<Node>` and per-field methods are looked up once per node type
+    (libcst looks them up at every node), and a node without a `leave_` method is not
+    revisited. Stack entries: (node, None) to enter it, (node, method) to call `method(node)`."""
+    methods: dict[type, tuple] = {}
+    field_methods: dict[tuple[type, str], tuple] = {}
+    stack: list = [(node, None)]
+    while stack:
+        current, call = stack.pop()
+        if call is not None:
+            call(current)
+            continue
+        node_type = type(current)
+        found = methods.get(node_type)
+        if found is None:
+            name = node_type.__name__
+            found = (getattr(visitor, f"visit_{name}", None), getattr(visitor, f"leave_{name}", None))
+            methods[node_type] = found
+        visit, leave = found
+        if leave is not None:
+            stack.append((current, leave))
+        if visit is not None and visit(current) is False:
+            continue
+        fields = hooks.get(node_type.__name__) if hooks else None
+        if not fields:
+            kids = children(current)
+            kids.reverse()
+            stack.extend([(child, None) for child in kids])
+            continue
+        items: list = []
+        for name in fields_of(node_type):
+            kids = _field_children(current, name)
+            if name not in fields:
+                items.extend([(child, None) for child in kids])
+                continue
+            pair = field_methods.get((node_type, name))
+            if pair is None:
+                pair = (getattr(visitor, f"visit_{node_type.__name__}_{name}", None),
+                        getattr(visitor, f"leave_{node_type.__name__}_{name}", None))
+                field_methods[(node_type, name)] = pair
+            if pair[0] is not None:
+                items.append((current, pair[0]))
+            items.extend([(child, None) for child in kids])
+            if pair[1] is not None:
+                items.append((current, pair[1]))
+        items.reverse()
+        stack.extend(items)

@@ -52,6 +52,12 @@ def renderer(name: str):
     return importlib.import_module(f"{__name__}.{FORMATS[name]}").render
 
 
+def in_cell(diagnostic: Diagnostic) -> str:
+    """`cell 3: ` before the message of a notebook's diagnostic, for the formats that have no
+    field for the cell (its rows count from the cell's first line, not the file's)."""
+    return "" if diagnostic.cell is None else f"cell {diagnostic.cell}: "
+
+
 def relative_path(path: str, base: str) -> str:
     """`path` relative to `base` when it is below it (as ruff shows paths), else as given."""
     absolute = os.path.abspath(path)

@@ -1,8 +1,11 @@
-"""`azure`: Azure Pipelines logging commands (`##vso[task.logissue ...]`), as ruff's."""
+"""`azure`: Azure Pipelines logging commands (`##vso[task.logissue ...]`), as ruff's. A
+notebook's diagnostic names its cell first in the message (`cell 3: ...`); its line number
+counts from the cell's first line."""
 
 from __future__ import annotations
 
 from varlint.diagnostic import Diagnostic
+from varlint.output import in_cell
 
 
 def escape(value: str) -> str:
@@ -14,6 +17,6 @@ def escape(value: str) -> str:
 def render(diagnostics: list[Diagnostic], context=None) -> str:
     return "".join(
         f"##vso[task.logissue type=error;sourcepath={escape(d.path)};linenumber={d.start.row};"
-        f"columnnumber={d.start.column};code={d.code};]{d.message.replace(chr(10), ' ')}\n"
+        f"columnnumber={d.start.column};code={d.code};]{in_cell(d)}{d.message.replace(chr(10), ' ')}\n"
         for d in diagnostics
     )

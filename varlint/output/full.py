@@ -8,7 +8,7 @@ import unicodedata
 import click
 
 from varlint.diagnostic import Applicability, Diagnostic
-from varlint.fixes import split_lines
+from varlint.textlines import split_lines
 from varlint.output.concise import header
 
 CONTEXT = 2

@@ -1,5 +1,9 @@
 """`github`: GitHub Actions workflow commands, which annotate the lines in a pull request:
-`::error title=varlint (VL001),file=...,line=...,col=...,endLine=...,endColumn=...::message`."""
+`::error title=varlint (VL001),file=...,line=...,col=...,endLine=...,endColumn=...::message`.
+
+An annotation cannot point into a notebook's cell (its lines are the JSON file's): a
+notebook's diagnostic annotates the file as a whole, its message starting with
+`path:cell N:row:col:`."""
 
 from __future__ import annotations
 
@@ -17,17 +21,11 @@ def escape_property(value: str) -> str:
 def render(diagnostics: list[Diagnostic], context=None) -> str:
     out = []
     for d in diagnostics:
-        properties = ",".join(
-            f"{key}={escape_property(str(value))}"
-            for key, value in (
-                ("title", f"varlint ({d.code})"),
-                ("file", d.path),
-                ("line", d.start.row),
-                ("col", d.start.column),
-                ("endLine", d.end.row),
-                ("endColumn", d.end.column),
-            )
-        )
-        message = f"{d.path}:{d.start.row}:{d.start.column}: {d.code} {d.message}"
+        fields = [("title", f"varlint ({d.code})"), ("file", d.path)]
+        if d.cell is None:
+            fields += [("line", d.start.row), ("col", d.start.column), ("endLine", d.end.row), ("endColumn", d.end.column)]
+        properties = ",".join(f"{key}={escape_property(str(value))}" for key, value in fields)
+        cell = "" if d.cell is None else f"cell {d.cell}:"
+        message = f"{d.path}:{cell}{d.start.row}:{d.start.column}: {d.code} {d.message}"
         out.append(f"::error {properties}::{escape_data(message)}\n")
     return "".join(out)

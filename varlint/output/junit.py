@@ -1,5 +1,6 @@
 """`junit`: JUnit XML, one test suite per file and one failing test case per diagnostic (as
-ruff's); a clean run is one passing test case."""
+ruff's); a clean run is one passing test case. A notebook's diagnostic names its cell in the
+failure text (`cell 3, line 2, col 9, ...`); the `line` attribute counts from the cell."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def render(diagnostics: list[Diagnostic], context=None) -> str:
                 f"        <testcase name={quoteattr('org.varlint.' + d.code)} classname={quoteattr(classname)} "
                 f"line=\"{d.start.row}\" column=\"{d.start.column}\">"
             )
-            text = f"line {d.start.row}, col {d.start.column}, {d.message}"
+            cell = "" if d.cell is None else f"cell {d.cell}, "
+            text = f"{cell}line {d.start.row}, col {d.start.column}, {d.message}"
             out.append(f"            <failure message={quoteattr(d.message)}>{escape(text)}</failure>")
             out.append("        </testcase>")
         out.append("    </testsuite>")

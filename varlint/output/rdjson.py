@@ -1,10 +1,13 @@
-"""`rdjson`: the Reviewdog Diagnostic Format (JSON), with each fix's edits as suggestions."""
+"""`rdjson`: the Reviewdog Diagnostic Format (JSON), with each fix's edits as suggestions. The
+format has no field for a notebook's cell: the message starts with it (`cell 3: ...`), and the
+range counts from the cell's first line."""
 
 from __future__ import annotations
 
 import json
 
 from varlint.diagnostic import Diagnostic, Position
+from varlint.output import in_cell
 
 
 def position(p: Position) -> dict:
@@ -13,7 +16,7 @@ def position(p: Position) -> dict:
 
 def diagnostic(d: Diagnostic) -> dict:
     item = {
-        "message": d.message,
+        "message": in_cell(d) + d.message,
         "location": {"path": d.path, "range": {"start": position(d.start), "end": position(d.end)}},
         "code": {"value": d.code},
     }

@@ -1,7 +1,9 @@
 """`sarif`: SARIF 2.1.0 (GitHub code scanning and other viewers): the rules reported (id,
 name, summary, full documentation), one result per diagnostic with its region, its fix as an
 artifact change, and the files as artifacts relative to `%SRCROOT%` (the working directory).
-Columns count Unicode code points, as varlint's do (`columnKind`)."""
+Columns count Unicode code points, as varlint's do (`columnKind`). A notebook's diagnostic
+names its cell (a logical location `cell N`, and `cell` in the result's property bag); its
+region's rows count from that cell's first line."""
 
 from __future__ import annotations
 
@@ -62,6 +64,10 @@ def render(diagnostics: list[Diagnostic], context) -> str:
             "message": {"text": d.message},
             "locations": [{"physicalLocation": {"artifactLocation": locations[d.path], "region": region(d.start, d.end)}}],
         }
+        if d.cell is not None:
+            # A notebook's diagnostic: the region's rows count from its cell's first line.
+            result["locations"][0]["logicalLocations"] = [{"name": f"cell {d.cell}", "kind": "element"}]
+            result["properties"] = {"cell": d.cell}
         if d.fix is not None and d.fix.edits:
             result["fixes"] = [{
                 "description": {"text": d.fix.message},

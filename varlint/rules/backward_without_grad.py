@@ -5,7 +5,8 @@ Reports `y.backward()`, `torch.autograd.backward(y)` and `torch.autograd.grad(y,
 `y` is known not to require grad, and names the cause with its line: nothing `y` is computed
 from requires grad (every tensor was created with the default `requires_grad=False`, as
 `Variable(x)` does); `y` was computed under `torch.no_grad()`, `torch.set_grad_enabled(False)`
-or in a function decorated `@torch.no_grad()`; the graph was cut by `.detach()`, `.data`,
+or in a function decorated `@torch.no_grad()` (whatever its inputs are: the parameters of a
+function too, `with torch.no_grad(): loss = criterion(model(x), y)` then `loss.backward()`); the graph was cut by `.detach()`, `.data`,
 `Variable(...)` around a tensor that required grad, or `torch.tensor(loss.item())` / a numpy
 round trip; the parameters were frozen with `requires_grad = False`; or `y` holds integers
 (`argmax`, comparisons, `.long()`).
@@ -42,6 +43,8 @@ decision. The message points at the line where the graph was lost.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad, ValueFacts, numel
@@ -61,6 +64,15 @@ def gradient_accepted(output: ValueFacts, gradient: ValueFacts | None) -> bool:
     return output.shape is not None and numel(output.shape) == 1
 
 
+def computed_without_grad(facts: ValueFacts) -> ValueFacts:
+    """A value computed with grad disabled is NO whatever its inputs were (a function's
+    parameters under `with torch.no_grad():`): the backward of it raises if it is a tensor,
+    and something whose `.backward()` is called is one."""
+    if facts.requires_grad is RequiresGrad.UNKNOWN and facts.no_grad_if_tensor is not None:
+        return replace(facts, requires_grad=RequiresGrad.NO, reason=facts.no_grad_if_tensor)
+    return facts
+
+
 class BackwardWithoutGrad(Rule):
     code = "VL101"
     name = "backward-without-grad"
@@ -70,7 +82,7 @@ class BackwardWithoutGrad(Rule):
         backward = flow.backward_call(node)
         if backward is None or backward.gradients is None:
             return
-        outputs = [flow.facts(output) for output in backward.outputs]
+        outputs = [computed_without_grad(flow.facts(output)) for output in backward.outputs]
         gradients = [None if g is None else flow.facts(g) for g in backward.gradients]
         if not all(gradient_accepted(o, g) for o, g in zip(outputs, gradients)):
             return

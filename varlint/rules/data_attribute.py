@@ -198,7 +198,8 @@ class DataAttribute(Rule):
         node = statement
         while not isinstance(node, cst.Module):
             node = self.context.parents[node]
-            if isinstance(node, cst.IndentedBlock):
+            # a `match` statement holds its cases' indentation itself, not in an IndentedBlock
+            if isinstance(node, (cst.IndentedBlock, cst.Match)):
                 levels.append(node.indent if node.indent is not None else self.context.module.default_indent)
         return "".join(reversed(levels))
 

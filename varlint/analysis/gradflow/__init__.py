@@ -49,7 +49,6 @@ from varlint.analysis.gradflow.lattice import (
     numel,
     torch_size,
 )
-from varlint.analysis.gradflow.statements import Analysis
 from varlint.analysis.torch_api import is_module_class
 
 __all__ = [
@@ -57,6 +56,16 @@ __all__ = [
     "RequiresGrad", "Value", "ValueFacts", "backward_call", "is_module_class", "is_read", "numel",
     "torch_size",
 ]
+
+
+def __getattr__(name: str):
+    # The walk (statements.py and what it imports) is loaded when a file is first analysed:
+    # the rules import this package for its lattice, and a run may never need the walk.
+    if name == "Analysis":
+        from varlint.analysis.gradflow.statements import Analysis
+
+        return Analysis
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class GradFlow:
@@ -67,6 +76,8 @@ class GradFlow:
     def facts(self, expression: cst.BaseExpression) -> ValueFacts:
         """What is known about the value of `expression` where it is evaluated."""
         if self._values is None:
+            from varlint.analysis.gradflow.statements import Analysis
+
             try:
                 self._values = Analysis(self.context).run()
             except RecursionError:  # code nested too deep to analyse: know nothing about it

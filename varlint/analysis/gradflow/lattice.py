@@ -75,6 +75,10 @@ class ValueFacts:
     # The shape it has if it is a tensor at all: `loss = 0` then `loss += criterion(out, y)`
     # in a loop is the number 0 or a 0-dim tensor, so `loss.data[0]` raises whenever it runs.
     shape_if_tensor: tuple[int, ...] | None = None
+    # Computed by a torch operation with grad disabled (`with torch.no_grad():`), from inputs
+    # that may be anything (a function's parameters): if it is a tensor at all, it does not
+    # require grad, whatever the inputs were. Why (the no_grad line), else None.
+    no_grad_if_tensor: NoGradReason | None = None
 
 
 UNKNOWN = ValueFacts()
@@ -147,6 +151,10 @@ class Value:
             grad_kept=self.grad_kept if tensor else None,
             constant=self.constant if tensor else None,
             shape_if_tensor=self.shape_if_tensor(),
+            no_grad_if_tensor=self.reason if (
+                self.kind in (Kind.TENSOR, Kind.UNKNOWN) and self.requires_grad is NO
+                and self.reason is not None and self.reason.kind == "no-grad"
+            ) else None,
         )
 
     def shape_if_tensor(self) -> tuple[int, ...] | None:

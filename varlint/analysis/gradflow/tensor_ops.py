@@ -365,9 +365,11 @@ class TensorOperations:
         if mode.enabled is False:
             if all(flag is NO for flag in flags):
                 return Value(requires_grad=NO, leaf=Leaf.LEAF, reason=reason)
-            if tensor_op:
-                return Value(requires_grad=NO, leaf=Leaf.LEAF, reason=mode.since)
-            return Value()
+            # A new tensor computed with grad disabled does not require grad whatever its
+            # inputs are (function parameters, unknown objects): if the result is a tensor at
+            # all, it is NO. (Views, which may still say requires_grad, are `view`'s; calls of
+            # unknown functions, which may enable grad inside, never come here.)
+            return Value(requires_grad=NO, leaf=Leaf.LEAF, reason=mode.since)
         if YES in flags:
             return Value(requires_grad=YES, leaf=Leaf.NONLEAF)
         if all(flag is NO for flag in flags):

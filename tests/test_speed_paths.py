@@ -1,0 +1,122 @@
+"""The shortcuts of the fast paths give the answers of the slow ones: positions generated per
+statement are libcst's PositionProvider's, the rule table read without importing the rules is
+the registry's, and a run answered from the cache never loads libcst."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from fixture_support import FIXTURES_DIR
+from libcst.metadata import PositionProvider
+
+from varlint import engine
+from varlint.analysis.names import NameResolver
+from varlint.analysis.positions import LazyPositions
+from varlint.rules import all_rules, rule_table
+
+PROJECT = Path(__file__).resolve().parent.parent
+SOURCES = sorted([*FIXTURES_DIR.rglob("*.py"), *(PROJECT / "examples").rglob("*.py")])
+
+ODD_LAYOUTS = """\
+# a header comment
+import torch  ;  x = 1
+@decorator
+# between decorators
+@other(
+    1)
+def f(a,
+      b):
+    if a:
+        pass
+    elif b:  # elif
+        for i in a: y = i
+        else:
+            while b:
+                break
+    else:
+        try:
+            pass
+        except (ValueError,
+                TypeError) as error:
+            raise
+        else:
+            pass
+        finally:
+            pass
+    with open(a) as h, open(b):
+        match a:
+            case [1, 2]:
+                return h
+            case _:
+                class C(object): pass
+	# a tab-indented comment
+x = [
+    1,
+]"""
+
+
+def assert_same_positions(text: str) -> None:
+    parsed = engine.parse_source("case.py", text)
+    assert not isinstance(parsed, engine.Diagnostic)
+    module, tree = parsed
+    names = NameResolver(module)
+    full = PositionProvider()
+    full._gen_impl(module)
+    nodes = names.order[1:]  # the module itself is not inside a statement
+    for order in (nodes, nodes[::-1]):
+        lazy = LazyPositions(module, names.parents, text, tree)
+        assert [lazy[node] for node in order] == [full._computed[node] for node in order]
+        assert not lazy._whole  # no fallback to the whole module was needed
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PROJECT)))
+def test_positions_per_statement_are_libcsts(path):
+    try:
+        text = engine.read_source(str(path)).text
+    except engine.UnreadableFile:
+        pytest.skip("unreadable on purpose")
+    if isinstance(engine.parse_source(str(path), text), engine.Diagnostic):
+        pytest.skip("does not parse on purpose")
+    assert_same_positions(text)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("trailing", [True, False])
+def test_positions_of_odd_layouts(newline, trailing):
+    text = ODD_LAYOUTS.replace("\n", newline) + (newline if trailing else "")
+    assert_same_positions(text)
+
+
+def test_a_node_outside_every_statement_falls_back_to_the_whole_module():
+    text = "# header\nx = 1\n"
+    module, tree = engine.parse_source("case.py", text)
+    names = NameResolver(module)
+    lazy = LazyPositions(module, names.parents, text, tree)
+    comment = module.header[0].comment
+    full = PositionProvider()
+    full._gen_impl(module)
+    assert lazy[comment] == full._computed[comment] and lazy._whole
+    assert lazy[module] == full._computed[module]
+
+
+def test_the_rule_table_is_the_registry():
+    assert rule_table() == tuple((rule.code, rule.name, rule.default_enabled) for rule in all_rules())
+
+
+def test_a_run_answered_from_the_cache_does_not_load_libcst(tmp_path):
+    (tmp_path / "train.py").write_text("from torch.autograd import Variable\nx = Variable(y)\n")
+    script = (
+        "import sys\nfrom varlint.cli import main\n"
+        "sys.argv = ['varlint', 'check', '--cache-dir', 'cache', '--exit-zero', '-q', '.']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED' if 'libcst' in sys.modules else 'NOT LOADED', file=sys.stderr)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    warm = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert "VL001" in first.stdout and first.stdout == warm.stdout
+    assert first.stderr.strip().splitlines()[-1] == "LOADED"
+    assert warm.stderr.strip().splitlines()[-1] == "NOT LOADED", warm.stderr

@@ -1,0 +1,15 @@
+"""Physical lines as libcst and the positions count them: `\r\n`, `\r` or `\n` ends a line.
+
+(A module of its own so that printing diagnostics needs neither libcst nor the fix engine.)
+"""
+
+from __future__ import annotations
+
+import re
+
+NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Physical lines as libcst counts them (\\r\\n, \\r or \\n), without their newline."""
+    return NEWLINE.split(text)
