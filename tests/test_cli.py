@@ -534,6 +534,20 @@ def test_internal_error_in_one_file_exits_2_and_the_others_are_checked(varlint, 
     assert "train.py:" in run.stdout  # the run went on with the other file
 
 
+def test_a_file_that_could_not_be_checked_is_not_reported_as_passing(varlint, tmp_path, monkeypatch):
+    from varlint import engine
+
+    def crash(path, settings, fix, *rest):
+        raise RuntimeError("rule crashed")
+
+    monkeypatch.setattr(engine, "_check_file", crash)
+    write(tmp_path / "train.py", LEGACY)
+    run = varlint("check", ".")
+    assert run.exit_code == 2, run
+    assert "All checks passed!" not in run.stdout
+    assert "No errors found, but 1 file could not be checked (see above)." in run.stdout
+
+
 # --- fixing files: encoding, newlines, permissions, atomic write -----------------------------
 
 

@@ -178,7 +178,8 @@ def report(output_format, remaining, results, context, statistics, show_fixes, q
         applied = text_output.fixes_applied({r.path: r.fixed_codes for r in results if r.fixed_codes})
         text += f"{applied}\n" if applied else ""
     if not quiet:
-        text += text_output.summary(remaining, fixed, context.unsafe_fixes) + "\n"
+        unchecked = sum(1 for result in results if result.internal_error)
+        text += text_output.summary(remaining, fixed, context.unsafe_fixes, unchecked) + "\n"
     return text
 
 

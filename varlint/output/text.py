@@ -10,9 +10,12 @@ from varlint.diagnostic import Applicability, Diagnostic
 from varlint.rules import rule_by_code
 
 
-def summary(remaining: list[Diagnostic], fixed: int, unsafe_fixes: bool = False) -> str:
+def summary(remaining: list[Diagnostic], fixed: int, unsafe_fixes: bool = False, unchecked: int = 0) -> str:
     total = len(remaining) + fixed
     if total == 0:
+        if unchecked:
+            # An internal error is not a pass: the file was not (fully) checked.
+            return f"No errors found, but {unchecked} file{'s' * (unchecked != 1)} could not be checked (see above)."
         return "All checks passed!"
     lines = []
     if fixed:
