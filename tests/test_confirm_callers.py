@@ -121,3 +121,17 @@ def test_the_channel_validator_checks_the_caller_chain(callers, problem):
 
 def test_an_event_record_without_a_caller_chain_is_malformed():
     assert events.validate_record(EVENT) is not None
+
+
+def test_confirm_file_decides_the_call_site_by_the_helper_modules_event(tmp_path):
+    from varlint.confirm import CONFIRMED, confirm_file
+
+    (tmp_path / "main.py").write_text(MAIN)
+    (tmp_path / "training.py").write_text(TRAINING)
+    main = str(tmp_path / "main.py")
+    run = confirm_file(main, [at(main, CALL_ROW)], frozenset({"VL201"}), timeout=60)
+    (confirmation,) = run.confirmations
+    assert run.status(confirmation) == CONFIRMED
+    assert run.result.decided  # the watch stopped the run once the call site was decided
+    assert "done" not in run.result.stdout
+    assert run.unpredicted == []
