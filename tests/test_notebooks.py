@@ -8,6 +8,7 @@ beside each notebook the expected `--fix` output, byte for byte.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -231,3 +232,72 @@ def test_add_noqa_writes_the_directive_on_the_cell_line_and_only_changed_cells(t
     assert (tmp_path / "eval.ipynb").read_text(encoding="utf-8") == expected  # layout, outputs, the rest kept
     again = varlint("check", "--add-noqa", "eval.ipynb", cwd=tmp_path)
     assert "Added 0 noqa directives." in again.stderr
+
+
+# --- fixes that fail inside a cell (issue 11): reported as varlint bugs, the others kept -----
+
+BAD_FIX_CELLS = (
+    "import torch\nfrom torch.autograd import Variable\n",
+    "x = Variable(torch.ones(2))\nprint(x.data.numpy())\n",
+    "probs = torch.tensor([0.5, 0.5])\nprint(probs.multinomial().shape)\n",
+)
+
+
+def cli(*args: str):
+    from click.testing import CliRunner
+
+    from varlint.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def cell_sources(path: Path) -> list[str]:
+    return ["".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+
+
+def test_a_fix_that_does_not_parse_in_a_cell_is_reported_and_the_others_kept(tmp_path: Path, monkeypatch):
+    from varlint.rules import multinomial_num_samples as vl301
+
+    def broken_method_fix(self, node):
+        start = vl301.to_position(self.context.range(node).end)
+        return vl301.Edit(start, start, "(((")
+
+    monkeypatch.setattr(vl301.MultinomialNumSamples, "method_fix", broken_method_fix)
+    path = write_notebook(tmp_path / "nb.ipynb", *BAD_FIX_CELLS)
+    diff = cli("check", "--diff", str(path))
+    assert diff.exit_code == 2, diff.stderr
+    assert re.search(rf"internal error: the VL301 fix at {re.escape(str(path))}:cell 3:2:\d+ .*does not parse", diff.stderr)
+    assert "x.detach().numpy()" in diff.stdout
+
+    fixed = cli("check", "--fix", str(path))
+    assert fixed.exit_code == 2, fixed.stderr
+    assert re.search(rf"internal error: the VL301 fix at {re.escape(str(path))}:cell 3:2:\d+ ", fixed.stderr)
+    cells = cell_sources(path)
+    assert "Variable" not in cells[1] and "x.detach().numpy()" in cells[1]  # the good fixes are kept
+    assert cells[2] == BAD_FIX_CELLS[2]  # the bad one is left out
+    nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+
+
+def test_a_fix_reaching_across_cells_is_reported(tmp_path: Path, monkeypatch):
+    from varlint.diagnostic import Position
+    from varlint.rules import multinomial_num_samples as vl301
+
+    def crossing_method_fix(self, node):
+        start = vl301.to_position(self.context.range(node).end)
+        return vl301.Edit(start, Position(start.row + 2, 1), "(1))\n")
+
+    monkeypatch.setattr(vl301.MultinomialNumSamples, "method_fix", crossing_method_fix)
+    source = "probs = torch.tensor([0.5, 0.5])\nprint(probs.multinomial(\n))\n"
+    path = write_notebook(tmp_path / "nb.ipynb", BAD_FIX_CELLS[0], BAD_FIX_CELLS[1], source, "print(1)\n")
+    fixed = cli("check", "--fix", str(path))
+    assert fixed.exit_code == 2, fixed.stderr
+    assert re.search(rf"internal error: the VL301 fix at {re.escape(str(path))}:cell 3:2:\d+ .*across a cell boundary", fixed.stderr)
+    cells = cell_sources(path)
+    assert "x.detach().numpy()" in cells[1] and cells[2:] == [source, "print(1)\n"]
+
+
+def test_good_fixes_of_a_notebook_exit_zero(tmp_path: Path):
+    path = write_notebook(tmp_path / "nb.ipynb", *BAD_FIX_CELLS)
+    fixed = cli("check", "--fix", str(path))
+    assert "internal error" not in fixed.stderr
+    assert "probs.multinomial(1)" in cell_sources(path)[2]

@@ -154,7 +154,7 @@ class ResultCache:
         return entry[1]
 
     def put(self, path: str, project, settings, fix, result) -> None:
-        if result.internal_error or result.fixed_text is not None:
+        if result.internal_error or result.fix_failures or result.fixed_text is not None:
             return  # a failure is retried next time; fixes are not replayed from the cache
         key = self._keys.get(path) or self.key(path, project, settings, fix)
         if key is None:

@@ -48,7 +48,7 @@ class FileResult:
     encoding: str = "utf-8"
     written: bool = False
     internal_error: str | None = None  # a bug in varlint, reported without stopping the run
-    fix_failures: list[str] = field(default_factory=list)  # fixes left out: they did not parse
+    fix_failures: list[str] = field(default_factory=list)  # fixes left out (varlint bugs), described
     warnings: list[str] = field(default_factory=list)  # invalid noqa directives, ...
     fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
     cell_changes: list[tuple[int, str, str]] | None = None  # a fixed notebook: (cell, before, after)
@@ -347,6 +347,7 @@ def _check_notebook(result: FileResult, source: SourceText, codes: frozenset[str
         return result
     checked = notebook.check(book, codes, fix, lint_text)
     result.diagnostics, result.fixed, result.fixed_codes = checked.diagnostics, checked.fixed, checked.fixed_codes
+    result.fix_failures = checked.failures
     if checked.fixed_raw is not None:
         result.original, result.fixed_text, result.encoding = source.text, checked.fixed_raw, source.encoding
         result.cell_changes = checked.changes

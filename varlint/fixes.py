@@ -76,16 +76,18 @@ def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 
 @dataclass(frozen=True)
 class FixFailure:
-    """A fix whose result does not parse: a bug in the rule that built it."""
+    """A fix left out because its result does not parse (or, in a notebook, because it
+    reaches across a cell boundary): a bug in the rule that built it."""
 
     diagnostic: Diagnostic
+    text: str = ""  # the text the diagnostic's positions refer to (of the pass that found it)
+    reason: str = "produces code that does not parse"
 
     def describe(self) -> str:
         d = self.diagnostic
-        return (
-            f"the {d.code} fix at {d.path}:{d.start.row}:{d.start.column} ({d.fix.message}) "
-            "produces code that does not parse; it was not applied"
-        )
+        cell = "" if d.cell is None else f"cell {d.cell}:"
+        message = f" ({d.fix.message})" if d.fix is not None else ""
+        return f"the {d.code} fix at {d.path}:{cell}{d.start.row}:{d.start.column}{message} {self.reason}; it was not applied"
 
 
 @dataclass
@@ -124,7 +126,7 @@ def fix_until_stable(
         if new_text != text and not parses(new_text):
             new_text, bad = apply_parseable_fixes(text, fixable)
             broken.update(fix_key(diagnostic) for diagnostic in bad)
-            failures.extend(FixFailure(diagnostic) for diagnostic in bad)
+            failures.extend(FixFailure(diagnostic, text) for diagnostic in bad)
         if new_text == text:
             if bad:
                 continue  # the fixes that overlapped the bad ones get their turn

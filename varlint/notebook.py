@@ -136,9 +136,10 @@ class Script:
             return False
         return len({self._cell_index(p.row) for p in positions}) == 1
 
-    def linter(self, lint: Callable[[str, str, frozenset[str]], list[Diagnostic]]):
+    def linter(self, lint: Callable[[str, str, frozenset[str]], list[Diagnostic]], rejected: list | None = None):
         """`lint` for fixes.fix_until_stable: fixes that would cross a cell boundary are
-        dropped (each pass re-reads the boundaries from the text it lints)."""
+        dropped (each pass re-reads the boundaries from the text it lints); with `rejected`
+        (a list), each such fix is added to it once, as a FixFailure in cell coordinates."""
 
         def lint_script(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
             script = self if text == self.text else _script_of_text(self, text)
@@ -147,10 +148,18 @@ class Script:
             diagnostics = lint(path, text, codes)
             if script is None:
                 return [dataclasses.replace(d, fix=None) for d in diagnostics]
-            return [
-                d if d.fix is None or script.within_one_cell(d.fix) else dataclasses.replace(d, fix=None)
-                for d in diagnostics
-            ]
+            kept = []
+            for d in diagnostics:
+                if d.fix is None or script.within_one_cell(d.fix):
+                    kept.append(d)
+                    continue
+                kept.append(dataclasses.replace(d, fix=None))
+                if rejected is not None:
+                    from varlint import fixes
+
+                    if fixes.fix_key(d) not in {fixes.fix_key(f.diagnostic) for f in rejected}:
+                        rejected.append(fixes.FixFailure(script.to_cells(d), text, "reaches across a cell boundary"))
+            return kept
 
         return lint_script
 
@@ -432,6 +441,7 @@ class NotebookCheck:
     fixed_codes: dict[str, int] = dataclasses.field(default_factory=dict)  # fixes applied per rule
     fixed_raw: str | None = None  # the notebook's new JSON text, when fixes changed a cell
     changes: list[tuple[int, str, str]] = dataclasses.field(default_factory=list)  # (cell, before, after)
+    failures: list[str] = dataclasses.field(default_factory=list)  # fixes left out (varlint bugs)
 
 
 def check(book: Notebook, codes: frozenset[str], mode, lint) -> NotebookCheck:
@@ -442,10 +452,13 @@ def check(book: Notebook, codes: frozenset[str], mode, lint) -> NotebookCheck:
         return NotebookCheck([script.to_cells(d) for d in script.linter(lint)(book.path, script.text, codes)])
     fixed = fix(script, book.path, codes, mode, lint)
     if fixed is None:  # cannot happen (fixes stay inside cells); never write then
-        return check(book, codes, None, lint)
+        unfixed = check(book, codes, None, lint)
+        unfixed.failures = [f"the fixes of {book.path} could not be mapped back to its cells; none was written"]
+        return unfixed
     outcome, changes = fixed
     fixed_raw = book.with_sources({number: after for number, _, after in changes}) if changes else None
-    return NotebookCheck(outcome.remaining, outcome.fixed, outcome.fixed_codes, fixed_raw, changes)
+    failures = [failure.describe() for failure in outcome.failures]
+    return NotebookCheck(outcome.remaining, outcome.fixed, outcome.fixed_codes, fixed_raw, changes, failures)
 
 
 def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
@@ -454,10 +467,13 @@ def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
     be told apart in the result."""
     from varlint import fixes  # (libcst: not loaded to read a notebook)
 
-    outcome = fixes.fix_until_stable(path, script.text, codes, mode, script.linter(lint))
+    rejected: list[fixes.FixFailure] = []
+    outcome = fixes.fix_until_stable(path, script.text, codes, mode, script.linter(lint, rejected))
     fixed_script = script if outcome.text == script.text else _script_of_text(script, outcome.text)
     if fixed_script is None:
         return None
+    # The fixes that did not parse, at their cell's rows (of the pass that found them).
+    outcome.failures = [_in_cells(script, failure) for failure in outcome.failures] + rejected
     changes = [
         (before.cell.number, before.cell.source, after.cell.source)
         for before, after in zip(script.parts, fixed_script.parts)
@@ -465,6 +481,14 @@ def fix(script: Script, path: str, codes: frozenset[str], mode, lint):
     ]
     outcome.remaining = [fixed_script.to_cells(d) for d in outcome.remaining]
     return outcome, changes
+
+
+def _in_cells(script: Script, failure: fixes.FixFailure) -> fixes.FixFailure:
+    """`failure` with its diagnostic in cell coordinates of the text it was found in."""
+    at = script if failure.text in ("", script.text) else _script_of_text(script, failure.text)
+    if at is None:
+        return failure
+    return dataclasses.replace(failure, diagnostic=at.to_cells(failure.diagnostic))
 
 
 def add_noqa(book: Notebook, diagnostics: list[Diagnostic]) -> tuple[str | None, int]:

@@ -26,6 +26,8 @@ import ast
 import functools
 from dataclasses import dataclass
 
+from varlint.analysis.tree_methods import dotted
+
 # torch.nn layers whose forward saves a weight for the gradient of its input.
 WEIGHTED_LAYERS = frozenset({
     "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
@@ -56,15 +58,6 @@ class LayerFacts:
 
 WEIGHTED = LayerFacts(True, False, True)
 PARAMETER_FREE = LayerFacts(False, False, False)
-
-
-def dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return None if base is None else f"{base}.{node.attr}"
-    return None
 
 
 def _keyword_value(call: ast.Call, name: str, default: bool) -> bool | None:

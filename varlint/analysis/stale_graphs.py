@@ -380,31 +380,13 @@ class StaleGraphs:
             state.resets.append((self.next_order(), None))
         elif self.loops.unknown_call(call, self.scope):
             # code varlint cannot see: it may differentiate and reset what it is given
-            passed = self.passed_objects(call)
+            passed = self.loops._call_roots(call, (), self.scope)  # what it receives
             if graph.may or passed:
                 state.freed |= graph.may
                 state.any_freed = True
-                state.resets.append((self.next_order(), frozenset(passed) if passed else frozenset({"<none>"})))
+                state.resets.append((self.next_order(), passed))
         if method is not None and path_of(func.value) == "self":
             self.forget(state, {key for key in state.values if key.startswith("self.")})
-
-    def passed_objects(self, call: cst.Call) -> set[str]:
-        """The modules and optimizers a call receives (as arguments or as its object)."""
-        expressions = [arg.value for arg in call.args]
-        if isinstance(call.func, cst.Attribute):
-            expressions.append(call.func.value)
-        found: set[str] = set()
-        for expression in expressions:
-            if isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute):
-                expression = expression.func.value  # `f(model.parameters())` passes `model`
-            path = path_of(expression)
-            if path is None:
-                continue
-            if self.loops.is_optimizer(expression, self.scope):
-                found |= self.loops.optimizer_roots(path, self.scope) or {path}
-            elif self.module_facts(path) is not None or any(related(path, r) for r in self.loops.known_roots):
-                found.add(path)
-        return found
 
     def reset_roots(self, receiver: cst.BaseExpression) -> frozenset[str] | None:
         path = path_of(receiver)
