@@ -89,6 +89,11 @@ class FileContext:
 
         return LazyPositions(self.module, self.parents, self._text, self._syntax_tree)
 
+    @cached_property
+    def text(self) -> str:
+        """The source text (`module.code` would generate it again from the whole tree)."""
+        return self._text if self._text is not None else self.module.code
+
     @property
     def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
         return self.names.parents

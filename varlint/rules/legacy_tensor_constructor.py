@@ -246,7 +246,7 @@ class LegacyTensorConstructor(Rule):
         """Could a tensor of this file be on a GPU? Any mention of CUDA or of a device (`.cuda()`,
         `torch.cuda`, `"cuda"`, `x.to(device)`, `args.cuda`) counts: a false alarm only makes
         the fix unsafe."""
-        code = self.context.module.code
+        code = self.context.text
         return "cuda" in code or "device" in code
 
 

@@ -19,7 +19,8 @@ through aliases such as `self.optimizer = optimizer`) or, when it is built elsew
 function parameter, another library), by its name (`optimizer`, `opt`, `optimizerD`,
 `g_optim`...); a scheduler's `step()` and `step(closure)` are not gradient consumptions. A call
 of code from another module that receives the optimizer or the model might reset them, so the
-rule stays silent then.
+rule stays silent then; a call of a module (`netD(x)`, or `self.D(x)` of a trainer class that
+assigns `self.D`) is a forward pass, not such a call.
 
 It is reported at the `.backward()` call; when several optimizers are stepped in the loop, at
 the `step()` of each optimizer that is never reset (nor the module it was built from).
@@ -169,7 +170,7 @@ class MissingGradZeroing(TrainingLoopRule):
     @cached_property
     def lines(self) -> list[str]:
         # As the fixes count them: a file ending in a newline has an empty last line.
-        return split_lines(self.context.module.code)
+        return split_lines(self.context.text)
 
     def insert_first(self, body: cst.BaseSuite, statement: str) -> Edit:
         """An edit putting `statement` before the first statement of a loop body."""

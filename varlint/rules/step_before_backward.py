@@ -72,7 +72,7 @@ class StepBeforeBackward(Rule):
         return {finding.backward: finding for finding in StaleGraphs(self.context).findings}
 
     def visit_Call(self, node: cst.Call) -> None:
-        if "step" not in self.context.module.code:
+        if "step" not in self.context.text:
             return
         finding = self.findings.get(node)
         if finding is None:

@@ -172,7 +172,7 @@ class VolatileFlag(Rule):
         last_row = statement_range.end.line
         alone_in_block = isinstance(block, cst.IndentedBlock) and len(block.body) == 1
         # The line after it must exist to delete up to its start (no final newline otherwise).
-        if alone_in_block or last_row >= len(split_lines(self.context.module.code)):
+        if alone_in_block or last_row >= len(split_lines(self.context.text)):
             edit = self.context.edit(assign, "pass")
         else:
             edit = Edit(Position(statement_range.start.line, 1), Position(last_row + 1, 1), "")

@@ -5,7 +5,11 @@ Reports `t.data[0]` and `t[0]`, and the variants `t.cpu().data[0]`, `t.data.nump
 `t.data.cpu().numpy()[0]` and `t.data.tolist()[0]`, where `t` is known to be a 0-dim tensor:
 the result of a full reduction (`x.sum()`, `x.mean()`, `x.norm()` ... without `dim`), of a loss
 module (`criterion = nn.MSELoss(); loss = criterion(out, y)`) or a functional loss
-(`F.mse_loss(out, y)`) with the default reduction. A `.backward()` without a gradient argument
+(`F.mse_loss(out, y)`) with the default reduction, also when a class holds the loss module
+(`self.criterion = nn.BCELoss().cuda()` in any method) or the module is the user's own, in this
+file or another module of the tree, whose `forward` returns a full reduction (see
+analysis/loss_classes.py); sums of these with numbers (`self.lambda_ = 0.5`, a command-line
+option of `parser.parse_args()`) stay 0-dim. A `.backward()` without a gradient argument
 says nothing of the shape: it works on any one-element tensor, `(1,)` included.
 
 ## Why is this bad

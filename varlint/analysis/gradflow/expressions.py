@@ -287,6 +287,10 @@ class Expressions:
             else:
                 callee = self.expr(node.func, state)
         arguments = [self.expr(arg.value, state) for arg in node.args]
+        if callee is not None and callee.kind is Kind.CODE and isinstance(node.func, cst.Name):
+            # A call of a function of this file: what it passes may seed its parameters.
+            known = self.call_arguments.get(node)
+            self.call_arguments[node] = arguments if known is None else [join(a, b) for a, b in zip(known, arguments)]
         if any(v.kind is Kind.UNBOUND for v in arguments) or Kind.UNBOUND in (
             getattr(receiver, "kind", None), getattr(callee, "kind", None)
         ):

@@ -56,6 +56,8 @@ class Analysis(Expressions, TensorOperations):
         # module, a model, an optimizer): functions that read them see that kind.
         self.assigned_once: set[str] = set()
         self.module_objects: dict[str, Value] = {}
+        # The argument values of every evaluated call of a function of this file.
+        self.call_arguments: dict[cst.Call, list[Value]] = {}
 
 
     def run(self) -> dict[cst.CSTNode, Value]:
@@ -64,9 +66,29 @@ class Analysis(Expressions, TensorOperations):
         module_scope = self.names.scope_created[module]
         self.assigned_once = {name for name, bindings in module_scope.bindings.items() if len(bindings) == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
+        deferred: set[cst.CSTNode] = set()
         while self.pending:
-            self.walk_scope(*self.pending.pop(0))
+            node, mode = self.pending.pop(0)
+            if node not in deferred and self.callers_pending(node):
+                deferred.add(node)  # walked after its callers, once: see seeded_parameters
+                self.pending.append((node, mode))
+                continue
+            self.walk_scope(node, mode)
         return self.values
+
+    def callers_pending(self, function: cst.CSTNode) -> bool:
+        """Whether a module-level function is called from a scope not walked yet."""
+        if not isinstance(function, cst.FunctionDef) or self.parents.get(function) is not self.context.module:
+            return False
+        bindings = self.names.scope_created[self.context.module].bindings.get(function.name.value, [])
+        if len(bindings) != 1:
+            return False
+        waiting = {node for node, _ in self.pending}
+        for reference in self.names.references(bindings[0]):
+            scope = self.names.scope_at(reference)
+            if scope is not None and scope.node in waiting:
+                return True
+        return False
 
 
     def schedule(self, node: cst.CSTNode, mode: GradMode) -> None:
@@ -95,9 +117,73 @@ class Analysis(Expressions, TensorOperations):
         env: dict[str, Value] = {}
         if isinstance(node, cst.FunctionDef):
             env = {name: TOP for name in self.parameters(node.params)}
+            env.update(self.seeded_parameters(node))
         self.scope = ScopeInfo(node, local_names, untracked, scope.exposed)
         self.block(body, State(env, mode, frozenset()))
 
+
+    def seeded_parameters(self, function: cst.FunctionDef) -> dict[str, Value]:
+        """Parameters whose argument is, at every call, a loss module or the parsed command
+        line (`train(args, model, criterion)` called from `main()` only, walked before it):
+        what the body sees. Only for a module-level function defined once, used nowhere but
+        in direct calls already walked, and imported by no other module of the tree."""
+        if function.decorators or function.asynchronous is not None:
+            return {}
+        module_scope = self.names.scope_created[self.context.module]
+        bindings = module_scope.bindings.get(function.name.value, [])
+        if len(bindings) != 1 or bindings[0].node is not function.name:
+            return {}
+        calls = []
+        for reference in self.names.references(bindings[0]):
+            call = self.parents.get(reference)
+            if not isinstance(call, cst.Call) or call.func is not reference or call not in self.call_arguments:
+                return {}
+            if any(arg.star for arg in call.args):
+                return {}
+            calls.append(call)
+        if not calls or self.imported_elsewhere(function.name.value):
+            return {}
+        params = function.params
+        positional = [param.name.value for param in (*params.posonly_params, *params.params)]
+        keywords = {param.name.value for param in (*params.params, *params.kwonly_params)}
+        seeded: dict[str, Value] = {}
+        for name in (*positional, *(k for k in keywords if k not in positional)):
+            value = UNBOUND
+            for call in calls:
+                passed = self.passed_for(call, name, positional, keywords)
+                if passed is None:
+                    value = TOP
+                    break
+                value = join(value, passed)
+            if value.kind in (Kind.LOSS, Kind.ARGUMENTS):
+                seeded[name] = value
+        return seeded
+
+    def passed_for(self, call: cst.Call, name: str, positional: list[str], keywords: set[str]) -> Value | None:
+        values = self.call_arguments[call]
+        index = 0
+        for arg, value in zip(call.args, values):
+            if arg.keyword is not None:
+                if arg.keyword.value == name and name in keywords:
+                    return value
+            else:
+                if index < len(positional) and positional[index] == name:
+                    return value
+                index += 1
+        return None
+
+    def imported_elsewhere(self, name: str) -> bool:
+        project = self.context.project
+        module = self.context.module_name
+        if project is None or module is None:
+            return False
+        if project.star_importers(module):
+            return True
+        return any(
+            row.module == module and row.name in (name, None)
+            for other, info in project.modules.items() if other != module
+            for row in info.imports
+        )
 
     @staticmethod
     def parameters(params: cst.Parameters) -> list[str]:
