@@ -81,6 +81,11 @@ class Decider:
 
     def saw(self, event: dict) -> None:
         if os.path.abspath(event.get("file") or "") != self.program:
+            # an event of an imported module decides the program's lines its calls passed
+            # through (varlint.confirm matches it there by its caller chain)
+            lines = {line for file, line in event.get("callers", ()) if os.path.abspath(file) == self.program}
+            if lines:
+                self._settle(lambda rows, kinds: event["kind"] in kinds and bool(rows & lines))
             return
         lines = {event["line"], *event.get("related", ())}
         self._settle(lambda rows, kinds: event["kind"] in kinds and bool(rows & lines))

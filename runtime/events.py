@@ -7,14 +7,17 @@ always None"); the runtime records the same facts while it executes the program,
 An event is a plain dict, so that it serialises to JSON unchanged::
 
     {"kind": "backward-without-grad", "line": 12, "file": "/abs/prog.py",
-     "detail": "...", "related": [9]}
+     "detail": "...", "related": [9], "callers": [["/abs/main.py", 30]]}
 
 `line`/`file` are the *program* location: the innermost stack frame whose file is not part
 of the runtime package (nor of Python's own standard library), so a `backward()` inside a
 user helper function is reported at the helper's line. `related` lists other program lines
 the same fact can be reported at (for example the `step()` that consumed an accumulated
 gradient), and the lines of the calls in the same file that led to the event (a `step()` in a
-helper can be reported at the helper's call in the training loop).
+helper can be reported at the helper's call in the training loop). `callers` is the cross-file
+caller chain: `[file, line]` of each program frame (see `is_program_file`) that called into the
+event's frame, innermost first, at most MAX_CALLER_FRAMES of them, so an event raised in a helper
+module can confirm a diagnostic reported at the helper's call in another module (`main.py`).
 
 Event kinds (the contract with `varlint confirm`):
 
@@ -142,12 +145,33 @@ def caller_lines(file: str) -> list[int]:
     return lines
 
 
+MAX_CALLER_FRAMES = 16  # enough for a loop calling a helper calling a helper; bounds the record
+
+
+def caller_chain() -> list[list]:
+    """[file, line] of the program frames that called into the current program frame,
+    innermost first (at most MAX_CALLER_FRAMES; runtime, stdlib and site-packages frames are
+    skipped, so only the user's own modules appear)."""
+    frame = program_frame(sys._getframe(1))
+    chain: list[list] = []
+    frame = frame.f_back if frame is not None else None
+    while frame is not None and len(chain) < MAX_CALLER_FRAMES:
+        filename = frame.f_code.co_filename
+        if is_program_file(filename) and frame.f_lineno:
+            chain.append([os.path.abspath(filename), frame.f_lineno])
+        frame = frame.f_back
+    return chain
+
+
 def record_at(kind: str, file: str, line: int, detail: str = "", related=(), callers=True) -> dict:
     """Append an event at a program location remembered earlier (see program_location);
-    `callers`: add the lines of the calls leading here (False: `related` says it all)."""
+    `callers`: add the lines of the calls leading here, in this file (`related`) and across
+    files (`callers`) (False: `related` says it all)."""
     related = [*related, *(caller_lines(file) if file and callers else ())]
     related_lines = sorted({int(r) for r in related if r and int(r) != line})
-    event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines}
+    chain = caller_chain() if file and callers else []
+    event = {"kind": kind, "line": line, "file": file, "detail": detail, "related": related_lines,
+             "callers": chain}
     _log.append(event)
     if _channel is not None:
         _channel.send({"type": "event", **event})
@@ -246,12 +270,26 @@ def channel() -> "Channel | None":
 
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}\Z")
 _RECORD_FIELDS = {
-    "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list},
+    "event": {"kind": str, "line": int, "file": str, "detail": str, "related": list,
+              "callers": list},
     "lines": {"executed": dict, "runs": dict},
     "exception": {"text": str, "gap": (str, type(None)), "line": int},
     "stop": {"reason": str},
     "end": {},
 }
+
+
+def _callers_problem(callers: list) -> str | None:
+    """Why an event's caller chain is malformed: at most MAX_CALLER_FRAMES [file, line] pairs,
+    a non-empty absolute file and a positive line each."""
+    if len(callers) > MAX_CALLER_FRAMES:
+        return f"an event caller chain has at most {MAX_CALLER_FRAMES} frames, not {len(callers)}"
+    for frame in callers:
+        if not (isinstance(frame, list) and len(frame) == 2 and isinstance(frame[0], str)
+                and os.path.isabs(frame[0]) and isinstance(frame[1], int)
+                and not isinstance(frame[1], bool) and frame[1] > 0):
+            return f"an event caller frame is [absolute file, positive line], not {str(frame)[:80]}"
+    return None
 
 
 def validate_record(record) -> str | None:
@@ -272,6 +310,9 @@ def validate_record(record) -> str | None:
             return f"bad event kind {record['kind'][:80]!r}"
         if record["line"] < 0 or not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in record["related"]):
             return "event lines are positive integers"
+        problem = _callers_problem(record["callers"])
+        if problem:
+            return problem
     if record["type"] == "lines":
         for file, lines in record["executed"].items():
             if not isinstance(lines, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):

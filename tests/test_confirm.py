@@ -130,15 +130,19 @@ def test_runtime_confirms_project_diagnostics(project):
     assert result.executed_files, "the runtime did not report the lines it ran"
     modules = [str(module.path) for module in project.modules()]
     allowed = {word.split(":", 1)[1] for word in project.directives if word.startswith("unpredicted:")}
-    problems = []
+    problems, misses, through = [], [], []
     for checked in engine.check_paths(modules, ALL_RULES, jobs=1):
         diagnostics = [d for d in checked.diagnostics if d.code in EVENT_KINDS]
         executed = set(result.executed_files.get(os.path.abspath(checked.path), ()))
         confirmations, missed = match(diagnostics, result.events, checked.path, executed)
         name = os.path.relpath(checked.path, project.folder)
         problems += [f"{name}: ran without its event: {describe(c.diagnostic)}" for c in confirmations if c.confirmed is False]
-        problems += [
-            f"{name}: event no diagnostic predicts: line {e['line']} {e['kind']}: {e.get('detail', '')}"
-            for e in missed if e["kind"] not in allowed
-        ]
+        misses += [(name, e) for e in missed if e["kind"] not in allowed]
+        through += [e for c in confirmations for e in c.events]
+    # An event of a helper module that confirms a diagnostic at its call in another module
+    # (through the event's caller chain) is predicted, not a miss of its own module.
+    problems += [
+        f"{name}: event no diagnostic predicts: line {e['line']} {e['kind']}: {e.get('detail', '')}"
+        for name, e in misses if not any(e is t for t in through)
+    ]
     assert not problems, f"{project.id}:\n  " + "\n  ".join(problems)

@@ -3,7 +3,9 @@
 The runtime (runtime/, see runtime/events.py) records events at program lines while it runs
 the file. A diagnostic is:
 - confirmed: an event of a kind its rule predicts happened at its line (or names its line
-  among the event's `related` lines);
+  among the event's `related` lines), or an event raised in another module of the program
+  whose caller chain (`callers`) passes through its file and line (a helper module's effect
+  reported at the helper's call in the training loop);
 - unconfirmed: its line ran, and no such event happened (a false positive to report);
 - not reached: its line never ran (the program crashed or returned before it), or the
   rule has no runtime event.
@@ -74,15 +76,29 @@ def same_file(event: dict, path: str) -> bool:
     return file is None or os.path.realpath(file) == os.path.realpath(path)
 
 
+def called_through(event: dict, path: str, rows: set[int]) -> bool:
+    """True when the event's cross-file caller chain has a frame in `path` at one of `rows`."""
+    target = None
+    for file, line in event.get("callers", ()):
+        if line in rows:
+            target = target or os.path.realpath(path)
+            if os.path.realpath(file) == target:
+                return True
+    return False
+
+
 def match(
     diagnostics: list[Diagnostic], events: list[dict], path: str, executed_lines: set[int] | None
 ) -> tuple[list[Confirmation], list[dict]]:
     """Pair diagnostics with runtime events; return (confirmations, unmatched events).
 
     `executed_lines` are the program lines the run reached (None: unknown, then a diagnostic
-    without its event counts as unconfirmed).
+    without its event counts as unconfirmed). An event of another file confirms a diagnostic
+    its caller chain passes through; it is never returned unmatched here (it belongs to its
+    own file).
     """
     relevant = [e for e in events if e.get("kind") in PREDICTING_RULE and same_file(e, path)]
+    elsewhere = [e for e in events if e.get("kind") in PREDICTING_RULE and e.get("callers") and not same_file(e, path)]
     confirmations = []
     matched_events: set[int] = set()
     for diagnostic in diagnostics:
@@ -97,13 +113,14 @@ def match(
             if event["kind"] in kinds and event_lines(event) & rows
         ]
         matched_events.update(hits)
-        if hits:
+        through = [event for event in elsewhere if event["kind"] in kinds and called_through(event, path, rows)]
+        if hits or through:
             confirmed: bool | None = True
         elif executed_lines is not None and not (rows & executed_lines):
             confirmed = None
         else:
             confirmed = False
-        confirmations.append(Confirmation(diagnostic, confirmed, [relevant[i] for i in hits]))
+        confirmations.append(Confirmation(diagnostic, confirmed, [relevant[i] for i in hits] + through))
     unmatched = [event for index, event in enumerate(relevant) if index not in matched_events]
     return confirmations, unmatched
 
@@ -288,7 +305,7 @@ def rerun_after_fixes(
                 if i in undecided and run_status(confirmation, result) in (CONFIRMED, UNCONFIRMED):
                     run.confirmations[i] = Confirmation(
                         run.confirmations[i].diagnostic, confirmation.confirmed,
-                        [_event_in_original(e, chain, run.path) for e in confirmation.events], len(run.runs) - 1)
+                        [_event_in_original(e, chain, run.path, program) for e in confirmation.events], len(run.runs) - 1)
             for event in unmatched:
                 event = _event_in_original(event, chain, run.path)
                 if (event["kind"], event["line"]) not in seen_unpredicted:
@@ -329,7 +346,14 @@ def _moved_edits(diagnostic: Diagnostic, chain: MapChain) -> list[Edit] | None:
     return edits
 
 
-def _event_in_original(event: dict, chain: MapChain, path: str) -> dict:
+def _event_in_original(event: dict, chain: MapChain, path: str, program: str | None = None) -> dict:
+    """The rerun copy's event at the original's rows and path (an event of another module,
+    reached through a call in the copy, keeps its own place; only its chain's frames in the
+    copy move)."""
+    if program is not None and not same_file(event, program):
+        callers = [[path, chain.old_row(line)] if same_file({"file": file}, program) else [file, line]
+                   for file, line in event.get("callers", ())]
+        return {**event, "callers": [frame for frame in callers if frame[1] is not None]}
     related = [row for row in map(chain.old_row, event.get("related", ())) if row is not None]
     return {**event, "file": path, "line": chain.old_row(event["line"]), "related": related}
 
