@@ -60,6 +60,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from varlint.analysis.foreign_helpers import site_label
 from varlint.analysis.tree import walk
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
 from varlint.analysis.names import path_of
@@ -105,7 +106,7 @@ class MissingGradZeroing(TrainingLoopRule):
                 names = ", ".join(f"`{root}`" for root in missing)
                 self.report(
                     step.where,
-                    f"the gradients of {names}, which `{step.key}.step()` (line {self.line(step)}) "
+                    f"the gradients of {names}, which `{step.key}.step()` ({self.line(step)}) "
                     f"updates, are never reset in this loop, so each step uses the sum of their "
                     f"gradients of every earlier iteration; call `{step.key}.zero_grad()` in each "
                     f"iteration",
@@ -113,11 +114,11 @@ class MissingGradZeroing(TrainingLoopRule):
 
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)
-        consumed = [f"`{step.key}.step()` (line {self.line(step)})"] if step else []
+        consumed = [f"`{step.key}.step()` ({self.line(step)})"] if step else []
         first_update: dict[str, Site] = {}
         for site in updates:
             first_update.setdefault(site.targets[0], site)
-        consumed += [f"the update of `{path}` (line {self.line(site)})" for path, site in first_update.items()]
+        consumed += [f"the update of `{path}` ({self.line(site)})" for path, site in first_update.items()]
         message = (
             f"gradients are never reset in this loop: {' and '.join(consumed)} "
             f"{'uses' if len(consumed) == 1 else 'use'} the sum of the gradients of every earlier "
@@ -137,8 +138,8 @@ class MissingGradZeroing(TrainingLoopRule):
         plain = [site for site in backwards if not conditional(site.frames_inside(loop))]
         return (plain or backwards)[0]
 
-    def line(self, site: Site) -> int:
-        return self.context.range(site.node).start.line
+    def line(self, site: Site) -> str:
+        return site_label(self.context, site)
 
     # --- fixes ---------------------------------------------------------------------------
 
