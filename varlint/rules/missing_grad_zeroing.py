@@ -6,11 +6,16 @@ Finds a `for` / `while` loop that calls `.backward()` and consumes the gradients
 `with torch.no_grad(): w -= lr * w.grad`) but never resets them inside the loop: no
 `opt.zero_grad()`, `model.zero_grad()`, `x.grad.zero_()`, `x.grad.data.zero_()`,
 `x.grad = None`, `x.grad.fill_(0)`, no loop over the parameters doing one of these, and no call
-of a function of the same module that does.
+of a function of the same module that does. A helper of another module of the tree
+(`from training import train_step`) is followed too when what it steps and resets are the
+objects it receives (`def train_step(model, optimizer, x, y)`), with no loop, no unknown call
+and no early `return` in it (analysis/foreign_helpers.py).
 
 It stays silent for gradient accumulation (a reset under the same `if` as the step, e.g.
 `if (i + 1) % k == 0`), a reset at the end of the body or in a helper, several `.backward()`
-calls feeding one step (GANs, WGAN-GP critics), a fresh leaf created in every iteration, and
+calls feeding one step (GANs, WGAN-GP critics), a fresh leaf created in every iteration (also
+a module rebuilt in every iteration, its optimizer built from `params.values()` of
+`params = {n: p for n, p in module.named_parameters()}`), and
 `torch.autograd.grad(...)`, which does not accumulate. A reset only *outside* the loop (before
 it, or once per epoch while an inner loop steps every batch) does not help, and is reported.
 
