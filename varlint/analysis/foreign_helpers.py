@@ -19,6 +19,7 @@ import os
 import libcst as cst
 
 from varlint.analysis.gradflow import RequiresGrad
+from varlint.analysis.gradflow.summaries import ends_in_return
 from varlint.analysis.loop_sites import Site, SiteKind, head
 
 # The memo table's key in `ProjectIndex.memo`.
@@ -61,6 +62,8 @@ def foreign_function(context, call: cst.Call):
     info = project.module(module_name) if module_name else None
     if info is None or function_name not in info.functions or module_name == context.project.module_name(context.path):
         return None
+    if _ambiguous(project, module_name, info, context.path):
+        return None
     facts = module_facts(project, module_name)
     if facts is None:
         return None
@@ -70,6 +73,15 @@ def foreign_function(context, call: cst.Call):
     if functions[0].decorators or facts.bindings.get((facts.context.module, function_name)):
         return None
     return facts, functions[0]
+
+
+def _ambiguous(project, module_name: str, info, importer: str) -> bool:
+    """Several scripts of the run are named `module_name` (keyed `name@path` in the index) and
+    the one imports resolve to is not beside the importer (where Python would find it first):
+    which one runs is not known."""
+    if not any(key.startswith(module_name + "@") for key in project.modules):
+        return False
+    return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
 
 
 def foreign_sites(facts, function: cst.FunctionDef, arguments: dict) -> list[Site] | None:
@@ -102,11 +114,7 @@ def foreign_sites(facts, function: cst.FunctionDef, arguments: dict) -> list[Sit
 
 def _final_return(function: cst.FunctionDef, node: cst.CSTNode) -> bool:
     """Whether `node` is the `return` ending the function's body."""
-    body = function.body
-    if not isinstance(body, cst.IndentedBlock) or not body.body:
-        return False
-    last = body.body[-1]
-    return isinstance(last, cst.SimpleStatementLine) and last.body[-1] is node and isinstance(node, cst.Return)
+    return ends_in_return(function) and function.body.body[-1].body[-1] is node  # type: ignore[union-attr]
 
 
 def _is_parameter(path: str, arguments: dict) -> bool:
