@@ -45,10 +45,13 @@ from .messages import M16, M17, M18, M29, M37, M38, M5A, M5B, M5C, _C10_NAME, _O
 from .printing import tensor_repr
 
 class _VersionCounter:
-    __slots__ = ("value",)
+    __slots__ = ("value", "step_site")
 
     def __init__(self):
         self.value = 0
+        # (file, line, value before the step) of the last optimizer step that changed the
+        # tensor in place, for the step-before-backward event
+        self.step_site = None
 
 
 _node_classes: dict[str, type] = {}
@@ -87,6 +90,8 @@ class Node:
         for tensor, saved_version, is_output in self._saved:
             now = tensor._version_counter.value
             if now != saved_version:
+                if tensor._base is not None:
+                    tensor._refresh_view()  # PyTorch names the regenerated grad_fn
                 if is_output:
                     origin = f", which is output 0 of {_strip_backward(self.name())},"
                 elif tensor._grad_fn is not None:
@@ -94,6 +99,10 @@ class Node:
                 else:
                     origin = ""
                 shape = "[" + ", ".join(str(s) for s in tensor._data.shape) + "]"
+                step = tensor._version_counter.step_site
+                if step is not None and step[2] >= saved_version:
+                    events.record("step-before-backward", "the graph saved a tensor that an "
+                                  "optimizer step changed in place since (M18)", related=[step[1]])
                 raise RuntimeError(M18.format(type=tensor.type(), shape=shape, origin=origin,
                                               now=now, saved=saved_version))
 
@@ -705,13 +714,15 @@ class Tensor:
         return result
 
     def _refresh_view(self):
-        """After an in-place op rewrote the history of a view's (non-leaf) base, the view's
-        grad_fn becomes a gather from the new base (PyTorch regenerates it the same way)."""
+        """After an in-place op changed a view's base (a non-leaf whose history it rewrote, or
+        a leaf that requires grad changed under no_grad, such as a parameter stepped by an
+        optimizer), the view's grad_fn becomes a gather from the base (PyTorch regenerates it
+        the same way: `w.t()` is `TBackward0`, after `w.add_(1)` it is `AsStridedBackward0`)."""
         base = self._base
         if base is None or self._view_version == self._version_counter.value:
             return
         self._view_version = self._version_counter.value
-        if base._grad_fn is None or self._grad_fn is None:
+        if self._grad_fn is None or not (base._grad_fn is not None or base._requires_grad):
             return
         positions = _view_positions(self._data, base._data)
         with enable_grad():

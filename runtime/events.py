@@ -36,6 +36,9 @@ Event kinds (the contract with `varlint confirm`):
                                last backward; related = [line of the reset]
     history-across-iterations  an accumulator holding every iteration's graph (total += loss,
                                total = total + loss, losses.append(loss) in a loop)
+    step-before-backward       a backward reaching a saved tensor that an optimizer step changed
+                               in place after the graph saved it (then RuntimeError M18);
+                               related = [line of the step]
     multinomial-num-samples    multinomial() without num_samples (then TypeError)
     cat-zero-dim               torch.cat of a 0-dim tensor (then RuntimeError)
     zero-dim-iteration         iteration over / len() of a 0-dim tensor (then TypeError)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 
+from . import events
 from .grad_mode import enable_grad
 from .gradbook import note_optimizer_step
 from .nn.module import reset_grad, typename
@@ -89,6 +90,11 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         self._step_sequence = note_optimizer_step(self._all_params(), self._step_sequence)
+        file, line = events.program_location()
+        for param in self._all_params():
+            if param._grad is not None:  # the step changes it in place
+                counter = param._version_counter
+                counter.step_site = (file, line, counter.value)
         return loss
 
     def step(self, closure=None):

@@ -151,3 +151,15 @@ def test_no_rerun_without_a_fix_or_after_an_unpredicted_crash(tmp_path):
     diagnostics = [dataclasses.replace(d, fix=None) for d in engine.check_file(str(path), Settings(select=("ALL",))).diagnostics]
     run = confirm_file(str(path), diagnostics, ALL, timeout=60)
     assert len(run.runs) == 1 and run.status(run.confirmations[1]) not in (CONFIRMED, UNCONFIRMED, CUT_SHORT)
+
+
+def test_no_rerun_when_the_fix_changes_every_undecided_line(tmp_path):
+    path = write(tmp_path, """
+        import torch
+        from torch.autograd import Variable
+
+        loss = (torch.ones(3, requires_grad=True) * 2).sum()
+        value = (loss.data[0], Variable(torch.ones(2)))
+    """)
+    [run] = confirm_json(str(path))["runs"]
+    assert run["reruns"] == []

@@ -190,3 +190,15 @@ def test_stdin_filename_inside_a_tree(tmp_path, monkeypatch):
     # Outside any tree, as before: nothing else is known to need the import.
     lone = CliRunner().invoke(main, ["check", "--fix", "--stdin-filename", "-"], input=MODEL)
     assert "import Variable" not in lone.stdout
+
+
+def test_a_file_checked_alone_knows_the_rest_of_its_tree(tmp_path):
+    # As pre-commit runs it: only the changed file is named. train.py, not checked, still
+    # needs model.py's import; train.py checked alone still gets `Variable` from model.py.
+    tree = two_modules(tmp_path / "tree")
+    run("check", "--fix", str(tree / "model.py"))
+    assert "from torch.autograd import Variable" in (tree / "model.py").read_text()
+    assert "return torch.ones(1, 3)" in (tree / "model.py").read_text()
+    assert runs_on_the_runtime(tree / "train.py")
+    report = run("check", "--output-format", "concise", str(tree / "train.py")).stdout
+    assert "train.py:4:5: VL001" in report and "model.py" not in report  # only train.py is checked

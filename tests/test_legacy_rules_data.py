@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import runtime
 from runtime_harness import FIXTURES_DIR, expected_diagnostics
-from varlint import engine
+from varlint import engine, fixes
 from varlint.diagnostic import Applicability
 
 LEGACY_CODES = frozenset({"VL004", "VL005", "VL006", "VL007"})
@@ -33,7 +33,7 @@ def lint(source: str, codes: frozenset[str] = LEGACY_CODES) -> list:
 
 
 def fix(source: str, mode: Applicability = Applicability.SAFE) -> str:
-    return engine.fixes.fix_until_stable("case.py", source, LEGACY_CODES, mode, engine.lint_text).text
+    return fixes.fix_until_stable("case.py", source, LEGACY_CODES, mode, engine.lint_text).text
 
 
 def only_fix(source: str, code: str):

@@ -24,7 +24,7 @@ import pytest
 
 import runtime
 from runtime_harness import FIXTURES_DIR, expected_diagnostics
-from varlint import engine
+from varlint import engine, fixes
 from varlint.config import Settings
 from varlint.diagnostic import Applicability
 
@@ -338,7 +338,7 @@ for step in range(3):
 
 
 def fix(source: str) -> str:
-    outcome = engine.fixes.fix_until_stable("case.py", source, LOOP_CODES, Applicability.UNSAFE, engine.lint_text)
+    outcome = fixes.fix_until_stable("case.py", source, LOOP_CODES, Applicability.UNSAFE, engine.lint_text)
     return outcome.text
 
 

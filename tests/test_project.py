@@ -140,7 +140,8 @@ def test_importers_needing_a_name(tmp_path):
 
 
 def test_importers_needing_with_two_scripts_of_one_name(tmp_path):
-    # Two projects in one run, each with its own model.py: an import of `model` may be either.
+    # Two projects in one run, each with its own model.py: `python train.py` imports the
+    # model.py beside it; a script with no model.py of its own may mean either.
     paths = tree(tmp_path, {
         "a/model.py": "from torch.autograd import Variable\n",
         "a/train.py": "from model import *\n",
@@ -150,8 +151,13 @@ def test_importers_needing_with_two_scripts_of_one_name(tmp_path):
     index = ProjectIndex.build(paths)
     second = index.module_name(str(tmp_path / "b/model.py"))
     assert second != "model"  # keyed by its path
-    assert index.importers_needing(second, "Variable") == {"train@" + str(tmp_path / "b/train.py")}
-    assert index.importers_needing("model", "Variable") == {"train@" + str(tmp_path / "b/train.py")}
+    b_train = "train@" + str(tmp_path / "b/train.py")
+    assert index.importers_needing(second, "Variable") == {b_train}
+    assert index.importers_needing("model", "Variable") == set()  # a/train.py never reads it
+    paths += tree(tmp_path, {"c/run.py": "from model import *\nVariable(2)\n"})
+    index = ProjectIndex.build(paths)
+    assert index.importers_needing("model", "Variable") == {"run"}
+    assert index.importers_needing(second, "Variable") == {b_train, "run"}
 
 
 def test_importers_are_the_reverse_of_dependencies(tmp_path):

@@ -839,6 +839,20 @@ LEGACY_IDIOMS = {
         "w = torch.ones(2, requires_grad=True)\nx = torch.ones(2)\ny = (w * x).sum()\n"
         "with torch.no_grad():\n    x.add_(1)\ny.backward()"
     ),
+    "M18 optimizer step between backward calls (Linear saves weight.t())": (
+        "torch.manual_seed(0)\nD = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))\n"
+        "opt = torch.optim.Adam(D.parameters())\nout = D(torch.ones(4, 2))\n"
+        "out.mean().backward(retain_graph=True)\nopt.step()\nout.sum().backward()"
+    ),
+    "M18 optimizer step between backward calls (Conv2d saves weight)": (
+        "torch.manual_seed(0)\nD = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Conv2d(2, 1, 3))\n"
+        "opt = torch.optim.SGD(D.parameters(), lr=0.1, momentum=0.9)\nout = D(torch.ones(1, 1, 6, 6))\n"
+        "out.mean().backward(retain_graph=True)\nopt.step()\nout.sum().backward()"
+    ),
+    "a view of a leaf after the leaf changed under no_grad": (
+        "w = torch.ones(2, 3, requires_grad=True)\nv = w.t()\nbefore = v.grad_fn.name()\n"
+        "with torch.no_grad():\n    w.add_(1)\nresult = (before, v.grad_fn.name(), w[0].grad_fn.name())"
+    ),
     "float.backward()": "torch.ones(2, requires_grad=True).sum().item().backward()",
     "reinforce": "torch.ones(2).reinforce(torch.ones(2))",
     "retain_grad on a leaf": "w = torch.ones(2, requires_grad=True)\nw.retain_grad()\nresult = w.retains_grad",

@@ -129,29 +129,19 @@ def check_stdin(resolve: SettingsResolver, filename: str, mode):
     return result, source
 
 
-MAX_STDIN_TREE = 5000  # files indexed around a `--stdin-filename` (a script in a home folder...)
-
-
 def stdin_project(resolve: SettingsResolver, filename: str, text: str):
     """The project index of the tree `--stdin-filename` names a file of, with that file read
     from standard input: imports from the tree resolve, and a fix keeps imports that the
     tree's other modules need. None for plain `-` or a name outside any folder."""
-    from itertools import islice
-
-    from varlint.project import ProjectIndex, _read_text, package_module_name
+    from varlint.files import tree_files
+    from varlint.project import ProjectIndex, _read_text
 
     if filename == "-" or not filename.endswith(".py"):
         return None
-    root = package_module_name(filename)[1]
-    if not os.path.isdir(root):
-        return None
-    top = settings_for(resolve, root)
-    found = list(islice(discover([root], top.exclude, top.root), MAX_STDIN_TREE + 1))
-    if len(found) > MAX_STDIN_TREE:
-        found = [path for path in found if os.path.dirname(os.path.abspath(path)) == os.path.abspath(root)]
+    settings = settings_for(resolve, filename)
     stdin_path = os.path.abspath(filename)
-    paths = [path for path in found if os.path.abspath(path) != stdin_path] + [filename]
-    return ProjectIndex.build(paths, read=lambda path: text if os.path.abspath(path) == stdin_path else _read_text(path))
+    others = [path for path in tree_files([filename], settings.exclude, settings.root) if os.path.abspath(path) != stdin_path]
+    return ProjectIndex.build(others + [filename], read=lambda path: text if os.path.abspath(path) == stdin_path else _read_text(path))
 
 
 def add_noqa(results) -> int:

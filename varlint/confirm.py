@@ -49,6 +49,7 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "VL303": ("zero-dim-iteration",),
     "VL304": ("zero-dim-target",),
     "VL306": ("inplace-on-grad-leaf",),
+    "VL307": ("step-before-backward",),
     "VL308": ("legacy-autograd-function",),
     "VL311": ("deprecated-alias",),
     "VL312": ("implicit-softmax-dim",),
@@ -270,6 +271,8 @@ def rerun_after_fixes(
             text, chain = new_text, chain.then(LineMap([edit for group in edits for edit in group]))
             fixed += [run.confirmations[i].diagnostic for i in crashed]
             placed = [_moved(c.diagnostic, chain) for c in run.confirmations]
+            if all(placed[i] is None for i in undecided):
+                break  # the fix changed every undecided diagnostic's line: the copy decides none
             with open(program, "w", encoding="utf-8") as handle:
                 handle.write(text)
             result = runtime.run(program, args=args, timeout=timeout, home=os.path.dirname(os.path.abspath(run.path)),

@@ -314,7 +314,7 @@ def check_text(
     path: str, source: SourceText, codes: frozenset[str], fix: Applicability | None = None, project=None
 ) -> FileResult:
     """Lint a text already read (a file, or standard input named `path`)."""
-    from varlint import fixes, notebook
+    from varlint import notebook
 
     result = FileResult(path, encoding=source.encoding)
     if notebook.is_notebook(path):
@@ -323,6 +323,8 @@ def check_text(
     if fix is None:
         result.diagnostics = lint_text(path, source.text, codes, project)
         return result
+    from varlint import fixes
+
     lint = lint_text if project is None else functools.partial(lint_text, project=project)
     outcome = fixes.fix_until_stable(path, source.text, codes, fix, lint, project)
     result.diagnostics = outcome.remaining
@@ -367,7 +369,9 @@ def check_paths(
     on_result=None,
     settings_by_path: dict[str, Settings] | None = None,
 ) -> list[FileResult]:
-    """Check files independently, after indexing them all once (varlint/project.py).
+    """Check files independently, after indexing them all once (varlint/project.py), with
+    the other modules of their trees (`files.tree_files`: imports resolve, and fixes keep what
+    the unchecked modules need).
 
     Results come from `cache` (a varlint.cache.ResultCache) when it knows them; the others are
     checked in `jobs` worker processes (default: one per core) when there are enough of them.
@@ -377,10 +381,13 @@ def check_paths(
     from varlint import parallel
     from varlint.project import ProjectIndex
 
-    if cache is not None:
-        project = cache.project_index(paths)
-    else:
-        project = ProjectIndex.build(paths)
+    from varlint.files import tree_files
+
+    given = {os.path.abspath(path) for path in paths}
+    indexed = list(paths) + [
+        path for path in tree_files(list(paths), settings.exclude, settings.root) if os.path.abspath(path) not in given
+    ]
+    project = cache.project_index(indexed) if cache is not None else ProjectIndex.build(indexed)
     results: dict[int, FileResult] = {}
     pending: list[int] = []
     for number, path in enumerate(paths):

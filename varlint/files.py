@@ -171,3 +171,30 @@ def gitignore_spec(lines) -> pathspec.PathSpec:
         if regex is not None and regex.pattern.count(_STAR) > 1:
             pattern.regex = re.compile(linear_regex(regex.pattern))
     return spec
+
+
+MAX_TREE_FILES = 5000  # a file in a huge folder (a home directory): index its folder only
+
+
+def tree_files(paths: list[str], exclude: tuple[str, ...], root: Path) -> list[str]:
+    """The `.py` files of the trees the files `paths` belong to (each file's root folder, the
+    one `python file.py` would start `sys.path` from), for the project index: a run over
+    train.py alone still knows the model.py it star-imports, and a fix of model.py alone the
+    train.py that uses its names (pre-commit names only the changed files)."""
+    from itertools import islice
+
+    from varlint.project import package_module_name
+
+    roots: list[str] = []
+    for top in sorted({os.path.abspath(package_module_name(path)[1]) for path in paths if path.endswith(".py")}):
+        if not any(_is_within(top, outer) for outer in roots):  # walking the outer folder covers it
+            roots.append(top)
+    found: dict[str, None] = {}
+    for top in roots:
+        if not os.path.isdir(top):
+            continue
+        files = [p for p in islice(discover([top], exclude, root), MAX_TREE_FILES + 1) if p.endswith(".py")]
+        if len(files) > MAX_TREE_FILES:
+            files = [p for p in files if os.path.dirname(os.path.abspath(p)) == os.path.abspath(top)]
+        found.update(dict.fromkeys(files))
+    return list(found)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from varlint.diagnostic import Edit
+from varlint.textlines import NEWLINE
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class LineMap:
     def __init__(self, edits: list[Edit]) -> None:
         self.hunks: list[Hunk] = []
         for edit in sorted(edits, key=lambda e: (e.start, e.end)):
-            added = edit.content.count("\n") + edit.content.count("\r") - edit.content.count("\r\n")
+            added = len(NEWLINE.findall(edit.content))
             growth = added - (edit.end.row - edit.start.row)
             last = self.hunks[-1] if self.hunks else None
             if last is not None and edit.start.row <= last.old_last:

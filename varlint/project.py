@@ -306,6 +306,7 @@ class ProjectIndex:
         self._by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
+        self._roots: dict[str, str] = {}
 
     # Building
 
@@ -472,13 +473,13 @@ class ProjectIndex:
                 provides = needs = False
                 for row in info.imports:
                     if row.star:
-                        sources = self._meanings(row.module) & providers
+                        sources = self._meanings(row.module, other) & providers
                         if any(name in self.exports(source) for source in sources):
                             provides = True
                             needs = needs or name in info.referenced or name in (info.all_names or ())
-                    elif row.name == name and self._meanings(row.module) & providers:
+                    elif row.name == name and self._meanings(row.module, other) & providers:
                         provides = needs = True  # `from module import name`
-                    elif name in info.referenced and self._imports_module(row, providers):
+                    elif name in info.referenced and self._imports_module(row, providers, other):
                         needs = True  # `import module` ... `module.name`
                 if provides and other not in providers:
                     providers.add(other)
@@ -488,20 +489,32 @@ class ProjectIndex:
                     changed = True
         return needing
 
-    def _meanings(self, module: str) -> set[str]:
-        """The indexed modules an import of `module` may mean: the one it resolves to, and
-        the other scripts of that name (keyed `name@path`: each run from its own folder)."""
+    def _meanings(self, module: str, importer: str) -> set[str]:
+        """The indexed modules an import of `module` in `importer` may mean: the one it
+        resolves to, or, when several scripts of the run share that name (keyed `name@path`),
+        the one under the importer's own root folder (`python train.py` finds its sibling
+        first), else any of them."""
         found = {self.canonical_module(module)} - {None}
         if found:
             found |= {key for key in self.modules if key.startswith(f"{next(iter(found))}@")}
+        if len(found) > 1:
+            own_root = self._root(importer)
+            found = {key for key in found if self._root(key) == own_root} or found
         return found
 
-    def _imports_module(self, row: Import, modules: set[str]) -> bool:
+    def _root(self, key: str) -> str:
+        """The folder `sys.path` would start from for the module `key` (see module names)."""
+        if key not in self._roots:
+            info = self.modules.get(key)
+            self._roots[key] = package_module_name(info.path)[1] if info is not None else ""
+        return self._roots[key]
+
+    def _imports_module(self, row: Import, modules: set[str], importer: str) -> bool:
         """`import m` / `import m as a` / `from pkg import m` of a module in `modules` (or of
         a package above one)."""
         if row.name is not None:
-            return bool(self._meanings(f"{row.module}.{row.name}") & modules)
-        if self._meanings(row.module) & modules:
+            return bool(self._meanings(f"{row.module}.{row.name}", importer) & modules)
+        if self._meanings(row.module, importer) & modules:
             return True
         return any(m.partition("@")[0].startswith(row.module + ".") for m in modules)
 

@@ -181,7 +181,6 @@ class SiteWalker(cst.CSTVisitor):
         self.methods: dict[str, list[cst.FunctionDef]] = {}
         self.classes: set[str] = set()
         self.declared_global: set[str] = set()
-        self.augmented: set[str] = set()  # paths an augmented assignment changes (`self.k += 1`)
         self.scopes: list[cst.CSTNode] = []
         self.frames: list[list[Frame]] = []  # per open scope
 
@@ -363,9 +362,6 @@ class SiteWalker(cst.CSTVisitor):
             self._site(SiteKind.CALL, node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        path = path_of(node.target)
-        if path is not None:
-            self.augmented.add(path)
         if grad_owner(node.target) is None:
             self._update(node, strip_data(node.target), [node.value])
 

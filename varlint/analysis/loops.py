@@ -77,7 +77,6 @@ class LoopFacts(HelperFollowing):
         self.methods: dict[str, list[cst.FunctionDef]] = walker.methods
         self.classes: set[str] = walker.classes
         self.declared_global: set[str] = walker.declared_global
-        self.augmented: set[str] = walker.augmented
         self._training: dict[cst.CSTNode, bool] = {}
         self._classify_steps()
         self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}

@@ -73,14 +73,24 @@ def tree_loss_class(project, qualified: str) -> bool:
 
 def local_loss_class(context, class_name: str) -> bool:
     """A top-level class of the file being checked (read from its tree, which may be unsaved:
-    only the class's own source is generated and parsed)."""
-    found = [
-        statement for statement in context.module.body
-        if isinstance(statement, cst.ClassDef) and statement.name.value == class_name
-    ]
-    if len(found) != 1:
-        return False
-    return text_loss_class(context.module.code_for_node(found[0]), class_name)
+    only the source of a class with a `forward` is generated and parsed, once per file)."""
+    memo = context.__dict__.setdefault("_local_loss_classes", {})
+    if class_name not in memo:
+        found = [
+            statement for statement in context.module.body
+            if isinstance(statement, cst.ClassDef) and statement.name.value == class_name
+        ]
+        memo[class_name] = (
+            len(found) == 1
+            and has_forward(found[0])
+            and text_loss_class(context.module.code_for_node(found[0]), class_name)
+        )
+    return memo[class_name]
+
+
+def has_forward(klass: cst.ClassDef) -> bool:
+    body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
+    return any(isinstance(item, cst.FunctionDef) and item.name.value == "forward" for item in body)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -138,9 +138,10 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     them, on every node but formatting (whitespace, punctuation)."""
     hooks = _field_hooks(type(visitor))
     visitor_class = type(visitor)
-    if (not hooks and visitor_class.on_visit is cst.CSTVisitor.on_visit
-            and visitor_class.on_leave is cst.CSTVisitor.on_leave):
-        _walk_plain(node, visitor)
+    if (visitor_class.on_visit is cst.CSTVisitor.on_visit and visitor_class.on_leave is cst.CSTVisitor.on_leave
+            and visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
+            and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute):
+        _walk_with_methods(node, visitor, hooks)
         return
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
     stack: list[tuple[cst.CSTNode, int, str | None]] = [(node, _ENTER, None)]
@@ -173,16 +174,18 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         stack.extend(reversed(items))
 
 
-def _walk_plain(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """`walk` for a visitor with libcst's own `on_visit` / `on_leave` and no per-field hooks:
-    its `visit_<Node>` / `leave_<Node>` methods are looked up once per node type (libcst looks
-    them up at every node), and nodes without a `leave_` method are not revisited."""
+def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, frozenset[str]]) -> None:
+    """`walk` for a visitor with libcst's own `on_visit` / `on_leave` / `on_*_attribute`: its
+    `visit_<Node>`, `leave_<Node>` and per-field methods are looked up once per node type
+    (libcst looks them up at every node), and a node without a `leave_` method is not
+    revisited. Stack entries: (node, None) to enter it, (node, method) to call `method(node)`."""
     methods: dict[type, tuple] = {}
+    field_methods: dict[tuple[type, str], tuple] = {}
     stack: list = [(node, None)]
     while stack:
-        current, leave = stack.pop()
-        if leave is not None:
-            leave(current)
+        current, call = stack.pop()
+        if call is not None:
+            call(current)
             continue
         node_type = type(current)
         found = methods.get(node_type)
@@ -195,6 +198,27 @@ def _walk_plain(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             stack.append((current, leave))
         if visit is not None and visit(current) is False:
             continue
-        kids = children(current)
-        kids.reverse()
-        stack.extend([(child, None) for child in kids])
+        fields = hooks.get(node_type.__name__) if hooks else None
+        if not fields:
+            kids = children(current)
+            kids.reverse()
+            stack.extend([(child, None) for child in kids])
+            continue
+        items: list = []
+        for name in fields_of(node_type):
+            kids = _field_children(current, name)
+            if name not in fields:
+                items.extend([(child, None) for child in kids])
+                continue
+            pair = field_methods.get((node_type, name))
+            if pair is None:
+                pair = (getattr(visitor, f"visit_{node_type.__name__}_{name}", None),
+                        getattr(visitor, f"leave_{node_type.__name__}_{name}", None))
+                field_methods[(node_type, name)] = pair
+            if pair[0] is not None:
+                items.append((current, pair[0]))
+            items.extend([(child, None) for child in kids])
+            if pair[1] is not None:
+                items.append((current, pair[1]))
+        items.reverse()
+        stack.extend(items)

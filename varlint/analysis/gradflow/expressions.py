@@ -40,7 +40,7 @@ from varlint.analysis.gradflow.lattice import (
     number,
 )
 from varlint.analysis.gradflow.prepass import changes_flags
-from varlint.analysis.loss_classes import local_loss_class, tree_loss_class
+from varlint.analysis.loss_classes import is_loss_constructor, local_loss_class, tree_loss_class
 from varlint.analysis.names import VARIABLE, read_paths
 
 
@@ -186,14 +186,14 @@ class Expressions:
     def expr_Attribute(self, node: cst.Attribute, state: State) -> Value:
         if self.names.qualified(node):  # a module path such as `torch.float32`
             return TOP
-        if self.context.summaries.held_number(node):  # `self.lambda_`, set to `0.25` only
+        if self.held_number(node):  # `self.lambda_`, set to `0.25` only
             self.expr(node.value, state)
             return number()
         receiver = self.expr(node.value, state)
         attribute = node.attr.value
         if receiver.kind is Kind.UNBOUND:
             return UNBOUND
-        if receiver.kind is Kind.ARGUMENTS and attribute not in self.context.summaries.assigned_attributes:
+        if receiver.kind is Kind.ARGUMENTS and attribute not in self.prepass.assigned_attributes:
             return number()  # a command-line option: a number (or a string, or a list)
         if receiver.kind not in (Kind.TENSOR, Kind.UNKNOWN):
             return TOP
@@ -206,6 +206,22 @@ class Expressions:
         if attribute in ("shape", "grad_fn", "dtype", "device"):
             return OTHER
         return TOP
+
+
+    def held_number(self, node: cst.Attribute) -> bool:
+        """`self.x` in a method, every assignment of `self.x` in its class a number literal
+        (`self.lambda_ = 0.25`): a number, never a tensor."""
+        values = self.prepass.held_values(node, self.scope.node)
+        return bool(values) and all(is_number_literal(value) for value in values)
+
+    def held_loss(self, func: cst.BaseExpression) -> bool:
+        """`self.x` (called) in a method, every assignment of `self.x` in its class a loss
+        module with its default reduction (`nn.BCELoss()`, `nn.BCELoss().cuda()`, a loss
+        class of the tree: see analysis/loss_classes.py)."""
+        values = self.prepass.held_values(func, self.scope.node)
+        return bool(values) and all(
+            value is not None and is_loss_constructor(self.context, value) for value in values
+        )
 
 
     def expr_Subscript(self, node: cst.Subscript, state: State) -> Value:
@@ -263,7 +279,7 @@ class Expressions:
         qualified = self.names.qualified(node.func)
         receiver = callee = None
         if not qualified:
-            if self.context.summaries.held_loss(node.func):  # `self.criterion(out, y)`
+            if self.held_loss(node.func):  # `self.criterion(out, y)`
                 callee = Value(Kind.LOSS)
                 self.expr(node.func.value, state)
             elif isinstance(node.func, cst.Attribute):
@@ -443,3 +459,9 @@ class Expressions:
             shape_kept = method not in api.SHAPE_CHANGING_INPLACE
             return self.in_place(receiver_node, receiver, call.values, state, shape_kept)
         return self.tensor_operation(method, receiver, call, state, function=False)
+
+
+def is_number_literal(value: cst.BaseExpression | None) -> bool:
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, (cst.Minus, cst.Plus)):
+        value = value.expression
+    return isinstance(value, (cst.Integer, cst.Float))

@@ -73,6 +73,13 @@ class FilePrepass(FlagChanges):
         self.switches_anywhere = False
         self.functions: list[cst.CSTNode] = []  # the enclosing functions and lambdas
         self.no_grad_depth = 0
+        # What the methods of each class assign to `self.x` (None: not a plain assignment,
+        # such as `self.k += 1` or an unpacking), and every attribute name assigned anywhere.
+        self.classes: list[tuple[cst.ClassDef, int]] = []  # open classes, functions depth
+        self.method_class: dict[cst.FunctionDef, cst.ClassDef] = {}
+        self.class_methods: dict[cst.ClassDef, set[str]] = {}
+        self.self_assignments: dict[tuple[cst.ClassDef, str], list[cst.BaseExpression | None]] = {}
+        self.assigned_attributes: set[str] = set()
 
     def counts(self) -> bool:
         return bool(self.functions)
@@ -93,7 +100,17 @@ class FilePrepass(FlagChanges):
         if isinstance(node.target, cst.Name):
             self.walrus_targets.add(node.target.value)
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append((node, len(self.functions)))
+        self.class_methods[node] = set()
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.pop()
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.classes and self.classes[-1][1] == len(self.functions):
+            self.method_class[node] = self.classes[-1][0]
+            self.class_methods[self.classes[-1][0]].add(node.name.value)
         self.functions.append(node)
         self.no_grad_depth += self.disables(node)
 
@@ -110,6 +127,42 @@ class FilePrepass(FlagChanges):
 
     def leave_Lambda(self, node: cst.Lambda) -> None:
         self.functions.pop()
+
+    def visit_Assign(self, assign: cst.Assign) -> None:
+        super().visit_Assign(assign)
+        for target in assign.targets:
+            self.record_attribute(target.target, assign.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        super().visit_AugAssign(node)
+        self.record_attribute(node.target, None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.record_attribute(node.target, node.value)
+
+    def record_attribute(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.record_attribute(element.value, None)
+            return
+        if not isinstance(target, cst.Attribute):
+            return
+        self.assigned_attributes.add(target.attr.value)
+        klass = self.method_class.get(self.functions[-1]) if self.functions else None
+        if klass is not None and isinstance(target.value, cst.Name) and target.value.value == "self":
+            self.self_assignments.setdefault((klass, target.attr.value), []).append(value)
+
+    def held_values(self, node: cst.CSTNode, function: cst.CSTNode) -> list[cst.BaseExpression | None]:
+        """What the class of the method `function` assigns to `self.x`, for `node` = `self.x`
+        read in it ([] when unknown: not a method, no assignment, or `x` is a method)."""
+        klass = self.method_class.get(function)
+        if klass is None or not isinstance(node, cst.Attribute):
+            return []
+        if not (isinstance(node.value, cst.Name) and node.value.value == "self"):
+            return []
+        if node.attr.value in self.class_methods.get(klass, ()):
+            return []
+        return self.self_assignments.get((klass, node.attr.value), [])
 
     def visit_With(self, node: cst.With) -> None:
         self.no_grad_depth += self.with_disables(node)

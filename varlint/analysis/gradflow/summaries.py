@@ -5,14 +5,6 @@ arguments are (the analysis of a function body knows nothing of its parameters, 
 knows holds for every call): `def loss_function(recon_x, x): return F.mse_loss(...) + kld` makes
 `loss = loss_function(out, x)` a 0-dim tensor at the call, and `loss.data[0]` raises.
 
-`held_loss(func)`: `self.criterion(...)` in a method, where every assignment of
-`self.criterion` in the class is a loss module with its default reduction (`nn.BCELoss()`,
-`nn.BCELoss().cuda()`, a loss class of the tree: see analysis/loss_classes.py): the call gives
-a 0-dim loss.
-
-`assigned_attributes`: the attribute names the file assigns (`x.name = ...`); a parsed
-command-line option of such a name may hold anything.
-
 Recursion, generators, decorated functions, functions defined twice and names rebound
 anywhere give no summary: precision first.
 """
@@ -21,9 +13,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from functools import cached_property
-
-from varlint.analysis.loss_classes import is_loss_constructor
 from varlint.analysis.names import path_of
 from varlint.analysis.tree import walk
 
@@ -32,48 +21,6 @@ class Summaries:
     def __init__(self, context) -> None:
         self.context = context
         self._zero_dim: dict[cst.FunctionDef, bool] = {}
-
-    @cached_property
-    def assigned_attributes(self) -> frozenset[str]:
-        return frozenset(
-            path.rsplit(".", 1)[1] for _scope, path in self.context.loops.bindings if "." in path
-        )
-
-    def held_number(self, attribute: cst.Attribute) -> bool:
-        """`self.x` in a method, every assignment of `self.x` in its class a number literal
-        (`self.lambda_ = 0.25`): a number, never a tensor."""
-        bindings = self._class_bindings(attribute)
-        return bool(bindings) and all(is_number_literal(binding.value) for binding in bindings)
-
-    def _class_bindings(self, expression: cst.BaseExpression) -> list:
-        """The bindings of `self.x` in the class of the method `expression` is in ([] if it is
-        no `self.x`, or a method of that name exists)."""
-        if not (
-            isinstance(expression, cst.Attribute)
-            and isinstance(expression.value, cst.Name)
-            and expression.value.value == "self"
-        ):
-            return []
-        path = f"self.{expression.attr.value}"
-        loops = self.context.loops
-        if path in loops.augmented:
-            return []
-        function = loops.scope_of(expression)
-        klass = loops.parent_scope(function)
-        if not isinstance(function, cst.FunctionDef) or not isinstance(klass, cst.ClassDef):
-            return []
-        if path.split(".", 1)[1] in loops.methods:
-            return []
-        return loops.bindings.get((klass, path), [])
-
-    def held_loss(self, func: cst.BaseExpression) -> bool:
-        """`self.x` (called) in a method, every assignment of `self.x` in its class a loss
-        module with its default reduction."""
-        bindings = self._class_bindings(func)
-        return bool(bindings) and all(
-            binding.value is not None and is_loss_constructor(self.context, binding.value)
-            for binding in bindings
-        )
 
     def returns_zero_dim(self, function: cst.FunctionDef) -> bool:
         if function not in self._zero_dim:
@@ -148,9 +95,3 @@ def ends_in_return(function: cst.FunctionDef) -> bool:
         return False
     last = body.body[-1]
     return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)
-
-
-def is_number_literal(value: cst.BaseExpression | None) -> bool:
-    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, (cst.Minus, cst.Plus)):
-        value = value.expression
-    return isinstance(value, (cst.Integer, cst.Float))
