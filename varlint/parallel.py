@@ -14,6 +14,11 @@ from typing import Callable
 
 MIN_FILES_PER_WORKER = 4  # fewer files than this per worker: checking in-process is faster
 
+# The parent's ends of the workers' pipes. A forked worker inherits all of them and must close
+# them: holding its own pipe's other end, it would never see end-of-file when the parent dies
+# (killed, say) and would wait forever.
+_PARENT_ENDS: list = []
+
 
 def _context():
     import multiprocessing  # here: a run in one process never needs it
@@ -23,6 +28,9 @@ def _context():
 
 
 def _serve(connection, check: Callable) -> None:
+    for inherited in _PARENT_ENDS:
+        inherited.close()
+    _PARENT_ENDS.clear()
     while True:
         try:
             task = connection.recv()
@@ -37,6 +45,7 @@ def _serve(connection, check: Callable) -> None:
 class _Worker:
     def __init__(self, context, check: Callable) -> None:
         self.connection, child = context.Pipe()
+        _PARENT_ENDS.append(self.connection)
         self.process = context.Process(target=_serve, args=(child, check), daemon=True)
         self.process.start()
         child.close()
@@ -54,6 +63,11 @@ class _Worker:
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
+        self.close()
+
+    def close(self) -> None:
+        if self.connection in _PARENT_ENDS:
+            _PARENT_ENDS.remove(self.connection)
         self.connection.close()
 
 
@@ -102,7 +116,7 @@ def run(tasks: list[tuple[int, str]], check: Callable, jobs: int, arrived: Calla
                     arrived(number, FileResult(path, internal_error=crash_detail(worker.process.exitcode)))
                     busy.remove(worker)
                     workers.remove(worker)
-                    worker.connection.close()
+                    worker.close()
                     if queue:
                         replacement = _Worker(context, check)
                         workers.append(replacement)
