@@ -342,10 +342,18 @@ class ProjectIndex:
         for path, (name, _root) in named.items():
             if modules.get(name) is None or os.path.abspath(modules[name].path) != path:
                 continue
-            for root in roots:
-                alias = _relative_name(path, root)
-                if alias and alias != name and alias not in modules:
-                    aliases.setdefault(alias, name)
+            # Only the roots above this file can name it: walk up its folders (a root per
+            # script folder would make a product of files and roots quadratic).
+            directory = os.path.dirname(path)
+            while True:
+                if directory in roots:
+                    alias = _relative_name(path, directory)
+                    if alias and alias != name and alias not in modules:
+                        aliases.setdefault(alias, name)
+                parent = os.path.dirname(directory)
+                if parent == directory:
+                    break
+                directory = parent
         return cls(modules, aliases)
 
     @classmethod
