@@ -307,6 +307,8 @@ class ProjectIndex:
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
         self._roots: dict[str, str] = {}
+        # Per-run memo tables of analyses reading other modules (analysis/foreign_helpers.py).
+        self.memo: dict[str, dict] = {}
 
     # Building
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from varlint.analysis.foreign_helpers import foreign_function, foreign_sites
 from varlint.analysis.loop_sites import Frame, Roots, Site, SiteKind, head
 from varlint.analysis.names import path_of
 from varlint.analysis.torch_api import GRAD_NEUTRAL_METHODS
@@ -125,6 +126,8 @@ class HelperFollowing:
             return self._expansions[call]
         function = self.followed_callee(call)
         found: list[Site] | None = None
+        if function is None and not stack:
+            return self._cache_expansion(call, self.foreign_expansion(call_site))
         if function is not None and function not in stack and depth > 0:
             arguments = parameter_arguments(function, call)
             found = []
@@ -144,6 +147,33 @@ class HelperFollowing:
                 site.order = call_site.order + (index + 1) / (count + 1)
         if not stack:
             self._expansions[call] = found
+        return found
+
+    def _cache_expansion(self, call: cst.Call, found: list[Site] | None) -> list[Site] | None:
+        self._expansions[call] = found
+        return found
+
+    def foreign_expansion(self, call_site: Site) -> list[Site] | None:
+        """The sites a call of a helper of another module of the tree runs, as the caller sees
+        them (analysis/foreign_helpers.py); None when it cannot be followed."""
+        call: cst.Call = call_site.node  # type: ignore[assignment]
+        callee = foreign_function(self.context, call)
+        if callee is None:
+            return None
+        facts, function = callee
+        arguments = parameter_arguments(function, call)
+        inner = foreign_sites(facts, function, arguments)
+        if not inner:
+            return None
+        found = []
+        for index, site in enumerate(inner):
+            seen = self.as_seen_by(site, call_site, (), arguments)
+            seen.receiver, seen.origin = None, facts.context
+            if site.kind in (SiteKind.STEP, SiteKind.RESET) and seen.key is not None:
+                # The optimizer is the caller's object: what it steps is known from there.
+                seen.roots = self.optimizer_roots(seen.key, call_site.scope)
+            seen.order = call_site.order + (index + 1) / (len(inner) + 1)
+            found.append(seen)
         return found
 
     def followed_callee(self, call: cst.Call) -> cst.FunctionDef | None:

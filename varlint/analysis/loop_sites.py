@@ -54,6 +54,8 @@ class Site:
     # A site of a helper seen at a call: the call, in the function whose loop runs it (the
     # site's `node` stays where it is in the helper; key and roots are the caller's names).
     via: cst.CSTNode | None = None
+    # A site of a helper of another module: that module's FileContext (positions, code).
+    origin: object | None = None
 
     @property
     def where(self) -> cst.CSTNode:

@@ -55,6 +55,8 @@ __all__ = [
 
 # How many name bindings are followed when resolving what a parameter list holds.
 BINDING_DEPTH = 4
+# Methods of a module listing its parameters (`named_parameters` in comprehensions over it).
+PARAMETER_LISTS = frozenset({"parameters", "named_parameters"})
 
 # `opt`, `optim`, `optimizer`, `optimizerD`, `opt_g`, `g_optimizer`, `self.optimizer_G`...
 OPTIMIZER_NAME = re.compile(r"(?:[A-Za-z0-9]*_)?[Oo]pt(?:im|imizer|imiser)?(?:_\w*|[A-Z0-9]\w*)?")
@@ -182,9 +184,13 @@ class LoopFacts(HelperFollowing):
         if depth <= 0:
             return None
         if isinstance(expression, cst.Call):
-            if isinstance(expression.func, cst.Attribute) and expression.func.attr.value == "parameters":
+            if isinstance(expression.func, cst.Attribute) and expression.func.attr.value in PARAMETER_LISTS:
                 owner = path_of(expression.func.value)
                 return None if owner is None else frozenset({owner})
+            if isinstance(expression.func, cst.Attribute) and expression.func.attr.value == "values":
+                # `params.values()` of `params = {n: p for n, p in m.named_parameters() ...}`:
+                # the dict's roots, only when its one binding says what it holds.
+                return self._dict_roots(expression.func.value, scope, depth - 1)
             names = self.context.names.qualified(expression.func)
             if names & {"builtins.list", "builtins.tuple", "itertools.chain", "builtins.filter"}:
                 return self._union((arg.value for arg in expression.args), scope, depth)
@@ -213,6 +219,20 @@ class LoopFacts(HelperFollowing):
             if resolved is not None:
                 return resolved
         return frozenset({path})
+
+    def _dict_roots(self, expression: cst.BaseExpression, scope: cst.CSTNode, depth: int) -> Roots:
+        """The objects whose parameters the dict `expression` holds: a comprehension over one
+        `m.parameters()` / `m.named_parameters()` (filtered or not); None otherwise."""
+        path = path_of(expression)
+        if path is None or depth <= 0:
+            return None
+        bindings = self.bindings_of(path, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].value, (cst.DictComp, cst.ListComp, cst.GeneratorExp)):
+            return None
+        comprehension = bindings[0].value.for_in
+        if comprehension.inner_for_in is not None:
+            return None
+        return self.roots(comprehension.iter, bindings[0].scope, depth - 1)
 
     def _union(self, expressions: Iterable[cst.BaseExpression], scope: cst.CSTNode, depth: int) -> Roots:
         found: set[str] = set()

@@ -6,11 +6,16 @@ Finds a `for` / `while` loop that calls `.backward()` and consumes the gradients
 `with torch.no_grad(): w -= lr * w.grad`) but never resets them inside the loop: no
 `opt.zero_grad()`, `model.zero_grad()`, `x.grad.zero_()`, `x.grad.data.zero_()`,
 `x.grad = None`, `x.grad.fill_(0)`, no loop over the parameters doing one of these, and no call
-of a function of the same module that does.
+of a function of the same module that does. A helper of another module of the tree
+(`from training import train_step`) is followed too when what it steps and resets are the
+objects it receives (`def train_step(model, optimizer, x, y)`), with no loop, no unknown call
+and no early `return` in it (analysis/foreign_helpers.py).
 
 It stays silent for gradient accumulation (a reset under the same `if` as the step, e.g.
 `if (i + 1) % k == 0`), a reset at the end of the body or in a helper, several `.backward()`
-calls feeding one step (GANs, WGAN-GP critics), a fresh leaf created in every iteration, and
+calls feeding one step (GANs, WGAN-GP critics), a fresh leaf created in every iteration (also
+a module rebuilt in every iteration, its optimizer built from `params.values()` of
+`params = {n: p for n, p in module.named_parameters()}`), and
 `torch.autograd.grad(...)`, which does not accumulate. A reset only *outside* the loop (before
 it, or once per epoch while an inner loop steps every batch) does not help, and is reported.
 
@@ -60,6 +65,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from varlint.analysis.foreign_helpers import site_label
 from varlint.analysis.tree import walk
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
 from varlint.analysis.names import path_of
@@ -105,7 +111,7 @@ class MissingGradZeroing(TrainingLoopRule):
                 names = ", ".join(f"`{root}`" for root in missing)
                 self.report(
                     step.where,
-                    f"the gradients of {names}, which `{step.key}.step()` (line {self.line(step)}) "
+                    f"the gradients of {names}, which `{step.key}.step()` ({self.line(step)}) "
                     f"updates, are never reset in this loop, so each step uses the sum of their "
                     f"gradients of every earlier iteration; call `{step.key}.zero_grad()` in each "
                     f"iteration",
@@ -113,11 +119,11 @@ class MissingGradZeroing(TrainingLoopRule):
 
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)
-        consumed = [f"`{step.key}.step()` (line {self.line(step)})"] if step else []
+        consumed = [f"`{step.key}.step()` ({self.line(step)})"] if step else []
         first_update: dict[str, Site] = {}
         for site in updates:
             first_update.setdefault(site.targets[0], site)
-        consumed += [f"the update of `{path}` (line {self.line(site)})" for path, site in first_update.items()]
+        consumed += [f"the update of `{path}` ({self.line(site)})" for path, site in first_update.items()]
         message = (
             f"gradients are never reset in this loop: {' and '.join(consumed)} "
             f"{'uses' if len(consumed) == 1 else 'use'} the sum of the gradients of every earlier "
@@ -137,8 +143,8 @@ class MissingGradZeroing(TrainingLoopRule):
         plain = [site for site in backwards if not conditional(site.frames_inside(loop))]
         return (plain or backwards)[0]
 
-    def line(self, site: Site) -> int:
-        return self.context.range(site.node).start.line
+    def line(self, site: Site) -> str:
+        return site_label(self.context, site)
 
     # --- fixes ---------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ module (`criterion = nn.MSELoss(); loss = criterion(out, y)`) or a functional lo
 (`self.criterion = nn.BCELoss().cuda()` in any method) or the module is the user's own, in this
 file or another module of the tree, whose `forward` returns a full reduction (see
 analysis/loss_classes.py); sums of these with numbers (`self.lambda_ = 0.5`, a command-line
-option of `parser.parse_args()`) stay 0-dim. A `.backward()` without a gradient argument
+option of `parser.parse_args()`, `n = x.size(0)`) stay 0-dim, and so does the value of a
+function of this file whose every `return` is 0-dim, inside such sums
+(`d_loss = -torch.mean(d_real) + lambda_gp * gradient_penalty(D, x)`). A `.backward()` without a gradient argument
 says nothing of the shape: it works on any one-element tensor, `(1,)` included.
 
 ## Why is this bad

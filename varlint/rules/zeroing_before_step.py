@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from varlint.analysis.foreign_helpers import site_label
 from varlint.analysis.loops import Loop, Site, SiteKind
 from varlint.diagnostic import Applicability
 from varlint.rule import TrainingLoopRule, short_code
@@ -59,15 +60,15 @@ class ZeroingBeforeStep(TrainingLoopRule):
                 continue
             reset, backward = found
             reported.add(reset.order)
-            reset_code = f"`{self.context.code(reset.node)}`"
+            origin = reset.origin or self.context
+            reset_code = f"`{origin.code(reset.node)}`"
             if reset.via is not None:  # the reset runs in a helper the loop calls
-                line = self.context.range(reset.node).start.line
-                reset_code = f"`{short_code(self.context.code(reset.via))}` runs {reset_code} (line {line}), which"
+                reset_code = f"`{short_code(self.context.code(reset.via))}` runs {reset_code} ({self.line(reset)}), which"
             self.report(
                 reset.where,
                 f"{reset_code} clears the gradients after the last "
-                f"`.backward()` (line {self.line(backward)}) and before `{step.key}.step()` "
-                f"(line {self.line(step)}): the step sees no gradients and the parameters do not move",
+                f"`.backward()` ({self.line(backward)}) and before `{step.key}.step()` "
+                f"({self.line(step)}): the step sees no gradients and the parameters do not move",
                 fix=self.make_fix(
                     Applicability.DISPLAY_ONLY, "Move the reset before the `.backward()` call", []
                 ),
@@ -116,5 +117,5 @@ class ZeroingBeforeStep(TrainingLoopRule):
             return False
         return any(root == owner or root.startswith(owner + ".") for root in step.roots for owner in reset.roots)
 
-    def line(self, site: Site) -> int:
-        return self.context.range(site.node).start.line
+    def line(self, site: Site) -> str:
+        return site_label(self.context, site)

@@ -230,12 +230,22 @@ class Expressions:
         if receiver.kind is Kind.UNBOUND:
             return UNBOUND
         if receiver.kind is not Kind.TENSOR:
-            return TOP
+            return Value(Kind.TENSOR) if self.gradient_of_grad(node, indices) else TOP
         shape = None
         if receiver.shape is not None and indices is not None and len(indices) <= len(receiver.shape):
             shape = receiver.shape[len(indices):]
         return self.view(node, receiver, state, shape=shape)
 
+
+    def gradient_of_grad(self, node: cst.Subscript, indices: list[int] | None) -> bool:
+        """`torch.autograd.grad(...)[0]`: one of the gradient tensors it returns (not None
+        unless `allow_unused=True` is passed)."""
+        call = node.value
+        if not isinstance(call, cst.Call) or indices is None or len(indices) != 1:
+            return False
+        if self.names.qualified(call.func) != {"torch.autograd.grad"}:
+            return False
+        return not any(arg.keyword is not None and arg.keyword.value == "allow_unused" for arg in call.args)
 
     def subscript_parts(self, node: cst.Subscript, state: State) -> list[int] | None:
         """Evaluate the index expressions; the indices when all are integer constants."""
@@ -406,7 +416,12 @@ class Expressions:
             if isinstance(func, cst.Name) and local_loss_class(self.context, func.value):
                 return Value(Kind.LOSS)  # a loss class of this file (analysis/loss_classes.py)
             return Value(Kind.PASSTHROUGH_MODULE)
-        return self.unknown_call(call, state)
+        result = self.unknown_call(call, state)
+        if callee.kind is Kind.CODE and self.context.summaries.call_returns_zero_dim(call.node):
+            # A function of this file whose every return is 0-dim (analysis/gradflow/summaries.py):
+            # `lambda_gp * gradient_penalty(D, x)` stays 0-dim in sums with other 0-dim values.
+            return Value(Kind.TENSOR, shape=())
+        return result
 
 
     def module_output(self, module: Value, state: State) -> Value:

@@ -66,7 +66,9 @@ class TensorOperations:
         if name == "numpy":
             return Value(Kind.ARRAY, NO, reason=NoGradReason("numpy", self.line(node)))
         if name in api.PYTHON_VALUE_METHODS or (name == "type" and not call.values):
-            return number() if name in ("dim", "ndimension", "numel", "nelement") else OTHER
+            # `x.size(0)` / `x.stride(1)` of one dimension is an int (`x.size()` a torch.Size).
+            one_dim = name in ("size", "stride") and len(call.positional) == 1 and not call.keywords
+            return number() if one_dim or name in ("dim", "ndimension", "numel", "nelement") else OTHER
         if name in api.NEW_METHODS:
             flag = call.flag(None, "requires_grad", default=False)
             sizes = call.node.args[:-1] if name == "new_full" else call.node.args
