@@ -646,3 +646,26 @@ def test_a_loss_summed_from_zero_is_a_tensor_of_zero_dims_if_a_tensor_at_all():
     )
     assert summed.shape_if_tensor == () and not summed.is_tensor and summed.shape is None
     assert after_backward.is_tensor and after_backward.shape == ()
+
+
+FIXTURE_FILES = sorted((Path(__file__).parent.parent / "fixtures").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_may_be_tensor_never_excludes_a_tensor(path):
+    """`may_be_tensor` lets rules skip the analysis: where it says no, the analysis agrees."""
+    try:
+        context = context_of(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        pytest.skip("not UTF-8 (a VL901 fixture)")
+    except cst.ParserSyntaxError:
+        pytest.skip("not parseable (a VL900 fixture)")
+    flow = context.gradflow
+
+    class Expressions(cst.CSTVisitor):
+        def on_visit(self, node):
+            if isinstance(node, cst.BaseExpression) and not flow.may_be_tensor(node):
+                assert not flow.facts(node).is_tensor, cst.Module([]).code_for_node(node)
+            return True
+
+    context.module.visit(Expressions())

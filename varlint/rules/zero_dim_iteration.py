@@ -76,5 +76,8 @@ class ZeroDimIteration(Rule):
             )
 
     def is_zero_dim(self, expression: cst.BaseExpression) -> bool:
-        facts = self.context.gradflow.facts(expression)
+        flow = self.context.gradflow
+        if not flow.may_be_tensor(expression):
+            return False
+        facts = flow.facts(expression)
         return facts.is_tensor and facts.shape == ()

@@ -68,6 +68,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# The expression types the walk may find to be a tensor (expressions.py): every other node is
+# a literal, a display, a comprehension or a lambda, whose value is never a tensor.
+TENSOR_CAPABLE = frozenset({
+    cst.Name, cst.NamedExpr, cst.IfExp, cst.BooleanOperation, cst.Comparison, cst.UnaryOperation,
+    cst.BinaryOperation, cst.Attribute, cst.Subscript, cst.Await, cst.Yield, cst.StarredElement, cst.Call,
+})
+
+
 class GradFlow:
     def __init__(self, context) -> None:
         self.context = context
@@ -84,6 +92,19 @@ class GradFlow:
                 self._values = {}
         value = self._values.get(expression)
         return UNKNOWN if value is None else value.public()
+
+    def may_be_tensor(self, expression: cst.BaseExpression) -> bool:
+        """False when the syntax alone shows `facts(expression).is_tensor` is False, so a rule
+        that only cares about tensors need not start the analysis of the file (`for i in
+        range(n)`): a non-tensor-capable node, or a call of a builtin other than `abs` (the
+        walk's builtin_call gives a number or an unknown value for all of them)."""
+        if type(expression) not in TENSOR_CAPABLE:
+            return False
+        if isinstance(expression, cst.Call):
+            callee = self.context.names.qualified(expression.func)
+            if callee and all(name.startswith("builtins.") for name in callee) and "builtins.abs" not in callee:
+                return False
+        return True
 
     def backward_call(self, call: cst.Call) -> BackwardCall | None:
         return backward_call(call, self.context.names.qualified(call.func))
