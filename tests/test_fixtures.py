@@ -169,20 +169,7 @@ def test_fixed_program_behaves_like_original(case: FixtureCase):
     with ThreadPoolExecutor(max_workers=2) as pool:
         original, fixed = pool.map(run, [str(case.path), str(case.fixed_path)])
     assert not original.timed_out and not fixed.timed_out, f"{case.id}: timed out"
-    if original.exception is None:
-        assert (fixed.stdout, fixed.exception) == (original.stdout, None), (
-            f"{case.id}: the safe fixes changed what the program does\n"
-            f"--- original stdout\n{original.stdout}--- fixed stdout\n{fixed.stdout}"
-            f"--- fixed exception: {fixed.exception}\n{fixed.stderr}"
-        )
-    else:
-        # The original crashed (`.data[0]` on a 0-dim tensor, ...): the fixed program must do
-        # the same up to that point; it may go further.
-        assert fixed.stdout.startswith(original.stdout), (
-            f"{case.id}: the original crashed ({original.exception}) and the fixed program "
-            f"printed something else before that point\n"
-            f"--- original stdout\n{original.stdout}--- fixed stdout\n{fixed.stdout}"
-        )
+    assert_same_behaviour(case.id, original, fixed)
 
 
 # --- folder fixtures: several modules, one project ----------------------------------------
@@ -264,14 +251,21 @@ def test_fixed_project_behaves_like_original(project: ProjectFixture, tmp_path: 
     assert fixed.exception is None or not fixed.exception.startswith(("NameError", "ImportError")), (
         f"{project.id}: the fixes broke a module: {fixed.exception}"
     )
+    assert_same_behaviour(project.id, original, fixed)
+
+
+def assert_same_behaviour(case_id: str, original, fixed) -> None:
+    """The fixed program prints what the original prints; when the original crashed (`.data[0]`
+    on a 0-dim tensor, ...), the same up to that point (it may go further)."""
     if original.exception is None:
         assert (fixed.stdout, fixed.exception) == (original.stdout, None), (
-            f"{project.id}: the safe fixes changed what the program does\n"
+            f"{case_id}: the safe fixes changed what the program does\n"
             f"--- original stdout\n{original.stdout}--- fixed stdout\n{fixed.stdout}"
             f"--- fixed exception: {fixed.exception}\n{fixed.stderr}"
         )
     else:
         assert fixed.stdout.startswith(original.stdout), (
-            f"{project.id}: the original crashed ({original.exception}) and the fixed program "
-            f"printed something else before that point"
+            f"{case_id}: the original crashed ({original.exception}) and the fixed program "
+            f"printed something else before that point\n"
+            f"--- original stdout\n{original.stdout}--- fixed stdout\n{fixed.stdout}"
         )

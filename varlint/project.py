@@ -38,6 +38,7 @@ so `from models.net import G` in `repo/train.py` finds `repo/models/net.py`.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -575,6 +576,19 @@ class ProjectIndex:
         """A hash of `module`'s source (for cache keys)."""
         info = self.module(module)
         return "" if info is None else info.digest
+
+
+@functools.lru_cache(maxsize=256)
+def module_tree(path: str, digest: str) -> ast.Module | None:
+    """The stdlib AST of an indexed module as of `digest` (its `ModuleInfo.digest`): parsed
+    once for all the analyses that read other modules of the tree (loss classes, layers)."""
+    text = _read_text(path)
+    if text is None:
+        return None
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _read_text(path: str) -> str | None:

@@ -24,6 +24,7 @@ import libcst as cst
 
 from varlint.analysis import torch_api as api
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
+from varlint.project import module_tree
 
 REDUCTIONS = ("mean", "sum", "batchmean")
 FUNCTIONAL_LOSS_NAMES = frozenset(name.rsplit(".", 1)[1] for name in api.FUNCTIONAL_LOSSES)
@@ -93,14 +94,8 @@ def has_forward(klass: cst.ClassDef) -> bool:
     return any(isinstance(item, cst.FunctionDef) and item.name.value == "forward" for item in body)
 
 
-@functools.lru_cache(maxsize=4096)
 def file_loss_class(path: str, digest: str, class_name: str) -> bool:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError:
-        return False
-    return text_loss_class(text, class_name)
+    return _loss_class_in(module_tree(path, digest), class_name)
 
 
 @functools.lru_cache(maxsize=256)
@@ -113,7 +108,10 @@ def _parsed(text: str) -> ast.Module | None:
 
 @functools.lru_cache(maxsize=4096)
 def text_loss_class(text: str, class_name: str) -> bool:
-    tree = _parsed(text)
+    return _loss_class_in(_parsed(text), class_name)
+
+
+def _loss_class_in(tree: ast.Module | None, class_name: str) -> bool:
     if tree is None:
         return False
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name]

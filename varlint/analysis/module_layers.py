@@ -27,6 +27,7 @@ import functools
 from dataclasses import dataclass
 
 from varlint.analysis.tree_methods import dotted
+from varlint.project import module_tree
 
 # torch.nn layers whose forward saves a weight for the gradient of its input.
 WEIGHTED_LAYERS = frozenset({
@@ -194,12 +195,8 @@ def forward_facts(forward: ast.FunctionDef, layers: dict[str, LayerFacts | None]
 @functools.lru_cache(maxsize=1024)
 def file_classes(path: str, digest: str) -> ClassTable | None:
     """The class table of the file `path` as of `digest` (other modules of the tree)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError, RecursionError):
-        return None
-    return ClassTable(tree)
+    tree = module_tree(path, digest)
+    return None if tree is None else ClassTable(tree)
 
 
 def expression_facts(code: str, table: ClassTable) -> LayerFacts | None:
