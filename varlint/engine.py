@@ -247,9 +247,13 @@ def _visit_methods(rule_class: type) -> tuple:
     if found is None:
         import libcst as cst
 
+        from varlint.analysis.tree import own_methods
+
+        # libcst's visitor bases define a do-nothing `visit_<Node>` for every node type: only
+        # the rule's own are dispatched to.
         found = tuple(
             (getattr(cst, name[len("visit_"):]), name)
-            for name in dir(rule_class)
+            for name in sorted(own_methods(rule_class))
             if name.startswith("visit_") and isinstance(getattr(cst, name[len("visit_"):], None), type)
             and callable(getattr(rule_class, name))
         )

@@ -104,17 +104,37 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 _ENTER, _LEAVE, _ENTER_FIELD, _LEAVE_FIELD = range(4)
-_HOOKS: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+_HOOKS: dict[tuple[str, str, bool], dict[str, frozenset[str]]] = {}
+_OWN: dict[tuple[str, str], frozenset[str]] = {}
 
 
-def _field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
-    """Node type name -> fields with `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks."""
-    # Keyed by name: visitors defined inside functions are new classes at every call.
+def own_methods(visitor_class: type) -> frozenset[str]:
+    """The `visit_*` / `leave_*` methods `visitor_class` defines itself or inherits from a class
+    that is not libcst's: libcst's typed visitor bases define a do-nothing `visit_<Node>`,
+    `leave_<Node>` and per-field hook for every node type and field, and calling them (or
+    walking field by field for them) does nothing but cost time."""
     key = (visitor_class.__module__, visitor_class.__qualname__)
+    found = _OWN.get(key)
+    if found is None:
+        names: set[str] = set()
+        for klass in visitor_class.__mro__:
+            if klass.__module__.partition(".")[0] == "libcst" or klass is object:
+                continue
+            names.update(name for name in vars(klass) if name.startswith(("visit_", "leave_")))
+        found = _OWN[key] = frozenset(names)
+    return found
+
+
+def _field_hooks(visitor_class: type, every: bool = False) -> dict[str, frozenset[str]]:
+    """Node type name -> fields with `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks: the
+    visitor's own (see `own_methods`), or with `every` libcst's do-nothing ones too (a visitor
+    with its own `on_visit_attribute` is called for every field)."""
+    # Keyed by name: visitors defined inside functions are new classes at every call.
+    key = (visitor_class.__module__, visitor_class.__qualname__, every)
     hooks = _HOOKS.get(key)
     if hooks is None:
         found: dict[str, set[str]] = {}
-        for name in dir(visitor_class):
+        for name in (dir(visitor_class) if every else own_methods(visitor_class)):
             for prefix in ("visit_", "leave_"):
                 if name.startswith(prefix) and "_" in name[len(prefix):]:
                     node_type, _, field = name[len(prefix):].partition("_")
@@ -136,13 +156,13 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     recursion: `visit_<Node>` (returning False skips the children), `leave_<Node>` and the
     per-field `visit_<Node>_<field>` / `leave_<Node>_<field>` hooks are called as libcst calls
     them, on every node but formatting (whitespace, punctuation)."""
-    hooks = _field_hooks(type(visitor))
     visitor_class = type(visitor)
     if (visitor_class.on_visit is cst.CSTVisitor.on_visit and visitor_class.on_leave is cst.CSTVisitor.on_leave
             and visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
             and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute):
-        _walk_with_methods(node, visitor, hooks)
+        _walk_with_methods(node, visitor, _field_hooks(visitor_class), own_methods(visitor_class))
         return
+    hooks = _field_hooks(visitor_class, every=True)
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
     stack: list[tuple[cst.CSTNode, int, str | None]] = [(node, _ENTER, None)]
     while stack:
@@ -174,7 +194,8 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         stack.extend(reversed(items))
 
 
-def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, frozenset[str]]) -> None:
+def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, frozenset[str]],
+                       own: frozenset[str]) -> None:
     """`walk` for a visitor with libcst's own `on_visit` / `on_leave` / `on_*_attribute`: its
     `visit_<Node>`, `leave_<Node>` and per-field methods are looked up once per node type
     (libcst looks them up at every node), and a node without a `leave_` method is not
@@ -190,8 +211,9 @@ def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[s
         node_type = type(current)
         found = methods.get(node_type)
         if found is None:
-            name = node_type.__name__
-            found = (getattr(visitor, f"visit_{name}", None), getattr(visitor, f"leave_{name}", None))
+            visit_name, leave_name = f"visit_{node_type.__name__}", f"leave_{node_type.__name__}"
+            found = (getattr(visitor, visit_name, None) if visit_name in own else None,
+                     getattr(visitor, leave_name, None) if leave_name in own else None)
             methods[node_type] = found
         visit, leave = found
         if leave is not None:
@@ -212,8 +234,10 @@ def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[s
                 continue
             pair = field_methods.get((node_type, name))
             if pair is None:
-                pair = (getattr(visitor, f"visit_{node_type.__name__}_{name}", None),
-                        getattr(visitor, f"leave_{node_type.__name__}_{name}", None))
+                visit_name = f"visit_{node_type.__name__}_{name}"
+                leave_name = f"leave_{node_type.__name__}_{name}"
+                pair = (getattr(visitor, visit_name, None) if visit_name in own else None,
+                        getattr(visitor, leave_name, None) if leave_name in own else None)
                 field_methods[(node_type, name)] = pair
             if pair[0] is not None:
                 items.append((current, pair[0]))
