@@ -81,26 +81,64 @@ def _kept(value_type: type) -> bool:
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The node's children that matter, in source order."""
-    found: list[cst.CSTNode] = []
-    kept = _KEPT
-    for name in fields_of(type(node)):
-        value = getattr(node, name, None)
-        value_type = type(value)
-        if value_type is tuple or value_type is list or isinstance(value, (tuple, list)):
-            for item in value:
-                item_kept = kept.get(type(item))
-                if item_kept is None:
-                    item_kept = _kept(type(item))
-                if item_kept:
-                    found.append(item)
-        else:
-            value_kept = kept.get(value_type)
-            if value_kept is None:
-                value_kept = _kept(value_type)
-            if value_kept:
-                found.append(value)
-    return found
+    """The node's children that matter, in source order (a new list)."""
+    function = _CHILDREN.get(node.__class__)
+    if function is None:
+        function = _children_function(node.__class__)
+    return function(node)
+
+
+# node type -> its `children` function, generated from its fields: reading the fields by name
+# and testing each value's type cost several times more (a field annotated as text, such as
+# Name.value, never holds a node and is not read at all).
+_CHILDREN: dict[type, object] = {}
+
+_ITEMS = """    value = node.{field}
+    value_type = value.__class__
+    if value_type is tuple or value_type is list or isinstance(value, (tuple, list)):
+        for item in value:
+            item_kept = kept(item.__class__)
+            if item_kept is None:
+                item_kept = judge(item.__class__)
+            if item_kept:
+                found.append(item)
+    else:
+        value_kept = kept(value_type)
+        if value_kept is None:
+            value_kept = judge(value_type)
+        if value_kept:
+            found.append(value)
+"""
+_ONE = """    value = node.{field}
+    value_kept = kept(value.__class__)
+    if value_kept is None:
+        value_kept = judge(value.__class__)
+    if value_kept:
+        found.append(value)
+"""
+
+
+def _children_function(node_type: type):
+    annotations = {field.name: field.type for field in dataclasses.fields(node_type)}
+    body = []
+    for name in fields_of(node_type):
+        annotation = repr(annotations.get(name))
+        if "libcst" not in annotation and "ForwardRef" not in annotation and "CSTNode" not in annotation:
+            continue  # text (`str`, a Literal): never a node
+        body.append((_ITEMS if "Sequence" in annotation or "list" in annotation.lower() else _ONE).format(field=name))
+    if not body:
+        function = _no_children
+    else:
+        source = "def children(node, kept=kept, judge=judge):\n    found = []\n" + "".join(body) + "    return found\n"
+        namespace = {"kept": _KEPT.get, "judge": _kept}
+        exec(compile(source, f"<children of {node_type.__name__}>", "exec"), namespace)
+        function = namespace["children"]
+    _CHILDREN[node_type] = function
+    return function
+
+
+def _no_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    return []
 
 
 _ENTER, _LEAVE, _ENTER_FIELD, _LEAVE_FIELD = range(4)
@@ -160,7 +198,11 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if (visitor_class.on_visit is cst.CSTVisitor.on_visit and visitor_class.on_leave is cst.CSTVisitor.on_leave
             and visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
             and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute):
-        _walk_with_methods(node, visitor, _field_hooks(visitor_class), own_methods(visitor_class))
+        hooks = _field_hooks(visitor_class)
+        if hooks:
+            _walk_with_methods(node, visitor, hooks, own_methods(visitor_class))
+        else:
+            _walk_plain(node, visitor, own_methods(visitor_class))
         return
     hooks = _field_hooks(visitor_class, every=True)
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
@@ -192,6 +234,37 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             else:
                 items += kids
         stack.extend(reversed(items))
+
+
+def _walk_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, own: frozenset[str]) -> None:
+    """`walk` for a visitor with libcst's own `on_*` methods and no per-field hooks: per node
+    type, its `visit_` / `leave_` methods (the visitor's own) and its children function are
+    looked up once. The stack holds nodes to enter and (method, node) pairs to leave."""
+    table: dict[type, tuple] = {}
+    stack: list = [node]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        current = pop()
+        node_type = current.__class__
+        if node_type is tuple:
+            current[0](current[1])
+            continue
+        found = table.get(node_type)
+        if found is None:
+            visit_name, leave_name = f"visit_{node_type.__name__}", f"leave_{node_type.__name__}"
+            found = (getattr(visitor, visit_name, None) if visit_name in own else None,
+                     getattr(visitor, leave_name, None) if leave_name in own else None,
+                     _CHILDREN.get(node_type) or _children_function(node_type))
+            table[node_type] = found
+        visit, leave, kids_of = found
+        if leave is not None:
+            push((leave, current))
+        if visit is not None and visit(current) is False:
+            continue
+        kids = kids_of(current)
+        if kids:
+            kids.reverse()
+            extend(kids)
 
 
 def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, frozenset[str]],
