@@ -261,7 +261,17 @@ def _visit_methods(rule_class: type) -> tuple:
     return found
 
 
+_NEEDS_LIBCST: dict[type, bool] = {}
+
+
 def _needs_libcst(rule_class: type) -> bool:
+    found = _NEEDS_LIBCST.get(rule_class)
+    if found is None:
+        found = _NEEDS_LIBCST[rule_class] = _has_libcst_hooks(rule_class)
+    return found
+
+
+def _has_libcst_hooks(rule_class: type) -> bool:
     own = {
         name
         for klass in rule_class.__mro__

@@ -354,13 +354,23 @@ def _calls_set_grad_enabled(context: FileContext) -> bool:
     cached = getattr(context, "_switches_grad_mode", None)
     if cached is None:
         cached = False
-        if "set_grad_enabled" in context.text:  # only then pay for libcst.matchers (0.4 s import)
-            import libcst.matchers as m
+        if "set_grad_enabled" in context.text:
+            from varlint.analysis.tree import descendants
 
-            statement_call = m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("set_grad_enabled")) | m.Name("set_grad_enabled")))
-            cached = bool(m.findall(context.module, statement_call))
+            cached = any(isinstance(node, cst.Expr) and _is_set_grad_enabled_call(node.value)
+                         for node in descendants(context.module))
         context._switches_grad_mode = cached
     return cached
+
+
+def _is_set_grad_enabled_call(expression: cst.CSTNode) -> bool:
+    """`set_grad_enabled(...)` or `<anything>.set_grad_enabled(...)`."""
+    if not isinstance(expression, cst.Call):
+        return False
+    func = expression.func
+    if isinstance(func, cst.Attribute):
+        func = func.attr
+    return isinstance(func, cst.Name) and func.value == "set_grad_enabled"
 
 
 def shift_continuation_lines(code: str, delta: int) -> str:

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from varlint.analysis.tree import descendants
 from varlint.diagnostic import Applicability, Edit
 from varlint.rule import Rule, to_position
 
@@ -129,7 +130,6 @@ class LegacyAutogradFunction(Rule):
         )
 
     def class_edits(self, node: cst.ClassDef) -> list[Edit] | None:
-        import libcst.matchers as m  # lazily: it takes long to import
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
         if any(method.name.value not in STATIC_METHODS for method in methods):
             return None  # `__init__` or helpers keep state on `self`
@@ -142,8 +142,9 @@ class LegacyAutogradFunction(Rule):
             parameters = method.params.params
             if not parameters or parameters[0].name.value != "self":
                 return None
-            uses = m.findall(method.body, m.Name("self"))
-            attributes = [a for a in m.findall(method.body, m.Attribute(value=m.Name("self")))]
+            inside = list(descendants(method.body))
+            uses = [n for n in inside if isinstance(n, cst.Name) and n.value == "self"]
+            attributes = [a for a in inside if isinstance(a, cst.Attribute) and is_self(a.value)]
             if len(uses) != len(attributes) or any(a.attr.value not in CONTEXT_ATTRIBUTES for a in attributes):
                 return None
             start = to_position(self.context.range(method).start)
@@ -190,5 +191,12 @@ class LegacyAutogradFunction(Rule):
 
     @staticmethod
     def local_names(scope_node: cst.CSTNode) -> set[str]:
-        import libcst.matchers as m  # lazily: it takes long to import
-        return {target.value for target in m.findall(scope_node, m.AssignTarget(target=m.Name()))}
+        return {
+            found.target.value
+            for found in descendants(scope_node)
+            if isinstance(found, cst.AssignTarget) and isinstance(found.target, cst.Name)
+        }
+
+
+def is_self(expression: cst.CSTNode) -> bool:
+    return isinstance(expression, cst.Name) and expression.value == "self"
