@@ -8,7 +8,9 @@ from the result cache never loads them.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import gc
 import io
 import os
 import re
@@ -393,6 +395,29 @@ def check_paths(
     `on_result(result)` is called as each result arrives; the list returned is in `paths`
     order. A worker that dies (a crash in the parser) costs only its file an internal error.
     `settings_by_path` gives files their own settings (each file's closest config file)."""
+    with _fewer_collections():
+        return _check_paths(paths, settings, fix, jobs, cache, on_result, settings_by_path)
+
+
+# The garbage collector's generation-0 threshold during a run (CPython's default: 700). Parsing
+# and analysing allocate millions of small objects, nearly all acyclic, and each collection of
+# the young generation traverses them: 10-15% of a cold run's CPU time with the default.
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+@contextlib.contextmanager
+def _fewer_collections():
+    before = gc.get_threshold()
+    gc.freeze()  # what is alive now (modules, settings) is never collected: not traversed again
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _check_paths(paths, settings, fix, jobs, cache, on_result, settings_by_path) -> list[FileResult]:
     from varlint import parallel
     from varlint.project import ProjectIndex
 
