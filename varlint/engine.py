@@ -14,6 +14,8 @@ import gc
 import io
 import os
 import re
+import sys
+import threading
 import tokenize
 import traceback
 import warnings
@@ -143,10 +145,13 @@ def parse_source(path: str, text: str) -> tuple[cst.Module, ast.Module] | Diagno
     CPython's messages are clearer ("Missing parentheses ..."). Valid Python that libcst cannot
     take (see parser_guard: some would crash the process) is VL900 saying so. Returns the libcst
     module with the stdlib AST of the same text (positions use its line numbers)."""
+    # The recursion limit the tree is compiled under bounds its depth (parser_guard); with no
+    # other thread, nothing can change it before the guard reads it.
+    compiled_under = sys.getrecursionlimit() if threading.active_count() == 1 else None
     tree = compile_source(path, text)
     if isinstance(tree, Diagnostic):
         return tree
-    module = parse_cst(path, text, tree)
+    module = parse_cst(path, text, tree, compiled_under)
     return module if isinstance(module, Diagnostic) else (module, tree)
 
 
@@ -170,11 +175,12 @@ def compile_source(path: str, text: str) -> ast.Module | Diagnostic:
     return tool_diagnostic("VL900", path, message, row, column)
 
 
-def parse_cst(path: str, text: str, tree: ast.Module) -> cst.Module | Diagnostic:
-    """libcst's module of a text CPython compiled (`tree`), or VL900 "too large"."""
+def parse_cst(path: str, text: str, tree: ast.Module, compiled_under: int | None = None) -> cst.Module | Diagnostic:
+    """libcst's module of a text CPython compiled (`tree`, under the recursion limit
+    `compiled_under` if known), or VL900 "too large"."""
     import libcst as cst
 
-    too_deep = parser_guard.too_deep(tree)
+    too_deep = parser_guard.too_deep(tree, text, compiled_under)
     if too_deep is not None:
         return too_large(path, too_deep)
     try:

@@ -11,11 +11,18 @@ operands per kB of thread stack (7,100 for 8 MB, 1,760 for 2 MB, 860 for 1 MB), 
 operands' length or surrounding nesting. `too_deep` estimates libcst's nesting depth from the
 stdlib AST (a boolean operation with n operands is n nested libcst nodes) and refuses a tree
 deeper than half the measured limit for the stack we run on.
+
+Walking the AST for that costs a tenth of a libcst parse, so most files are let through from
+their text: a tree CPython compiled is at most about `sys.getrecursionlimit()` nodes deep
+(measured: deeper trees raise RecursionError while CPython builds them), and boolean chains
+add at most one level per `and` / `or` word of the text. When that sum stays under the limit,
+so does the depth, and the walk is not needed.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import resource
 import threading
 
@@ -51,9 +58,31 @@ def libcst_depth(tree: ast.AST) -> int:
     return deepest
 
 
-def too_deep(tree: ast.AST) -> str | None:
-    """Why libcst must not be given this tree (None: it may)."""
-    depth, limit = libcst_depth(tree), depth_limit()
+BOOLEAN_WORD = re.compile(r"\b(?:and|or)\b")
+# Levels over the recursion limit a compiled tree can have (measured: none; a Name's context
+# node, the module and statement levels are within it).
+AST_MARGIN = 50
+
+
+def surely_shallow(text: str, recursion_limit: int, limit: int) -> bool:
+    """Whether the tree CPython compiled from `text` under `recursion_limit` is surely no deeper
+    than `limit` for libcst: its plain depth is bounded by the recursion limit, and each
+    operand a boolean chain adds beyond the first is an `and` / `or` word of the text."""
+    budget = limit - recursion_limit - AST_MARGIN
+    if budget <= 0:
+        return False
+    if text.count("and") + text.count("or") <= budget:  # a quick upper bound of the words
+        return True
+    return sum(1 for _ in BOOLEAN_WORD.finditer(text)) <= budget
+
+
+def too_deep(tree: ast.AST, text: str | None = None, compiled_under: int | None = None) -> str | None:
+    """Why libcst must not be given this tree (None: it may). With the `text` it was compiled
+    from and the recursion limit it was compiled under, a surely shallow tree is not walked."""
+    limit = depth_limit()
+    if text is not None and compiled_under is not None and surely_shallow(text, compiled_under, limit):
+        return None
+    depth = libcst_depth(tree)
     if depth <= limit:
         return None
     return f"an expression nested {depth} levels deep (boolean chains count one level per operand; the limit is {limit})"
