@@ -138,23 +138,31 @@ class NameResolver:
         self.scope_created[self.module] = root
         parents, scope_of, order = self.parents, self.scope_of, self.order
         handlers = self._HANDLERS
-        stack: list[tuple[cst.CSTNode, Scope]] = [(self.module, root)]
+        # Two stacks side by side: the nodes to enter and the scopes they are evaluated in.
+        stack: list[cst.CSTNode] = [self.module]
+        scopes: list[Scope] = [root]
+        pop, pop_scope, push, push_scopes = stack.pop, scopes.pop, stack.extend, scopes.extend
         while stack:
-            node, scope = stack.pop()
+            node = pop()
+            scope = pop_scope()
             order.append(node)
             scope_of[node] = scope
-            handler = handlers.get(type(node))
+            handler = handlers.get(node.__class__)
             if handler is not None:
                 pushed = handler(self, node, scope)
                 if pushed is not None:  # the handler chose each child's scope
                     for child, child_scope in reversed(pushed):
                         parents[child] = node
-                    stack.extend(reversed(pushed))
+                        stack.append(child)
+                        scopes.append(child_scope)
                     continue
             kids = children(node)
-            for child in kids:
-                parents[child] = node
-            stack.extend((child, scope) for child in reversed(kids))
+            if kids:
+                for child in kids:
+                    parents[child] = node
+                kids.reverse()
+                push(kids)
+                push_scopes([scope] * len(kids))
 
     def _bind(self, scope: Scope, name: str, node: cst.CSTNode, kind: str = LOCAL, qualified: str | None = None) -> None:
         target = scope
