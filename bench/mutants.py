@@ -349,6 +349,7 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="list the missed mutants")
     parser.add_argument("--per-file", type=int, default=0, help="at most N mutants of each kind per file (0: all)")
     parser.add_argument("--progress", action="store_true", help="print each file as it is done (stderr)")
+    parser.add_argument("--only", default="", help="mutate only the files whose path contains this (the index spans the whole tree)")
     args = parser.parse_args(argv)
     totals, detected = Counter(), Counter()
     missed: list[Mutant] = []
@@ -364,6 +365,8 @@ def main(argv=None) -> int:
     # imports and classes of the other modules resolve.
     project = ProjectIndex.build(paths)
     for path in paths:
+        if args.only and args.only not in path:
+            continue
         try:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()

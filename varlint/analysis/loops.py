@@ -235,9 +235,11 @@ class LoopFacts(HelperFollowing):
         return self.roots(comprehension.iter, bindings[0].scope, depth - 1)
 
     def _union(self, expressions: Iterable[cst.BaseExpression], scope: cst.CSTNode, depth: int) -> Roots:
+        # The parts of one expression (`list(a.parameters()) + list(b.parameters()) + ...`):
+        # finite syntax, so the depth (which bounds the bindings followed) stays.
         found: set[str] = set()
         for expression in expressions:
-            roots = self.roots(expression, scope, depth - 1)
+            roots = self.roots(expression, scope, depth)
             if roots is None:
                 return None
             found |= roots
