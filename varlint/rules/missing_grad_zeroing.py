@@ -150,9 +150,11 @@ class MissingGradZeroing(TrainingLoopRule):
 
     def zero_grad_fix(self, loop: Loop, step: Site) -> Fix:
         message = f"Insert `{step.key}.zero_grad()` at the start of the loop body"
-        if step.via is not None or self.context.loops.rebound(loop, step.key.split(".", 1)[0]):  # type: ignore[union-attr]
-            # Stepped in a helper (its names may not be the loop's), or (re)built inside the
-            # loop: the optimizer does not exist at the top yet.
+        facts = self.context.loops
+        if step.via is not None or facts.rebound(loop, step.key.split(".", 1)[0]) or facts.branches(loop, step):  # type: ignore[union-attr]
+            # Stepped in a helper (its names may not be the loop's), (re)built inside the
+            # loop, or stepped only under `if args.use_optimizer:`: the optimizer may not
+            # exist at the top of the body.
             return self.make_fix(Applicability.DISPLAY_ONLY, message, [])
         edit = self.insert_first(loop.node.body, f"{step.key}.zero_grad()")
         return self.make_fix(Applicability.UNSAFE, message, [edit])
