@@ -66,6 +66,7 @@ from functools import cached_property
 import libcst as cst
 
 from varlint.analysis.foreign_helpers import site_label
+from varlint.analysis.stale_steps import stale_use
 from varlint.analysis.tree import walk
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
 from varlint.analysis.names import path_of
@@ -83,7 +84,8 @@ class MissingGradZeroing(TrainingLoopRule):
         consumers = [site for site in facts.consumers(loop) if not facts.fresh_each_iteration(loop, site)]
         unreset = [site for site in consumers if not facts.resets(loop, site)]
         if not unreset:
-            self.check_partial_resets(loop, consumers)
+            if not self.check_partial_resets(loop, consumers):
+                self.check_stale_uses(loop, consumers)
             return
         optimizers = list(dict.fromkeys(site.key for site in consumers if site.kind is SiteKind.STEP))
         unreset_steps = [site for site in unreset if site.kind is SiteKind.STEP]
@@ -102,12 +104,14 @@ class MissingGradZeroing(TrainingLoopRule):
             return
         self.report_at_backward(loop, unreset_updates, unreset_steps[0] if unreset_steps else None)
 
-    def check_partial_resets(self, loop: Loop, consumers: list[Site]) -> None:
+    def check_partial_resets(self, loop: Loop, consumers: list[Site]) -> bool:
         """Every step is reset, but some of the objects it steps never are."""
         facts = self.context.loops
+        reported = False
         for step in dict((site.key, site) for site in consumers if site.kind is SiteKind.STEP).values():
             missing = facts.unreset_roots(loop, step, facts.resets(loop, step))
             if missing:
+                reported = True
                 names = ", ".join(f"`{root}`" for root in missing)
                 self.report(
                     step.where,
@@ -116,6 +120,24 @@ class MissingGradZeroing(TrainingLoopRule):
                     f"gradients of every earlier iteration; call `{step.key}.zero_grad()` in each "
                     f"iteration",
                 )
+        return reported
+
+    def check_stale_uses(self, loop: Loop, consumers: list[Site]) -> None:
+        """A step that applies again the gradients another optimizer's step applied (see
+        analysis/stale_steps.py)."""
+        for step in dict((site.key, site) for site in consumers if site.kind is SiteKind.STEP).values():
+            stale = stale_use(self.context.loops, loop, step)
+            if stale is None:
+                continue
+            backward = self.context.module.code_for_node(stale.backward.node)
+            self.report(
+                step.where,
+                f"`{step.key}.step()` applies again the gradients of `{stale.module}` that "
+                f"`{stale.first_step.key}.step()` ({self.line(stale.first_step)}) already applied: "
+                f"`{backward}` ({self.line(stale.backward)}) wrote them after their last reset "
+                f"({self.line(stale.reset)}) and nothing resets them before this step; call "
+                f"`{step.key}.zero_grad()` before its backward in each iteration",
+            )
 
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)
