@@ -9,7 +9,15 @@ Finds a `for` / `while` loop that calls `.backward()` and consumes the gradients
 of a function of the same module that does. A helper of another module of the tree
 (`from training import train_step`) is followed too when what it steps and resets are the
 objects it receives (`def train_step(model, optimizer, x, y)`), with no loop, no unknown call
-and no early `return` in it (analysis/foreign_helpers.py).
+and no early `return` in it (analysis/foreign_helpers.py). A reset in the other branch of an
+`if` on the same condition as the step (`if args.use_optimizer: ... else: model.zero_grad()`),
+when nothing in the loop may change that condition, does not count: it never runs with the step.
+
+It also reports a step that applies again gradients another optimizer's step already applied
+(InfoGAN's `optimizer_info` over both networks, with `optimizer_D.zero_grad()` missing): the last
+reset of one of its modules comes before a backward whose loss is surely computed from a call
+of that module, and the other step runs after that backward (analysis/stale_steps.py; only when
+every gradient site of the loop runs once per iteration).
 
 It stays silent for gradient accumulation (a reset under the same `if` as the step, e.g.
 `if (i + 1) % k == 0`), a reset at the end of the body or in a helper, several `.backward()`
