@@ -48,7 +48,7 @@ def stale_use(facts, loop: Loop, step: Site) -> StaleUse | None:
     if step.kind is not SiteKind.STEP or step.roots is None or step.key is None or step.via is not None:
         return None
     sequence = direct_sites(facts, loop)
-    if sequence is None or step not in sequence or switches_requires_grad(facts):
+    if sequence is None or step not in sequence:
         return None
     resets = facts.resets(loop, step)
     if any(site not in sequence for site in resets):
@@ -56,7 +56,7 @@ def stale_use(facts, loop: Loop, step: Site) -> StaleUse | None:
     for module in sorted(step.roots):
         found = _walk_back(facts, loop, sequence, step, module, resets)
         if found is not None:
-            return found
+            return None if switches_requires_grad(facts) else found
     return None
 
 
