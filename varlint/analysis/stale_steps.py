@@ -27,7 +27,7 @@ import libcst as cst
 
 from varlint.analysis.loop_sites import Loop, Site, SiteKind, related
 from varlint.analysis.names import path_of
-from varlint.analysis.torch_api import FULL_REDUCTIONS, FUNCTIONAL_LOSSES, LOSS_MODULES
+from varlint.analysis.torch_api import FUNCTIONAL_LOSSES, LOSS_MODULES
 from varlint.analysis.tree import walk
 
 GRAD_SITES = (SiteKind.BACKWARD, SiteKind.STEP, SiteKind.RESET, SiteKind.UPDATE)
