@@ -195,3 +195,15 @@ def test_two_scripts_of_one_name_resolve_to_their_siblings(tmp_path):
     assert index.resolve("train", "RNN") == "model.RNN"
     assert "Net" in index.exports("model") and "Net" not in index.exports(b_model)
     assert index.resolve("run", "Net") == "model.Net"
+
+
+def test_a_script_depends_on_the_namesake_beside_it(tmp_path):
+    # The result cache keys b/train.py on b/model.py, the module its names resolve to.
+    paths = tree(tmp_path, {
+        "a/model.py": "",
+        "b/model.py": "",
+        "b/train.py": "from model import *\n",
+    })
+    index = ProjectIndex.build(paths)
+    b_model = index.module_name(str(tmp_path / "b/model.py"))
+    assert b_model in index.dependencies(index.module_name(str(tmp_path / "b/train.py")))

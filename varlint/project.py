@@ -562,6 +562,7 @@ class ProjectIndex:
         if info is None:
             return set()
         found = set()
+        importer = self.canonical_module(module)
         for row in info.imports:
             for candidate in (f"{row.module}.{row.name}" if row.name else None, row.module):
                 if candidate is None:
@@ -569,6 +570,8 @@ class ProjectIndex:
                 canonical = self.canonical_module(candidate)
                 if canonical is not None:
                     found.add(canonical)
+                    # and the namesake beside the importer, which its names resolve to
+                    found.add(self.canonical_module(candidate, importer) or canonical)
             # `import a.b.c` also runs a and a.b.
             parts = row.module.split(".")
             for end in range(1, len(parts)):
