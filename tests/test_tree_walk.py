@@ -95,8 +95,8 @@ def modules():
     for path in SAMPLE:
         try:
             yield path.name, cst.parse_module(path.read_text(encoding="utf-8"))
-        except cst.ParserSyntaxError:
-            continue
+        except (cst.ParserSyntaxError, UnicodeDecodeError):
+            continue  # fixtures of unparsable or undecodable files
 
 
 @pytest.mark.parametrize("visitor_class", [Recorder, FieldRecorder])
