@@ -453,11 +453,15 @@ class NameResolver:
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Canonical qualified names of `node` from imports or builtins (empty if local)."""
+        return set(self.qualified_frozen(node))
+
+    def qualified_frozen(self, node: cst.CSTNode) -> frozenset[str]:
+        """`qualified`, not copied (for the callers that only read it)."""
         # Memoized per node: every rule with a `visit_Call` asks for its callee.
         known = self._qualified.get(node)
         if known is None:
             known = self._qualified[node] = frozenset(self._compute_qualified(node))
-        return set(known)
+        return known
 
     def _compute_qualified(self, node: cst.CSTNode) -> set[str]:
         if not is_dotted_name(node):
@@ -527,7 +531,7 @@ class NameResolver:
         return name
 
     def is_(self, node: cst.CSTNode, *qualified_names: str) -> bool:
-        return not self.qualified(node).isdisjoint(qualified_names)
+        return not self.qualified_frozen(node).isdisjoint(qualified_names)
 
     def callee(self, call: cst.Call) -> set[str]:
         return self.qualified(call.func)

@@ -63,7 +63,7 @@ class VariableReference(Rule):
         self._check(node)
 
     def _check(self, node: cst.Name | cst.Attribute) -> None:
-        if VARIABLE not in self.context.names.qualified(node) or self._is_call_or_import(node):
+        if VARIABLE not in self.context.names.qualified_frozen(node) or self._is_call_or_import(node):
             return
         comparison = self._type_comparison(node)
         if comparison is not None:
