@@ -38,6 +38,7 @@ so `from models.net import G` in `repo/train.py` finds `repo/models/net.py`.
 from __future__ import annotations
 
 import ast
+import collections
 import functools
 import hashlib
 import os
@@ -300,15 +301,20 @@ def literal_names(value: ast.AST | None) -> tuple[str, ...] | None:
 
 
 class ProjectIndex:
-    def __init__(self, modules: dict[str, ModuleInfo], aliases: dict[str, str] | None = None) -> None:
+    def __init__(self, modules: dict[str, ModuleInfo], aliases: dict[str, str] | None = None,
+                 by_path: dict[str, str] | None = None) -> None:
         self.modules = modules
         # Other names a module is reachable by (namespace-package paths): alias -> module.
         self.aliases = aliases or {}
-        self._by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
+        if by_path is None:
+            by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
+        self._by_path = by_path
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
         self._roots: dict[str, str] = {}
-        # Per-run memo tables of analyses reading other modules (analysis/foreign_helpers.py).
+        # Memo tables of analyses reading other modules (analysis/foreign_helpers.py), shared
+        # by the indexes `with_module` derives from this one: their keys hold the digests the
+        # entry depends on (see `dependency_key`).
         self.memo: dict[str, dict] = {}
 
     # Building
@@ -368,14 +374,29 @@ class ProjectIndex:
         return cls({name: info})
 
     def with_module(self, path: str, text: str) -> "ProjectIndex":
-        """This index with `path` re-read from `text` (an editor's unsaved buffer, a fix)."""
+        """This index with `path` re-read from `text` (an editor's unsaved buffer, a fix): only
+        that module is read again; the others' facts, the memo tables and (when its imports are
+        unchanged) the import graph are shared with this index. The analyses that read another
+        module's source (`module_source`, `module_tree`) see `text`, not the file on disk."""
         name = self.module_name(path) or package_module_name(path)[0]
-        info = read_module(name, path, text, os.path.basename(path) == "__init__.py")
-        if self.modules.get(name) is not None and self.modules[name].digest == info.digest:
+        digest = source_digest(text)
+        previous = self.modules.get(name)
+        if previous is not None and previous.digest == digest:
             return self
+        info = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+        _remember_source(path, info.digest, text)
         modules = dict(self.modules)
         modules[name] = info
-        return ProjectIndex(modules, self.aliases)
+        by_path = self._by_path
+        if previous is None or os.path.abspath(previous.path) != os.path.abspath(path):
+            by_path = {**by_path, os.path.abspath(path): name}
+        index = ProjectIndex(modules, self.aliases, by_path)
+        index.memo = self.memo
+        if previous is not None and previous.imports == info.imports and previous.error == info.error:
+            index._dependencies = self._dependencies  # the same import graph
+            index._importers = self._importers
+            index._roots = self._roots
+        return index
 
     # Pickling: drop the memo tables.
 
@@ -577,12 +598,45 @@ class ProjectIndex:
         info = self.module(module)
         return "" if info is None else info.digest
 
+    def dependency_key(self, module: str) -> tuple:
+        """What a fact computed from `module` within this tree depends on: its digest and the
+        digests of the tree modules it imports (transitively). Memo entries keyed by it stay
+        valid in the indexes `with_module` derives (an edit elsewhere keeps the key)."""
+        start = self.canonical_module(module) or module
+        return (self.summary_digest(start),
+                tuple(sorted((d, self.summary_digest(d)) for d in self.dependencies(start))))
+
+
+# Texts given to `with_module` (unsaved editor buffers), by (absolute path, digest).
+_SOURCES: "collections.OrderedDict[tuple[str, str], str]" = collections.OrderedDict()
+SOURCES_KEPT = 256
+
+
+def _remember_source(path: str, digest: str, text: str) -> None:
+    key = (os.path.abspath(path), digest)
+    _SOURCES[key] = text
+    _SOURCES.move_to_end(key)
+    while len(_SOURCES) > SOURCES_KEPT:
+        _SOURCES.popitem(last=False)
+
+
+def module_source(path: str, digest: str) -> str | None:
+    """The source of an indexed module as of `digest` (its `ModuleInfo.digest`): the text given
+    to `with_module`, else the file if it still has that digest (None: it changed since)."""
+    text = _SOURCES.get((os.path.abspath(path), digest))
+    if text is not None:
+        return text
+    text = _read_text(path)
+    if text is None or source_digest(text) != digest:
+        return None
+    return text
+
 
 @functools.lru_cache(maxsize=256)
 def module_tree(path: str, digest: str) -> ast.Module | None:
     """The stdlib AST of an indexed module as of `digest` (its `ModuleInfo.digest`): parsed
     once for all the analyses that read other modules of the tree (loss classes, layers)."""
-    text = _read_text(path)
+    text = module_source(path, digest)
     if text is None:
         return None
     try:

@@ -32,20 +32,25 @@ def module_facts(project, module_name: str):
     if info is None or info.error is not None:
         return None
     memo = project.memo.setdefault(MEMO_KEY, {})
-    key = (os.path.abspath(info.path), info.digest)
-    if key not in memo:
-        memo[key] = _read_facts(project, info)
-    return memo[key]
+    # One entry per module, valid while the module and the modules it imports are unchanged
+    # (the memo is shared by the indexes an editor's edits derive: see ProjectIndex.with_module).
+    path, key = os.path.abspath(info.path), project.dependency_key(module_name)
+    kept = memo.get(path)
+    if kept is None or kept[0] != key:
+        kept = memo[path] = (key, _read_facts(project, info))
+    return kept[1]
 
 
 def _read_facts(project, info):
+    from varlint.project import module_source
     from varlint.rule import FileContext
 
+    text = module_source(info.path, info.digest)
+    if text is None:
+        return None  # changed on disk since it was indexed: unknown
     try:
-        with open(info.path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
         module = cst.parse_module(text)
-    except (OSError, cst.ParserSyntaxError, RecursionError, ValueError):
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
         return None
     context = FileContext(info.path, module, project=project, module_name=info.name, text=text)
     return context.loops
