@@ -1,0 +1,133 @@
+"""The language server's lint thread: runs engine calls one at a time, off the event loop, and
+can stop a call midway (a lint of a version the user has already edited away).
+
+A thread cannot be stopped from outside in Python, except by an asynchronous exception
+(`PyThreadState_SetAsyncExc`), raised in the thread at its next bytecode. The engine keeps no
+state across calls that such an exception could leave half-written (its caches are filled by
+one assignment once computed; per-file state is dropped with the call), and every engine call
+of the server runs in this one thread, so a lock the exception might leave held (the lock of a
+`functools.cached_property`) is held by the only thread that takes it (they are re-entrant).
+
+The exception may also arrive late (once the call is over): the thread's own loop never loses
+a job to it. Jobs stay in the queue until their result is handed over, each step is repeated
+when interrupted, a job interrupted by a cancellation meant for an earlier one is run again,
+and the thread waits for work in `os.read` (C code: the exception waits until it returns,
+and a lost wake-up byte is harmless, the queue is the truth).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ctypes
+import dataclasses
+import os
+import threading
+import time
+
+
+class Cancelled(BaseException):
+    """Raised in the lint thread to stop the call it runs."""
+
+
+CANCELLED = object()  # the result of a cancelled call
+
+
+@dataclasses.dataclass(eq=False)
+class Job:
+    function: object
+    arguments: tuple
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+    cancellable: bool
+    outcome: tuple | None = None  # (ok, value or exception)
+    delivered: bool = False
+    cpu: float = 0.0  # thread CPU seconds the call used
+
+
+class LintWorker:
+    def __init__(self) -> None:
+        self.jobs: collections.deque[Job] = collections.deque()
+        self.current: Job | None = None
+        self.target: Job | None = None  # the job a cancellation was sent for
+        self.cancelled = 0  # calls stopped midway
+        self._wake_read, self._wake_write = os.pipe()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="varlint-lint", daemon=True)
+        self._thread.start()
+
+    def submit(self, function, *arguments, cancellable: bool = False) -> Job:
+        """Queue `function(*arguments)`; `await job.future` gives its result (CANCELLED when it
+        was cancelled, its exception when it raised)."""
+        loop = asyncio.get_running_loop()
+        job = Job(function, arguments, loop.create_future(), loop, cancellable)
+        self.jobs.append(job)
+        os.write(self._wake_write, b"x")
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Stop `job`: dropped if it has not started, interrupted if it runs and is cancellable."""
+        if job.outcome is not None or not job.cancellable:
+            return
+        if self.current is job:
+            self.target = job
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread.ident), ctypes.py_object(Cancelled))
+        elif job in self.jobs:
+            job.outcome = (True, CANCELLED)
+
+    def stop(self) -> None:
+        self._stopped = True
+        os.write(self._wake_write, b"x")
+
+    # --- the thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopped:
+            try:
+                self._step()
+            except Cancelled:
+                continue  # a late cancellation: the step is done again
+
+    def _step(self) -> None:
+        if not self.jobs:
+            os.read(self._wake_read, 4096)
+            return
+        job = self.jobs[0]
+        if job.outcome is None:
+            self._execute(job)
+            return
+        if not job.delivered:
+            try:
+                job.loop.call_soon_threadsafe(_settle, job)
+            except RuntimeError:  # the event loop is closed: nobody waits any more
+                pass
+            job.delivered = True
+        if self.jobs and self.jobs[0] is job:
+            self.jobs.popleft()
+
+    def _execute(self, job: Job) -> None:
+        started = time.thread_time()
+        try:
+            self.current = job
+            value = job.function(*job.arguments)
+            outcome = (True, value)
+        except Cancelled:
+            outcome = (True, CANCELLED) if self.target is job else None  # None: run it again
+            if outcome is not None:
+                self.cancelled += 1
+        except Exception as error:  # noqa: BLE001 - handed to the awaiting coroutine
+            outcome = (False, error)
+        finally:
+            self.current = None
+        job.cpu = time.thread_time() - started
+        job.outcome = outcome
+
+
+def _settle(job: Job) -> None:
+    if job.future.done():
+        return
+    ok, value = job.outcome
+    if ok:
+        job.future.set_result(value)
+    else:
+        job.future.set_exception(value)
