@@ -257,7 +257,7 @@ class VarlintServer(LanguageServer):
         return {
             "counters": {**self.counters, "cancelled": self.worker.cancelled},
             "index_modules": len(self.index.modules) if self.index is not None else None,
-            "running": sorted(self.in_flight),
+            "running": sorted(uri for uri, job in self.in_flight.items() if job is self.worker.current),
             "timings": {name: list(values) for name, values in self.timings.items()},
         }
 
