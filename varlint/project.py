@@ -476,13 +476,14 @@ class ProjectIndex:
 
     def star_importers(self, module: str) -> set[str]:
         if self._importers is None:
-            self._importers = {}
+            importers: dict[str, set[str]] = {}
             for name, info in self.modules.items():
                 for row in info.imports:
                     if row.star:
                         source = self.canonical_module(row.module)
                         if source is not None:
-                            self._importers.setdefault(source, set()).add(name)
+                            importers.setdefault(source, set()).add(name)
+            self._importers = importers  # once complete (a lint stopped midway leaves none)
         return set(self._importers.get(self.canonical_module(module) or module, set()))
 
     def importers_needing(self, module: str, name: str) -> set[str]:
