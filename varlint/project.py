@@ -312,6 +312,7 @@ class ProjectIndex:
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
         self._roots: dict[str, str] = {}
+        self._dependency_keys: dict[str, tuple] = {}
         # Memo tables of analyses reading other modules (analysis/foreign_helpers.py), shared
         # by the indexes `with_module` derives from this one: their keys hold the digests the
         # entry depends on (see `dependency_key`).
@@ -604,8 +605,12 @@ class ProjectIndex:
         digests of the tree modules it imports (transitively). Memo entries keyed by it stay
         valid in the indexes `with_module` derives (an edit elsewhere keeps the key)."""
         start = self.canonical_module(module) or module
-        return (self.summary_digest(start),
-                tuple(sorted((d, self.summary_digest(d)) for d in self.dependencies(start))))
+        key = self._dependency_keys.get(start)
+        if key is None:
+            key = (self.summary_digest(start),
+                   tuple(sorted((d, self.summary_digest(d)) for d in self.dependencies(start))))
+            self._dependency_keys[start] = key
+        return key
 
 
 # Texts given to `with_module` (unsaved editor buffers), by (absolute path, digest).
