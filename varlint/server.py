@@ -14,16 +14,19 @@
   one module, as `varlint check` does for `.ipynb` files.
 
 Speed (a lint of a 500-line file is the engine's time, nothing more): the engine is warmed up
-and the workspace's project index (varlint/project.py) built in the background after
-`initialized`; each lint updates the index with its document's text (`with_module`, so the
-other open documents see unsaved edits, and the ones importing it are linted again), instead
-of rebuilding it. Results are kept by (path, content hash, selected rules, digests of the
-modules it imports): a document whose key is unchanged (saved, settings reloaded the same,
-an edit undone) is not linted again. Changes are debounced; the engine runs in a worker thread,
-one lint per document at a time: a lint superseded while it runs is not interrupted (the
-engine cannot be stopped midway in a thread) but its result is dropped and the newest version
-is linted right after. "Fix all" is computed only when the client resolves the action
-(`codeAction/resolve`), or off the event loop for a client that cannot resolve.
+(a small training loop is linted) and the workspace's project index (varlint/project.py) built
+in the background after `initialized`; each lint updates the index with its document's text
+(`with_module`: only that module is read again, the other modules' facts and the analyses'
+memo of them are kept; the other open documents see unsaved edits, and the ones importing it
+are linted again), instead of rebuilding it. Results are kept by (path, content hash, selected
+rules, digests of the modules it imports): a document whose key is unchanged (saved, settings
+reloaded the same, an edit undone) is not linted again. Changes are debounced; every engine call
+runs in one lint thread (varlint/lint_worker.py), and a lint still running when its document
+changes is stopped there (its result would be dropped) so the newest version is linted at once.
+"Fix all" is computed only when the client resolves the action (`codeAction/resolve`), or off
+the event loop for a client that cannot resolve. The `varlint/status` request answers counters
+(index builds, modules re-read, lints, lints cancelled) and recent timings (index update, the
+engine's CPU and wall time, publish), for the tests and bench/server_latency.py.
 """
 
 from __future__ import annotations
@@ -44,9 +47,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from varlint import engine, files, fixes, noqa, notebook
-from varlint.lint_worker import CANCELLED, LintWorker
 from varlint.config import ConfigError, Settings, find_config, load_settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
+from varlint.lint_worker import CANCELLED, LintWorker
 from varlint.rules import rule_by_code
 
 DEBOUNCE_SECONDS = 0.02  # after the last keystroke of a burst, lint once
