@@ -17,7 +17,7 @@ that version. Rows (milliseconds, wall time in this process):
 - the engine's share: engine.lint_text on the same texts in this process (CPU and wall time),
   so the server's own overhead = server CPU per change - engine CPU. On a loaded machine wall
   times stretch; the CPU rows do not. The engine row updates a project index with each text
-  (`with_module`), as the server does.
+  (`with_module`) and collects garbage between lints, not during them, as the server does.
 - the breakdown of a change (CPU, medians): index update, parse, the analyses, the rules (what
   is left of `lint_text`), noqa, and the server's publish and other overhead (its
   `varlint/status` timings).
@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -234,6 +235,7 @@ def engine_rows(text: str, texts: list[str]) -> dict:
         breakdown = Breakdown()
         engine_times, engine_walls, phases = [], [], []
         for changed in texts:
+            gc.disable()  # as the server's lint thread: collections when idle (lint_worker.py)
             started, wall = time.process_time(), time.perf_counter()
             with breakdown:
                 index = index.with_module(path, changed)
@@ -241,6 +243,8 @@ def engine_rows(text: str, texts: list[str]) -> dict:
             engine_times.append(time.process_time() - started)
             engine_walls.append(time.perf_counter() - wall)
             phases.append(breakdown.take())
+            gc.enable()
+            gc.collect()
     return {"engine": engine_times, "engine_wall": engine_walls, "phases": phases}
 
 

@@ -431,6 +431,12 @@ def test_a_lint_made_stale_by_an_edit_is_cancelled(tmp_path: Path):
             assert sorted(d.code for d in await s.diagnostics(uri)) == ["VL001", "VL003", "VL004"]
             assert [p.version for p in s.published[uri]] == [2]
             assert (await status(s))["counters"]["cancelled"] == 1
+            # The garbage of the lints is collected once the lint thread is idle, once.
+            await asyncio.sleep(0.5)
+            collections = (await status(s))["counters"]["collections"]
+            assert collections >= 1
+            await asyncio.sleep(0.3)
+            assert (await status(s))["counters"]["collections"] == collections
             # Nothing the interrupted lint left behind changes a later lint.
             s.replace_all(uri, long_text)
             after = await s.diagnostics(uri, 2)

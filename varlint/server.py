@@ -25,7 +25,7 @@ runs in one lint thread (varlint/lint_worker.py), and a lint still running when 
 changes is stopped there (its result would be dropped) so the newest version is linted at once.
 "Fix all" is computed only when the client resolves the action (`codeAction/resolve`), or off
 the event loop for a client that cannot resolve. The `varlint/status` request answers counters
-(index builds, modules re-read, lints, lints cancelled) and recent timings (index update, the
+(index builds, modules re-read, lints, lints cancelled, garbage collections) and recent timings (index update, the
 engine's CPU and wall time, publish), for the tests and bench/server_latency.py.
 """
 
@@ -49,7 +49,7 @@ from pygls.uris import to_fs_path
 from varlint import engine, files, fixes, noqa, notebook
 from varlint.config import ConfigError, Settings, find_config, load_settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
-from varlint.lint_worker import CANCELLED, LintWorker
+from varlint.lint_worker import CANCELLED, LintWorker, freeze_survivors
 from varlint.rules import rule_by_code
 
 DEBOUNCE_SECONDS = 0.02  # after the last keystroke of a burst, lint once
@@ -258,7 +258,7 @@ class VarlintServer(LanguageServer):
 
     def status(self) -> dict:
         return {
-            "counters": {**self.counters, "cancelled": self.worker.cancelled},
+            "counters": {**self.counters, "cancelled": self.worker.cancelled, "collections": self.worker.collections},
             "index_modules": len(self.index.modules) if self.index is not None else None,
             "running": sorted(uri for uri, job in self.in_flight.items() if job is self.worker.current),
             "timings": {name: list(values) for name, values in self.timings.items()},
@@ -305,6 +305,7 @@ class VarlintServer(LanguageServer):
     async def warm_up(self) -> None:
         """Import and warm up the engine, then index the workspace (in a worker thread)."""
         await self.in_worker(engine.lint_text, "warm_up.py", WARM_UP, engine.known_codes())
+        await self.in_worker(freeze_survivors)
         root = self.workspace.root_path
         if not root or not os.path.isdir(root):
             return
