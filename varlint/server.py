@@ -52,7 +52,8 @@ from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.lint_worker import CANCELLED, LintWorker, freeze_survivors
 from varlint.rules import rule_by_code
 
-DEBOUNCE_SECONDS = 0.02  # after the last keystroke of a burst, lint once
+DEBOUNCE_SECONDS = 0.01  # edits arriving together (a paste, several cursors) are linted once; a lint
+# still running when its document changes again is stopped (varlint/lint_worker.py)
 DEPENDENT_DELAY = 0.3  # an edited module's importers are linted again a little later
 RESULTS_KEPT = 64  # lint results kept by key (undo, a save, a settings reload)
 TIMINGS_KEPT = 200  # per lint, for `varlint/status`
