@@ -105,6 +105,10 @@ class LintWorker:
                 self._step()
             except Cancelled:
                 continue  # a late cancellation: the step is done again
+            except Exception as error:  # noqa: BLE001 - a bug here must not stop every later lint
+                if self.jobs and self.jobs[0].outcome is None:
+                    self.jobs[0].outcome = (False, error)
+                time.sleep(0.01)
 
     def _step(self) -> None:
         if not self.jobs:
