@@ -245,7 +245,7 @@ def engine_rows(text: str, texts: list[str]) -> dict:
             phases.append(breakdown.take())
             gc.enable()
             gc.collect()
-    return {"engine": engine_times, "engine_wall": engine_walls, "phases": phases}
+    return {"engine": engine_times, "engine_wall": engine_walls, "phases": phases, "missing": breakdown.missing}
 
 
 # (row, module, attribute): the functions whose own CPU time (calls of the other functions
@@ -276,6 +276,7 @@ class Breakdown:
         self.totals: dict[str, float] = {}
         self.stack: list[list[float]] = []
         self.patches = []
+        self.missing: list[str] = []
         for phase, module_name, attribute in PHASES:
             owner = importlib.import_module(module_name)
             *outer, name = attribute.split(".")
@@ -283,6 +284,7 @@ class Breakdown:
                 owner = getattr(owner, part, None)
             found = vars(owner).get(name) if owner is not None else None
             if found is None:
+                self.missing.append(f"{module_name}.{attribute}")
                 continue  # renamed since: that phase's time goes to its caller's
             if isinstance(found, functools.cached_property):
                 self.patches.append((found, "func", found.func, self.timed(phase, found.func)))
@@ -355,6 +357,8 @@ def main() -> int:
     print(f"  server overhead CPU (median)     {ms(server_cpu - engine_median)}")
     print("  breakdown of a change, CPU (medians; this tree):")
     phases = this["phases"]
+    if this["missing"]:
+        print(f"    (not found, counted in their callers' rows: {', '.join(this['missing'])})")
     for phase in dict.fromkeys(phase for phase, _, _ in PHASES):
         print(f"    {phase:32}{ms(statistics.median(p.get(phase, 0.0) for p in phases))}")
     status = this.get("status") or {}
