@@ -16,7 +16,8 @@ and a lost wake-up byte is harmless, the queue is the truth).
 
 Garbage collection: the cyclic collector is off while the server runs, and this thread collects
 when it has been idle for IDLE_COLLECT_SECONDS after a call (the result is published by then),
-or before a call once many allocations are pending. A lint allocates a whole tree and the
+every IDLE_CHECK_SECONDS while idle if allocations are pending, and before a call once many
+are. A lint allocates a whole tree and the
 analyses' tables: collections during it scanned them again and again (about 15% of a 500-line
 file's lint), and one collection afterwards costs less and outside the edit's latency.
 """
@@ -34,6 +35,8 @@ import threading
 import time
 
 IDLE_COLLECT_SECONDS = 0.05
+IDLE_CHECK_SECONDS = 5.0  # idle, the collector is run when allocations are pending
+IDLE_PENDING_ALLOCATIONS = 10_000
 PENDING_ALLOCATIONS_MAX = 2_000_000  # then a collection before the next call, idle or not
 
 
@@ -112,8 +115,10 @@ class LintWorker:
 
     def _step(self) -> None:
         if not self.jobs:
-            if self.garbage and not select.select([self._wake_read], [], [], IDLE_COLLECT_SECONDS)[0]:
-                self._collect()
+            timeout = IDLE_COLLECT_SECONDS if self.garbage else IDLE_CHECK_SECONDS
+            if not select.select([self._wake_read], [], [], timeout)[0]:
+                if self.garbage or gc.get_count()[0] > IDLE_PENDING_ALLOCATIONS:
+                    self._collect()  # (the event loop's own garbage, without lints)
                 return
             os.read(self._wake_read, 4096)
             return
