@@ -154,19 +154,19 @@ class ServerRun:
         self.result["server_cpu"].append(process_cpu(pid) - cpu)
 
     async def series(self, first_version: int, count: int, pause: float, key: str) -> int:
-        """`count` changes `pause` apart -> the diagnostics of the last one."""
+        """`count` changes `pause` apart -> the diagnostics of the last one (for "burst": from
+        the first change, as the original row; else from the last)."""
         since = len(self.session.published)
-        sent = time.perf_counter()
+        first = sent = time.perf_counter()
         for step in range(count):
             if step:
                 await asyncio.sleep(pause)
                 sent = time.perf_counter()
             self.change(first_version + step)
         version = first_version + count - 1
-        self.result[key] = await self.session.version_published(self.uri, version, since) - sent
-        if key == "burst":
-            self.result["burst"] += pause * (count - 1)  # from the first change of the burst
-            self.result["burst_publishes"] = sum(1 for _, p in self.session.published[since:] if p.uri == self.uri)
+        arrived = await self.session.version_published(self.uri, version, since)
+        self.result[key] = arrived - (first if key == "burst" else sent)
+        self.result[f"{key}_publishes"] = sum(1 for _, p in self.session.published[since:] if p.uri == self.uri)
         return version + 1
 
     async def settings_saved(self) -> None:
