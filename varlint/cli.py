@@ -152,8 +152,7 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     stream = open(output_file, "w", encoding="utf-8") if output_file else report_stream  # noqa: SIM115
     try:
         colored = use_color(color, stream) if not output_file or color == "always" else False
-        context = output.OutputContext(colored and output_format in output.HUMAN, unsafe_fixes,
-                                       lambda path, cell=None: read_text(path, cell) if cell else texts.get(path) or read_text(path))
+        context = output.OutputContext(colored and output_format in output.HUMAN, unsafe_fixes, SnippetSources(texts))
         click.echo(report(output_format, remaining, results, context, statistics, show_fixes, quiet, fixed),
                    file=stream, nl=False, color=colored)
     finally:
@@ -187,12 +186,43 @@ def read_text(path: str, cell: int | None = None) -> str | None:
     """A file's text (a notebook cell's source), for the snippets of the `full` format."""
     try:
         text = engine.read_source(path).text
-        if cell is None:
-            return text
-        cells = notebook.parse_notebook(path, text).code_cells
-        return next((c.source for c in cells if c.number == cell), None)
-    except (engine.UnreadableFile, notebook.NotebookError):
+    except engine.UnreadableFile:
         return None
+    if cell is None:
+        return text
+    return notebook_cell_source(text, cell)
+
+
+def notebook_cell_source(text: str, cell: int) -> str | None:
+    """The source of cell number `cell` (from 1, as `notebook.parse_notebook` numbers them) of
+    a notebook that was checked: read from its JSON alone (the check validated it)."""
+    try:
+        cells = json.loads(text).get("cells")
+        found = cells[cell - 1] if isinstance(cells, list) and 0 < cell <= len(cells) else None
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(found, dict) or found.get("cell_type") != "code":
+        return None
+    source = found.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+class SnippetSources:
+    """`(path, cell) -> text` for the snippets, each file read once (the fixed text when a fix
+    changed it)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.memo: dict[tuple[str, int | None], str | None] = {}
+
+    def __call__(self, path: str, cell: int | None = None) -> str | None:
+        key = (path, cell)
+        if key not in self.memo:
+            if cell:
+                self.memo[key] = read_text(path, cell)
+            else:
+                self.memo[key] = self.texts.get(path) or read_text(path)
+        return self.memo[key]
 
 
 def settings_report(path: str, settings) -> str:

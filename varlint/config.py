@@ -286,6 +286,7 @@ class SettingsResolver:
         self.adjust = adjust
         self._by_directory: dict[Path, Settings] = {}
         self._by_source: dict[Path | None, Settings] = {}
+        self._by_path: dict[str, Settings] = {}  # for_path of a path as given
         self.fixed = None
         if isolated:
             self.fixed = adjust(Settings(root=Path.cwd()))
@@ -295,6 +296,14 @@ class SettingsResolver:
     def for_path(self, path: str | Path) -> Settings:
         if self.fixed is not None:
             return self.fixed
+        found = self._by_path.get(path) if isinstance(path, str) else None
+        if found is None:
+            found = self._for_path(path)
+            if isinstance(path, str):
+                self._by_path[path] = found
+        return found
+
+    def _for_path(self, path: str | Path) -> Settings:
         absolute = Path(os.path.abspath(path))
         directory = absolute if absolute.is_dir() else absolute.parent
         if directory not in self._by_directory:

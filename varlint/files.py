@@ -29,14 +29,13 @@ SKIPPED_DIRECTORIES = {
 def discover(
     paths: list[str], exclude: tuple[str, ...], root: Path, force_exclude: bool = False
 ) -> Iterator[str]:
-    exclude_spec = None
+    # No patterns, no pathspec: a run without `exclude` never imports it.
+    exclude_spec = gitignore_spec(exclude) if exclude else None
     seen: set[str] = set()
     for given in paths:
-        if os.path.isdir(given) or force_exclude:
-            exclude_spec = exclude_spec or gitignore_spec(exclude)
         if os.path.isdir(given):
             found = _walk(given, exclude_spec, root)
-        elif force_exclude and exclude_spec.match_file(_relative(given, root)):
+        elif force_exclude and exclude_spec is not None and exclude_spec.match_file(_relative(given, root)):
             continue
         else:
             found = iter([given])  # named explicitly (even if missing: reported as VL901)
@@ -48,7 +47,7 @@ def discover(
                 yield path
 
 
-def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str]:
+def _walk(top: str, exclude_spec: pathspec.PathSpec | None, root: Path) -> Iterator[str]:
     # Each directory's .gitignore applies to everything below it, relative to that directory.
     ignore_specs: list[tuple[str, pathspec.PathSpec]] = _parent_gitignores(top)
     for directory, subdirectories, filenames in os.walk(top):
@@ -58,10 +57,14 @@ def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str
         ignore_specs = [(base, s) for base, s in ignore_specs if _is_within(directory, base)]
 
         def ignored(path: str, is_dir: bool) -> bool:
+            if not ignore_specs and exclude_spec is None:
+                return False
             for base, gitignore in ignore_specs:
                 relative = os.path.relpath(path, base).replace(os.sep, "/")
                 if gitignore.match_file(relative + ("/" if is_dir else "")):
                     return True
+            if exclude_spec is None:
+                return False
             relative_to_root = _relative(path, root)
             return exclude_spec.match_file(relative_to_root + ("/" if is_dir else ""))
 
@@ -84,12 +87,17 @@ def _walk(top: str, exclude_spec: pathspec.PathSpec, root: Path) -> Iterator[str
 
 
 def _read_gitignore(directory: str) -> pathspec.PathSpec | None:
+    """The directory's .gitignore, None when it has none or only blank lines and comments
+    (pathspec is imported only for real patterns)."""
     path = os.path.join(directory, ".gitignore")
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return gitignore_spec(handle)
+            lines = handle.read().splitlines()
     except OSError:
         return None
+    if not any(line.strip() and not line.startswith("#") for line in lines):
+        return None
+    return gitignore_spec(lines)
 
 
 def _parent_gitignores(top: str) -> list[tuple[str, pathspec.PathSpec]]:
@@ -108,8 +116,8 @@ def _parent_gitignores(top: str) -> list[tuple[str, pathspec.PathSpec]]:
 
 
 def _is_within(path: str, base: str) -> bool:
-    relative = os.path.relpath(path, base)
-    return relative == "." or not relative.startswith("..")
+    path, base = os.path.abspath(path), os.path.abspath(base)
+    return path == base or path.startswith(base if base.endswith(os.sep) else base + os.sep)
 
 
 def _relative(path: str, root: Path) -> str:
@@ -183,10 +191,11 @@ def tree_files(paths: list[str], exclude: tuple[str, ...], root: Path) -> list[s
     train.py that uses its names (pre-commit names only the changed files)."""
     from itertools import islice
 
-    from varlint.project import package_module_name
+    from varlint.project import module_names
 
     roots: list[str] = []
-    for top in sorted({os.path.abspath(package_module_name(path)[1]) for path in paths if path.endswith(".py")}):
+    named = module_names([path for path in paths if path.endswith(".py")])
+    for top in sorted({os.path.abspath(root) for _, root in named.values()}):
         if not any(_is_within(top, outer) for outer in roots):  # walking the outer folder covers it
             roots.append(top)
     found: dict[str, None] = {}
