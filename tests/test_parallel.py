@@ -83,3 +83,74 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
     assert alive == [], "workers outlived their killed parent"
+
+
+def project_of(paths, jobs, monkeypatch):
+    """The project index check_paths built (captured from the file checks)."""
+    from varlint import batch
+
+    seen = []
+    real = engine.check_file
+
+    def capturing(path, settings, fix=None, project=None):
+        seen.append(project)
+        return real(path, settings, fix, project)
+
+    monkeypatch.setattr(engine, "check_file", capturing)
+    if jobs == 1:
+        results = batch.check_paths(paths, EVERYTHING, jobs=1)
+        return seen[0], results
+    # In workers the index arrives through the pipe: compare what one worker returns of it.
+    from varlint import parallel
+
+    shared = []
+    real_share = parallel.Pool.share
+    monkeypatch.setattr(parallel.Pool, "share", lambda self, name, value: shared.append(value) or real_share(self, name, value))
+    results = batch.check_paths(paths, EVERYTHING, jobs=2)
+    return shared[0], results
+
+
+def test_the_index_built_by_the_workers_is_the_one_built_here(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from .models import *\n")
+    (tmp_path / "pkg" / "models.py").write_text("import torch\n__all__ = ['Net']\nclass Net(torch.nn.Module):\n    def __init__(self):\n        self.fc = 1\n")
+    paths = sources(tmp_path, 10) + [str(tmp_path / "pkg" / "__init__.py"), str(tmp_path / "pkg" / "models.py")]
+    here, one = project_of(paths, 1, monkeypatch)
+    there, two = project_of(paths, 2, monkeypatch)
+    assert here.modules == there.modules and here.aliases == there.aliases
+    assert "pkg.models" in here.modules and here.modules["pkg.models"].classes["Net"].attributes == ("fc",)
+    assert [r.diagnostics for r in one] == [r.diagnostics for r in two]
+
+
+def test_a_worker_dying_while_indexing_costs_nothing(tmp_path, monkeypatch):
+    from varlint import parallel
+
+    paths = sources(tmp_path, 12)
+    parent = os.getpid()
+    real = parallel._index_module
+
+    indexed_here = []
+
+    def crashing(path, name, is_package):
+        if os.getpid() != parent and path.endswith("m3.py"):
+            os._exit(139)
+        if os.getpid() == parent:
+            indexed_here.append(path)
+        return real(path, name, is_package)
+
+    monkeypatch.setattr(parallel, "_index_module", crashing)
+    results = engine.check_paths(paths, EVERYTHING, jobs=2)
+    assert os.path.abspath(paths[3]) in indexed_here  # the dead worker's share, indexed here
+    assert [r.path for r in results] == paths
+    assert all(r.internal_error is None and [d.code for d in r.diagnostics] == ["VL001"] for r in results)
+
+
+def test_files_are_checked_largest_first(tmp_path, monkeypatch):
+    paths = sources(tmp_path, 10)
+    with open(paths[6], "a") as handle:
+        handle.write("# padding\n" * 200)
+    order = []
+    real = engine.check_file
+    monkeypatch.setattr(engine, "check_file", lambda path, *a, **k: order.append(path) or real(path, *a, **k))
+    engine.check_paths(paths, EVERYTHING, jobs=1)
+    assert order[0] == paths[6]

@@ -120,3 +120,24 @@ def test_a_run_answered_from_the_cache_does_not_load_libcst(tmp_path):
     assert "VL001" in first.stdout and first.stdout == warm.stdout
     assert first.stderr.strip().splitlines()[-1] == "LOADED"
     assert warm.stderr.strip().splitlines()[-1] == "NOT LOADED", warm.stderr
+
+
+def test_pathspec_is_imported_only_for_real_ignore_patterns(tmp_path):
+    """No `exclude` and a .gitignore of comments and blank lines: nothing to match, pathspec is
+    not imported and every file is found; a real pattern still ignores its file."""
+    (tmp_path / "train.py").write_text("from torch.autograd import Variable\nx = Variable(y)\n")
+    (tmp_path / "skipped.py").write_text("from torch.autograd import Variable\nx = Variable(y)\n")
+    (tmp_path / ".gitignore").write_text("# only a comment\n\n   \n")
+    script = (
+        "import sys\nfrom varlint.cli import main\n"
+        "sys.argv = ['varlint', 'check', '--no-cache', '--exit-zero', '--output-format', 'concise', '.']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED' if 'pathspec' in sys.modules else 'NOT LOADED', file=sys.stderr)\n"
+    )
+    plain = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert "skipped.py" in plain.stdout and "train.py" in plain.stdout
+    assert plain.stderr.strip().splitlines()[-1] == "NOT LOADED", plain.stderr
+    (tmp_path / ".gitignore").write_text("# a comment\nskipped.py\n")
+    ignoring = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert "skipped.py" not in ignoring.stdout and "train.py" in ignoring.stdout
+    assert ignoring.stderr.strip().splitlines()[-1] == "LOADED"
