@@ -154,3 +154,40 @@ def test_files_are_checked_largest_first(tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "check_file", lambda path, *a, **k: order.append(path) or real(path, *a, **k))
     engine.check_paths(paths, EVERYTHING, jobs=1)
     assert order[0] == paths[6]
+
+
+def test_a_few_lone_files_are_checked_without_indexing_their_tree(tmp_path, monkeypatch):
+    """A file that imports no module of its tree and that no module names is checked with
+    the others known by name only, with the diagnostics (fixes included) of the full index;
+    a file that imports one, or that another names, gets the full index."""
+    from varlint import batch, project
+    from varlint.diagnostic import Applicability
+
+    (tmp_path / "model.py").write_text("from torch.autograd import Variable\nclass Net:\n    pass\n")
+    (tmp_path / "train.py").write_text("from model import *\nx = Variable(y)\n")
+    (tmp_path / "lone.py").write_text("import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(1))\n")
+    (tmp_path / "uses.py").write_text("import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(1))\n")
+    (tmp_path / "other.py").write_text("import uses\n")
+    parsed = []
+    real = project.read_module
+    monkeypatch.setattr(project, "read_module", lambda name, path, *a: parsed.append(os.path.basename(path)) or real(name, path, *a))
+
+    def run(name, fix=None):
+        parsed.clear()
+        shortcut = rows(batch.check_paths([str(tmp_path / name)], EVERYTHING, fix, jobs=1))
+        parsed_shortcut = sorted(parsed)
+        monkeypatch.setattr(batch, "LONE_FILES", 0)
+        full = rows(batch.check_paths([str(tmp_path / name)], EVERYTHING, fix, jobs=1))
+        monkeypatch.setattr(batch, "LONE_FILES", 16)
+        assert shortcut == full
+        return parsed_shortcut
+
+    for fix in (None, Applicability.SAFE):
+        assert run("lone.py", fix) == ["lone.py"]
+        assert len(run("train.py", fix)) == 5  # imports model: the whole tree
+        assert len(run("uses.py", fix)) == 5  # other.py imports it
+        assert len(run("model.py", fix)) == 5  # train.py names it
+
+
+def rows(results):
+    return [(r.path, [(d.code, d.start, d.end, d.message, d.fix) for d in r.diagnostics], r.fixed_text) for r in results]

@@ -40,12 +40,19 @@ def check_paths(
     jobs = jobs or parallel.default_jobs()
     many = jobs > 1 and len(paths) >= parallel.MIN_FILES_PER_WORKER * 2
 
+    names = module_names([path for path in indexed if path.endswith(".py")])
+    infos: dict[str, object] = {}  # path -> ModuleInfo
+    project = _lone_files_index(paths, indexed, names, infos)
+    if project is not None:
+        indexed, names = [], {}  # nothing else to index
+
     # The modules to index, with what the cache knows of them.
-    infos: dict[str, object] = {}
     missing: list[tuple[str, str, bool]] = []
     texts: dict[str, str] = {}
-    names = module_names([path for path in indexed if path.endswith(".py")])
+    from_cache: set[str] = set()
     for absolute, (name, _root) in names.items():
+        if absolute in infos:  # read already
+            continue
         is_package = os.path.basename(absolute) == "__init__.py"
         if cache is not None:
             text = _read_text(absolute)
@@ -54,6 +61,7 @@ def check_paths(
             info = cache.module_info(absolute, name, is_package, source_digest(text))
             if info is not None:
                 infos[absolute] = info
+                from_cache.add(absolute)
                 continue
             texts[absolute] = text
         missing.append((absolute, name, is_package))
@@ -75,11 +83,12 @@ def check_paths(
                 if text is not None:
                     infos[path] = read_module(name, path, text, is_package)
         if cache is not None:
-            for path, _, _ in missing:
-                if path in infos:
-                    cache.store_module(path, infos[path])
+            for path, info in infos.items():
+                if path not in from_cache:
+                    cache.store_module(path, info)
         texts.clear()
-        project = ProjectIndex.build(indexed, module_reader=lambda path, name, is_package: infos.get(path), names=names)
+        if project is None:
+            project = ProjectIndex.build(indexed, module_reader=lambda path, name, is_package: infos.get(path), names=names)
 
         results: dict[int, object] = {}
         pending: list[int] = []
@@ -116,6 +125,49 @@ def check_paths(
     if cache is not None:
         cache.flush()
     return [results[number] for number in range(len(paths))]
+
+
+LONE_FILES = 16  # runs of at most this many files try `_lone_files_index`
+
+
+def _lone_files_index(paths: list[str], indexed: list[str], names: dict, infos: dict):
+    """For a run of a few files (an editor's, pre-commit's, one small file) of which none
+    imports a module of its tree and none is named in the text of another module of the tree
+    (so nothing imports it, directly or through others): an index where only these files are
+    read, the others known by name only (as empty modules). Every question the analyses can
+    ask of it about these files (what their names resolve to, their dependencies and
+    importers, which modules bind a name they define) has the answer the full index gives,
+    and the tree is not parsed. None when the shortcut does not apply. The files read are
+    added to `infos` either way."""
+    import re
+
+    from varlint.project import ModuleInfo, ProjectIndex, _read_text, read_module
+
+    if len(paths) > LONE_FILES or len(indexed) <= len(paths):
+        return None
+    given = {os.path.abspath(path) for path in paths if path.endswith(".py")}
+    for path in given:
+        if path not in names:
+            return None
+        text = _read_text(path)
+        if text is None:
+            return None
+        name, _root = names[path]
+        infos[path] = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+    stub = ProjectIndex.build(
+        list(names), module_reader=lambda path, name, is_package: infos.get(path) or ModuleInfo(name, path, is_package),
+        names=names,
+    )
+    if any(stub.direct_dependencies(stub.module_name(path)) for path in given):
+        return None
+    stems = {names[path][0].rpartition(".")[2] for path in given}
+    mentioned = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(stems))) + r")\b")
+    for path in names:
+        if path not in given:
+            text = _read_text(path)
+            if text is None or mentioned.search(text):
+                return None
+    return stub
 
 
 class _WorkerCheck:

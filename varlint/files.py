@@ -21,7 +21,7 @@ from varlint import atomic_write
 SOURCE_SUFFIXES = (".py", ".ipynb")  # Python files and Jupyter notebooks
 SKIPPED_DIRECTORIES = {
     ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "build", "dist",
+    ".pytest_cache", ".ruff_cache", ".varlint_cache", ".hypothesis", "__pycache__", "build", "dist",
     "node_modules", "site-packages", ".eggs", ".ipynb_checkpoints",
 }
 
@@ -95,9 +95,23 @@ def _read_gitignore(directory: str) -> pathspec.PathSpec | None:
             lines = handle.read().splitlines()
     except OSError:
         return None
-    if not any(line.strip() and not line.startswith("#") for line in lines):
+    patterns = [line.rstrip(" ") for line in lines if line.strip() and not line.startswith("#")]
+    if not patterns:
         return None
+    if patterns == ["*"]:  # everything below (varlint's own cache folder says so)
+        return _EVERYTHING
     return gitignore_spec(lines)
+
+
+class _Everything:
+    """A .gitignore of just `*`: every path below its folder is ignored (no pathspec needed)."""
+
+    @staticmethod
+    def match_file(path: str) -> bool:
+        return True
+
+
+_EVERYTHING = _Everything()
 
 
 def _parent_gitignores(top: str) -> list[tuple[str, pathspec.PathSpec]]:
