@@ -212,3 +212,46 @@ def test_a_corrupt_or_foreign_index_entry_is_ignored(tmp_path):
         for entry in (tmp_path / "cache").rglob("results/*/*"):
             entry.unlink()
         assert rows(engine.check_paths([helper, train], EVERYTHING, jobs=1, cache=ResultCache(tmp_path / "cache"))) == expected
+
+
+def test_a_module_that_starts_importing_a_file_invalidates_it(tmp_path):
+    """A function only its own module calls has its parameters seeded from the calls (here
+    `criterion` is a loss, so `loss.data[0]` is VL004); once another module imports it, any
+    caller may pass anything and the diagnostic goes. The importer's import statements are
+    part of the imported file's key; the rest of the importer is not."""
+    train = write(tmp_path / "train.py", (
+        "import torch\nimport torch.nn as nn\n\n\n"
+        "def train(model, criterion, x, y):\n    loss = criterion(model(x), y)\n    print(loss.data[0])\n\n\n"
+        "def main():\n    criterion = nn.CrossEntropyLoss()\n    train(model, criterion, x, y)\n"
+    ))
+    other = write(tmp_path / "other.py", "import torch\n")
+    files = [train, other]
+
+    def cached():
+        return rows(engine.check_paths(files, EVERYTHING, jobs=1, cache=ResultCache(tmp_path / "cache")))
+
+    first = cached()
+    assert [d[0] for d in first[0][1]] == ["VL004"]
+    write(tmp_path / "other.py", "import torch\nx = 1\n")  # no import of train: still cached
+    assert cached() == first
+    write(tmp_path / "other.py", "from train import train\n")
+    after = cached()
+    assert after == rows(engine.check_paths(files, EVERYTHING, jobs=1))
+    assert after[0][1] == []
+
+
+def test_a_second_script_of_the_same_name_invalidates_its_importers(tmp_path):
+    """Which `model.py` `from model import *` means, and whether that is known, depends on
+    every script of that name in the run: adding one re-checks the importers."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    model = write(tmp_path / "a" / "model.py", "from torch.autograd import Variable\n")
+    train = write(tmp_path / "a" / "train.py", "from model import *\nx = Variable(y)\n")
+    files = [model, train]
+    from varlint.project import ProjectIndex
+
+    cache = ResultCache(tmp_path / "cache")
+    before = cache.key(train, ProjectIndex.build(files), EVERYTHING, None)
+    second = write(tmp_path / "b" / "model.py", "Variable = 1\n")
+    after = cache.key(train, ProjectIndex.build([*files, second]), EVERYTHING, None)  # "model@..."
+    assert before != after

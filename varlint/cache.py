@@ -126,22 +126,6 @@ class ResultCache:
             entries[path] = (info.digest, info)
             self._index_changed = True
 
-    def project_index(self, paths: list[str]):
-        """The project index of `paths`, parsing only the files whose text changed."""
-        from varlint.project import ProjectIndex, _read_text, read_module, source_digest
-
-        def reuse(path: str, name: str, is_package: bool):
-            text = _read_text(path)
-            if text is None:
-                return None
-            info = self.module_info(path, name, is_package, source_digest(text))
-            if info is None:
-                info = read_module(name, path, text, is_package)
-                self.store_module(path, info)
-            return info
-
-        return ProjectIndex.build(paths, module_reader=reuse)
-
     # --- Results ----------------------------------------------------------------------------
 
     def _dependencies_digest(self, project, name: str, importers: bool) -> str:
@@ -168,6 +152,7 @@ class ResultCache:
         if info is not None:
             digest.update(info.digest.encode())
             digest.update(self._dependencies_digest(project, name, fix is not None).encode())
+            digest.update(_imported_as(project).get(name, "").encode())
         elif path.endswith(".ipynb"):  # a notebook: its own content only
             try:
                 with open(path, "rb") as handle:
@@ -227,6 +212,41 @@ class ResultCache:
                 _write_atomic(gitignore, b"# Automatically created by varlint.\n*\n")
         except OSError:
             pass
+
+
+def _imported_as(project) -> dict[str, str]:
+    """For every module, a hash of the import statements of the other modules that name it
+    (`from m import *`, `from m import f`, `import m`): the analyses ask whether a function
+    is imported elsewhere (gradflow seeds the parameters of a function only its own module
+    calls), so a check's result depends on them. Memoised on the index."""
+    memo = project.memo.get("cache.imported_as")
+    if memo is not None:
+        return memo
+    rows: dict[str, list[str]] = {}
+    for importer, info in project.modules.items():
+        for row in info.imports:
+            targets = {row.module, project.canonical_module(row.module)}
+            if row.name is not None:
+                targets.add(project.canonical_module(f"{row.module}.{row.name}"))
+            for target in targets - {None, importer}:
+                rows.setdefault(target, []).append(f"{importer}|{row.module}|{row.name}|{row.alias}|{row.star}")
+    memo = {target: hashlib.blake2b("\n".join(sorted(found)).encode(), digest_size=20).hexdigest()
+            for target, found in rows.items()}
+    project.memo["cache.imported_as"] = memo
+    return memo
+
+
+def _family(project, module: str) -> list[str]:
+    """The index keys of the scripts named like `module` (`model`, `model@/other/model.py`):
+    which of them an import means, and whether that is ambiguous, depends on all of them."""
+    families = project.memo.get("cache.families")
+    if families is None:
+        families = {}
+        for key in project.modules:
+            families.setdefault(key.partition("@")[0], []).append(key)
+        project.memo["cache.families"] = families
+    found = families.get(module.partition("@")[0], [module])
+    return sorted(found) if len(found) > 1 else [module]
 
 
 def _merkle_digests(project) -> dict[str, str]:
@@ -291,7 +311,8 @@ def _merkle_digests(project) -> dict[str, str]:
                                 if s in component_of and component_of[s] != number})
                 hashed = hashlib.blake2b(digest_size=20)
                 for member in sorted(members):
-                    hashed.update(f"{member}:{project.summary_digest(member)};".encode())
+                    for relative in _family(project, member):
+                        hashed.update(f"{relative}:{project.summary_digest(relative)};".encode())
                 hashed.update(("|" + ",".join(below)).encode())
                 deep.append(hashed.hexdigest())
     result = {}
