@@ -16,6 +16,7 @@ import click
 
 from varlint import checking, engine, notebook, output
 from varlint.diagnostic import Applicability
+from varlint.files import remembering_walks
 from varlint.output import full as full_output
 from varlint.output import json as json_output
 from varlint.output import text as text_output
@@ -111,18 +112,9 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
             sys.stdout.flush()
             report_stream = sys.stderr
     else:
-        files = checking.files_to_check(resolve, paths, force_exclude)
-        if show_files:
-            click.echo("".join(f"{path}\n" for path in sorted(files)), nl=False)
-            sys.exit(0)
-        progress = (output_format in output.HUMAN and not quiet and len(files) >= 10
-                    and sys.stderr.isatty())
-        cache = None
-        if not no_cache and mode is None and not add_noqa:
-            from varlint.cache import ResultCache, default_cache_dir
-
-            cache = ResultCache(default_cache_dir(checking.settings_for(resolve, paths[0]), cache_dir))
-        results = checking.run_checks(files, resolve, mode, progress, jobs=jobs, cache=cache)
+        with remembering_walks():  # the tree walk of the index reuses the walk of the paths
+            results = check_files(resolve, paths, force_exclude, show_files, output_format, quiet, no_cache,
+                                  mode, add_noqa, cache_dir, jobs)
     failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
@@ -163,6 +155,24 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     if exit_non_zero_on_fix and fixed:
         sys.exit(1)
     sys.exit(0 if exit_zero or not remaining else 1)
+
+
+def check_files(resolve, paths, force_exclude, show_files, output_format, quiet, no_cache, mode, add_noqa,
+                cache_dir, jobs):
+    """The files under `paths`, checked (or listed, with --show-files); from the cache when it
+    knows them."""
+    files = checking.files_to_check(resolve, paths, force_exclude)
+    if show_files:
+        click.echo("".join(f"{path}\n" for path in sorted(files)), nl=False)
+        sys.exit(0)
+    progress = (output_format in output.HUMAN and not quiet and len(files) >= 10
+                and sys.stderr.isatty())
+    cache = None
+    if not no_cache and mode is None and not add_noqa:
+        from varlint.cache import ResultCache, default_cache_dir
+
+        cache = ResultCache(default_cache_dir(checking.settings_for(resolve, paths[0]), cache_dir))
+    return checking.run_checks(files, resolve, mode, progress, jobs=jobs, cache=cache)
 
 
 def report(output_format, remaining, results, context, statistics, show_fixes, quiet, fixed) -> str:

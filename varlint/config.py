@@ -287,6 +287,7 @@ class SettingsResolver:
         self._by_directory: dict[Path, Settings] = {}
         self._by_source: dict[Path | None, Settings] = {}
         self._by_path: dict[str, Settings] = {}  # for_path of a path as given
+        self._by_folder: dict[str, Settings] = {}  # ... of a folder, as a string
         self.fixed = None
         if isolated:
             self.fixed = adjust(Settings(root=Path.cwd()))
@@ -304,8 +305,14 @@ class SettingsResolver:
         return found
 
     def _for_path(self, path: str | Path) -> Settings:
-        absolute = Path(os.path.abspath(path))
-        directory = absolute if absolute.is_dir() else absolute.parent
+        absolute = os.path.abspath(path)
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        found = self._by_folder.get(folder)
+        if found is None:
+            found = self._by_folder[folder] = self._for_directory(Path(folder))
+        return found
+
+    def _for_directory(self, directory: Path) -> Settings:
         if directory not in self._by_directory:
             config = config_in(directory)
             if config is not None:

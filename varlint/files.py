@@ -8,6 +8,7 @@ which names every staged file): then `exclude` applies to it too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -47,13 +48,31 @@ def discover(
                 yield path
 
 
+# While `remembering_walks()` is on (one `varlint check` run): the directory walks that met no
+# .gitignore and no `exclude`, as (absolute top, root, absolute paths found, the span of each
+# folder in them), so that `tree_files` does not walk their subtrees again.
+_WALKS: list | None = None
+
+
+@contextlib.contextmanager
+def remembering_walks():
+    global _WALKS
+    previous, _WALKS = _WALKS, []
+    try:
+        yield
+    finally:
+        _WALKS = previous
+
+
 def _walk(top: str, exclude_spec: pathspec.PathSpec | None, root: Path) -> Iterator[str]:
     # Each directory's .gitignore applies to everything below it, relative to that directory.
     ignore_specs: list[tuple[str, pathspec.PathSpec]] = _parent_gitignores(top)
+    remembered = [] if _WALKS is not None and exclude_spec is None and not ignore_specs else None
     for directory, subdirectories, filenames in os.walk(top):
         spec = _read_gitignore(directory)
         if spec is not None:
             ignore_specs.append((directory, spec))
+            remembered = None
         ignore_specs = [(base, s) for base, s in ignore_specs if _is_within(directory, base)]
 
         def ignored(path: str, is_dir: bool) -> bool:
@@ -81,9 +100,48 @@ def _walk(top: str, exclude_spec: pathspec.PathSpec | None, root: Path) -> Itera
             # os.path.exists is False for a broken link or a symlink loop: skipped, as ruff
             # skips directory loops (os.walk does not follow directory links at all)
             if name.endswith(SOURCE_SUFFIXES) and os.path.exists(path) and not ignored(path, False):
+                if remembered is not None:
+                    remembered.append(os.path.abspath(path))
                 yield path
             elif name.endswith(".tmp"):
                 atomic_write.remove_if_stale(path)  # what a killed `--fix` run left
+    if remembered is not None and _WALKS is not None:
+        _WALKS.append((os.path.abspath(top), root, remembered, {}))
+
+
+def _skipped_directory(path: str) -> bool:
+    """Whether the walk passes over this folder whatever the ignore files say."""
+    name = os.path.basename(path)
+    return (name in SKIPPED_DIRECTORIES or name.endswith(".egg-info")
+            or os.path.exists(os.path.join(path, "pyvenv.cfg")))
+
+
+def _remembered_walk(top: str, exclude: tuple[str, ...], root: Path) -> list[str] | None:
+    """What walking `top` finds, from a remembered walk of a folder above it, when that is
+    sure to be the same: no `exclude`, no .gitignore anywhere in that walk or above it (so
+    none applies to `top` either), and no folder from there down to `top` passed over."""
+    if _WALKS is None or exclude:
+        return None
+    for outer, outer_root, found, spans in _WALKS:
+        if outer_root != root or not _is_within(top, outer):
+            continue
+        folder = top
+        while folder != outer:
+            if _skipped_directory(folder):
+                return None
+            folder = os.path.dirname(folder)
+        if not spans:  # each folder's files are consecutive in a walk (top-down, depth first)
+            for number, path in enumerate(found):
+                folder = os.path.dirname(path)
+                while True:
+                    first, _ = spans.get(folder, (number, number))
+                    spans[folder] = (first, number)
+                    if folder == outer or len(folder) <= len(outer):
+                        break
+                    folder = os.path.dirname(folder)
+        first, last = spans.get(top, (0, -1))
+        return found[first:last + 1]
+    return None
 
 
 def _read_gitignore(directory: str) -> pathspec.PathSpec | None:
@@ -208,15 +266,26 @@ def tree_files(paths: list[str], exclude: tuple[str, ...], root: Path) -> list[s
     from varlint.project import module_names
 
     roots: list[str] = []
+    kept: set[str] = set()
     named = module_names([path for path in paths if path.endswith(".py")])
     for top in sorted({os.path.abspath(root) for _, root in named.values()}):
-        if not any(_is_within(top, outer) for outer in roots):  # walking the outer folder covers it
-            roots.append(top)
+        folder = top
+        while folder not in kept:  # walking an outer folder covers it
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                roots.append(top)
+                kept.add(top)
+                break
+            folder = parent
     found: dict[str, None] = {}
     for top in roots:
         if not os.path.isdir(top):
             continue
-        files = [p for p in islice(discover([top], exclude, root), MAX_TREE_FILES + 1) if p.endswith(".py")]
+        files = _remembered_walk(top, exclude, root)
+        if files is not None:
+            files = [p for p in files[:MAX_TREE_FILES + 1] if p.endswith(".py")]
+        else:
+            files = [p for p in islice(discover([top], exclude, root), MAX_TREE_FILES + 1) if p.endswith(".py")]
         if len(files) > MAX_TREE_FILES:
             files = [p for p in files if os.path.dirname(os.path.abspath(p)) == os.path.abspath(top)]
         found.update(dict.fromkeys(files))
