@@ -152,7 +152,8 @@ class ResultCache:
         if info is not None:
             digest.update(info.digest.encode())
             digest.update(self._dependencies_digest(project, name, fix is not None).encode())
-            digest.update(_imported_as(project).get(name, "").encode())
+            imported_as = _imported_as(project)  # by its key and by its name (`model@path`, `model`)
+            digest.update(f"{imported_as.get(name, '')}:{imported_as.get(info.name, '')}".encode())
         elif path.endswith(".ipynb"):  # a notebook: its own content only
             try:
                 with open(path, "rb") as handle:
@@ -225,9 +226,10 @@ def _imported_as(project) -> dict[str, str]:
     rows: dict[str, list[str]] = {}
     for importer, info in project.modules.items():
         for row in info.imports:
-            targets = {row.module, project.canonical_module(row.module)}
+            targets = {row.module, project.canonical_module(row.module), project.canonical_module(row.module, importer)}
             if row.name is not None:
-                targets.add(project.canonical_module(f"{row.module}.{row.name}"))
+                submodule = f"{row.module}.{row.name}"
+                targets |= {project.canonical_module(submodule), project.canonical_module(submodule, importer)}
             for target in targets - {None, importer}:
                 rows.setdefault(target, []).append(f"{importer}|{row.module}|{row.name}|{row.alias}|{row.star}")
     memo = {target: hashlib.blake2b("\n".join(sorted(found)).encode(), digest_size=20).hexdigest()
