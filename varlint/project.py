@@ -106,13 +106,15 @@ def source_digest(text: str) -> str:
 # --- Module names -----------------------------------------------------------------------------
 
 
-def package_module_name(path: str) -> tuple[str, str]:
-    """(module name, root folder) of a file, from the `__init__.py` files above it."""
+def package_module_name(path: str, is_package_folder=None) -> tuple[str, str]:
+    """(module name, root folder) of a file, from the `__init__.py` files above it
+    (`is_package_folder(directory)` answers for them: `module_names` memoises it)."""
+    is_package_folder = is_package_folder or _has_init
     path = os.path.abspath(path)
     directory, filename = os.path.split(path)
     stem = filename[:-3] if filename.endswith(".py") else filename
     parts = [] if stem == "__init__" else [stem]
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
+    while is_package_folder(directory):
         directory, package = os.path.split(directory)
         parts.insert(0, package)
         if not package:
@@ -120,11 +122,33 @@ def package_module_name(path: str) -> tuple[str, str]:
     return ".".join(parts) or stem, directory
 
 
+def _has_init(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "__init__.py"))
+
+
+def module_names(paths) -> dict[str, tuple[str, str]]:
+    """`package_module_name` of each path (by absolute path), each folder looked at once."""
+    folders: dict[str, bool] = {}
+
+    def is_package_folder(directory: str) -> bool:
+        found = folders.get(directory)
+        if found is None:
+            found = folders[directory] = _has_init(directory)
+        return found
+
+    return {os.path.abspath(path): package_module_name(path, is_package_folder) for path in paths}
+
+
 def _relative_name(path: str, root: str) -> str | None:
-    relative = os.path.relpath(os.path.abspath(path), root)
-    if relative.startswith(".."):
+    absolute = os.path.abspath(path)
+    base = root if root.endswith(os.sep) else root + os.sep
+    if not absolute.startswith(base):
         return None
-    parts = Path(relative).with_suffix("").parts
+    relative = absolute[len(base):]
+    stem, dot, suffix = relative.rpartition(".")
+    if dot and os.sep not in suffix and not stem.endswith(os.sep) and stem:
+        relative = stem  # as Path.with_suffix(""): the last suffix of the file name goes
+    parts = relative.split(os.sep)
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     if not parts or not all(part.isidentifier() for part in parts):
@@ -311,6 +335,7 @@ class ProjectIndex:
         self._by_path = by_path
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
+        self._direct: dict[str, frozenset[str]] = {}  # direct_dependencies, per module
         self._roots: dict[str, str] = {}
         self._dependency_keys: dict[str, tuple] = {}
         self._shared: dict[str, list[str]] | None = None
@@ -322,16 +347,18 @@ class ProjectIndex:
     # Building
 
     @classmethod
-    def build(cls, paths, read=None, module_reader=None) -> "ProjectIndex":
+    def build(cls, paths, read=None, module_reader=None, names=None) -> "ProjectIndex":
         """Index the files `paths` (a list of .py files, as discovered). `read(path) -> text |
         None` reads a file (default: UTF-8 with replacement); `module_reader(path, name,
-        is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's)."""
+        is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's);
+        `names` is `module_names(paths)` when the caller has it already."""
         read = read or _read_text
         files = [os.path.abspath(path) for path in paths if str(path).endswith(".py")]
+        known = names if names is not None else module_names(files)
         roots: set[str] = set()
         named: dict[str, tuple[str, str]] = {}
         for path in files:
-            name, root = package_module_name(path)
+            name, root = known[path] if path in known else package_module_name(path)
             named[path] = (name, root)
             roots.add(root)
         modules: dict[str, ModuleInfo] = {}
@@ -582,6 +609,12 @@ class ProjectIndex:
         return frozenset(other for other in self.modules if other != start and start in self.dependencies(other))
 
     def direct_dependencies(self, module: str) -> set[str]:
+        found = self._direct.get(module)
+        if found is None:
+            found = self._direct[module] = frozenset(self._direct_dependencies(module))
+        return set(found)
+
+    def _direct_dependencies(self, module: str) -> set[str]:
         info = self.module(module)
         if info is None:
             return set()
@@ -612,7 +645,12 @@ class ProjectIndex:
         seen: set[str] = set()
         todo = [start]
         while todo:
-            for dependency in self.direct_dependencies(todo.pop()):
+            current = todo.pop()
+            direct = self._direct.get(current)
+            if direct is None:
+                self.direct_dependencies(current)
+                direct = self._direct[current]
+            for dependency in direct:
                 if dependency not in seen:
                     seen.add(dependency)
                     todo.append(dependency)
