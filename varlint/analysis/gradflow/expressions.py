@@ -40,7 +40,9 @@ from varlint.analysis.gradflow.lattice import (
     number,
 )
 from varlint.analysis.gradflow.prepass import changes_flags
-from varlint.analysis.loss_classes import is_loss_constructor, local_loss_class, tree_loss_class
+from varlint.analysis.loss_classes import (
+    is_loss_constructor, local_loss_class, tree_loss_class, tree_loss_object, tree_zero_dim_function,
+)
 from varlint.analysis.names import VARIABLE, read_paths
 
 
@@ -372,7 +374,13 @@ class Expressions:
         if tree_loss_class(self.context.project, name):
             self.unknown_call(call, state)  # `DiceLoss()` of another module: its own code runs
             return Value(Kind.LOSS)
-        return self.unknown_call(call, state, direct=True)
+        project = self.context.project
+        if tree_loss_object(project, name, self.context.path):  # `from model import criterion` (loss_classes.py)
+            return self.value_call(Value(Kind.LOSS), call, state)
+        result = self.unknown_call(call, state, direct=True)
+        if tree_zero_dim_function(project, name, self.context.path):  # `from model import step_loss`, ditto
+            return Value(Kind.TENSOR, shape=())
+        return result
 
 
     def unknown_call(self, call: CallArguments, state: State, direct: bool = False) -> Value:

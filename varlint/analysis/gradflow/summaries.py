@@ -5,6 +5,15 @@ arguments are (the analysis of a function body knows nothing of its parameters, 
 knows holds for every call): `def loss_function(recon_x, x): return F.mse_loss(...) + kld` makes
 `loss = loss_function(out, x)` a 0-dim tensor at the call, and `loss.data[0]` raises.
 
+`never_touches_grad(function)`: a call of the function neither resets the gradients of what
+it receives nor may reset them, whatever its arguments are: its body mentions no `.grad` (nor
+`zero_grad`, `backward`, `step`, hooks), and every call in it is a torch function, a builtin
+(not a reflective one), a tensor method of the never-touch table (`x.mm(w1).clamp(min=0)`,
+analysis/torch_api.py) or a function of the tree that never touches `.grad` either. A call of
+anything else (a parameter, an object, code outside the tree) makes it unknown. Used for calls of
+functions of other modules (`from model import forward`), so that a manual-update loop calling
+one still lacks its reset (VL201).
+
 Recursion, generators, decorated functions, functions defined twice and names rebound
 anywhere give no summary: precision first.
 """
@@ -13,14 +22,23 @@ from __future__ import annotations
 
 import libcst as cst
 
+from varlint.analysis.loop_sites import SiteKind
 from varlint.analysis.names import path_of
+from varlint.analysis.torch_api import REFLECTION
 from varlint.analysis.tree import walk
+
+# Words that, as a name or an attribute, may reach gradients or change how they are computed.
+GRAD_WORDS = frozenset({
+    "grad", "zero_grad", "backward", "step", "register_hook", "retain_grad", "grad_fn",
+    "register_full_backward_hook", "register_backward_hook", "requires_grad_", "detach_",
+})
 
 
 class Summaries:
     def __init__(self, context) -> None:
         self.context = context
         self._zero_dim: dict[cst.FunctionDef, bool] = {}
+        self._neutral: dict[cst.FunctionDef, bool] = {}
 
     def returns_zero_dim(self, function: cst.FunctionDef) -> bool:
         if function not in self._zero_dim:
@@ -62,6 +80,42 @@ class Summaries:
                 return False
         return True
 
+    def never_touches_grad(self, function: cst.FunctionDef) -> bool:
+        """See the module docstring; recursion (also through other modules) knows nothing."""
+        if function not in self._neutral:
+            self._neutral[function] = False  # while computing it
+            self._neutral[function] = self._neutral_body(function)
+        return self._neutral[function]
+
+    def _neutral_body(self, function: cst.FunctionDef) -> bool:
+        if function.decorators or function.asynchronous is not None:
+            return False
+        facts = self.context.loops
+        if len(facts.functions.get(function.name.value) or []) != 1:
+            return False
+        if _mentions_grad_or_nested(function):
+            return False
+        names = self.context.names
+        for site in facts.sites_by_scope.get(function, ()):
+            if site.kind is SiteKind.JUMP:
+                continue
+            if site.kind is not SiteKind.CALL:
+                return False  # a backward, a step, a reset, a manual update
+            call: cst.Call = site.node  # type: ignore[assignment]
+            if facts.callees(call) is not None:
+                callee = facts.followed_callee(call)
+                if callee is None or not isinstance(call.func, cst.Name) or not self.never_touches_grad(callee):
+                    return False
+                continue
+            qualified = names.qualified(call.func)
+            if not qualified and not isinstance(call.func, cst.Attribute):
+                return False  # a parameter, a local object: its call may be anything
+            if any(name.startswith("builtins.") and name[len("builtins."):] in REFLECTION for name in qualified):
+                return False
+            if facts.unknown_call(call, site.scope):
+                return False  # code outside the tree, a method of an unknown object...
+        return True
+
     def call_returns_zero_dim(self, call: cst.BaseExpression) -> bool:
         """`f(...)` where `f` is the one function of that name of this module, never rebound."""
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name):
@@ -95,3 +149,43 @@ def ends_in_return(function: cst.FunctionDef) -> bool:
         return False
     last = body.body[-1]
     return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)
+
+
+def _mentions_grad_or_nested(function: cst.FunctionDef) -> bool:
+    """Whether the body names one of GRAD_WORDS, declares a `global` / `nonlocal`, yields or
+    defines a function, lambda or class of its own."""
+    found = []
+
+    class Mentions(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if node.attr.value in GRAD_WORDS:
+                found.append(node)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in GRAD_WORDS:
+                found.append(node)
+
+        def visit_Global(self, node) -> None:
+            found.append(node)
+
+        def visit_Nonlocal(self, node) -> None:
+            found.append(node)
+
+        def visit_Yield(self, node) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            if node is not function:
+                found.append(node)
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            found.append(node)
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            found.append(node)
+            return False
+
+    walk(function, Mentions())
+    return bool(found)
