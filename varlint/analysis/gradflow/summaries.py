@@ -24,7 +24,7 @@ import libcst as cst
 
 from varlint.analysis.loop_sites import SiteKind
 from varlint.analysis.names import path_of
-from varlint.analysis.torch_api import REFLECTION
+from varlint.analysis.torch_api import ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
 from varlint.analysis.tree import walk
 
 # Words that, as a name or an attribute, may reach gradients or change how they are computed.
@@ -32,6 +32,7 @@ GRAD_WORDS = frozenset({
     "grad", "zero_grad", "backward", "step", "register_hook", "retain_grad", "grad_fn",
     "register_full_backward_hook", "register_backward_hook", "requires_grad_", "detach_",
 })
+GRAD_MODE_SWITCHES = NO_GRAD_CONTEXTS | ENABLE_GRAD_CONTEXTS | SET_GRAD_ENABLED
 
 
 class Summaries:
@@ -108,12 +109,11 @@ class Summaries:
                     return False
                 continue
             qualified = names.qualified(call.func)
-            if not qualified and not isinstance(call.func, cst.Attribute):
-                return False  # a parameter, a local object: its call may be anything
-            if any(name.startswith("builtins.") and name[len("builtins."):] in REFLECTION for name in qualified):
-                return False
-            if facts.unknown_call(call, site.scope):
-                return False  # code outside the tree, a method of an unknown object...
+            if qualified:
+                if not all(_library_neutral(name) for name in qualified) and not facts.foreign_neutral(call):
+                    return False  # code outside the tree, or that may touch `.grad`
+            elif not isinstance(call.func, cst.Attribute) or facts.unknown_call(call, site.scope):
+                return False  # a parameter, a local object, a method of an unknown object...
         return True
 
     def call_returns_zero_dim(self, call: cst.BaseExpression) -> bool:
@@ -149,6 +149,16 @@ def ends_in_return(function: cst.FunctionDef) -> bool:
         return False
     last = body.body[-1]
     return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)
+
+
+def _library_neutral(name: str) -> bool:
+    """A function of torch, numpy, math or the builtins that never touches `.grad` (none named
+    after gradients but the grad-mode switches; no reflection)."""
+    if name.startswith("builtins."):
+        return name[len("builtins."):] not in REFLECTION
+    if not name.startswith(("torch.", "numpy.", "math.")):
+        return False
+    return "grad" not in name or name in GRAD_MODE_SWITCHES
 
 
 def _mentions_grad_or_nested(function: cst.FunctionDef) -> bool:
