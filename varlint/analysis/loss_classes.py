@@ -141,8 +141,11 @@ def is_loss_class(klass: ast.ClassDef, module_losses: frozenset[str] = frozenset
     return returns_reduced(forward, held_losses(methods.get("__init__")), module_losses)
 
 
-def returns_reduced(function: ast.FunctionDef, losses: set[str], module_losses: frozenset[str]) -> bool:
-    """Every `return` of `function` is a full reduction (and it cannot fall through)."""
+def returns_reduced(
+    function: ast.FunctionDef, losses: set[str], module_losses: frozenset[str], allow_sum: bool = False
+) -> bool:
+    """Every `return` of `function` is a full reduction (and it cannot fall through); see
+    `reduced` for `allow_sum`."""
     if function.decorator_list or not function.body:
         return False
     if not isinstance(function.body[-1], ast.Return):
@@ -170,7 +173,7 @@ def returns_reduced(function: ast.FunctionDef, losses: set[str], module_losses: 
     }
     visible = frozenset(module_losses) - parameters - set(assigned)  # not shadowed by a local
     return all(
-        node.value is not None and reduced(node.value, assigned, losses, depth=4, module_losses=visible)
+        node.value is not None and reduced(node.value, assigned, losses, 4, visible, allow_sum)
         for node in returns
     )
 
@@ -181,6 +184,7 @@ class TopLevel:
 
     losses: frozenset[str] = frozenset()  # loss objects: `criterion = nn.MSELoss()`
     zero_dim_functions: frozenset[str] = frozenset()  # `def step_loss(...): return criterion(...)`
+    names: frozenset[str] = frozenset()  # every name the top level binds
 
 
 def tree_loss_object(project, qualified: str, importer: str) -> bool:
@@ -207,6 +211,63 @@ def _defining_module(project, qualified: str, importer: str):
     if os.path.abspath(info.path) == os.path.abspath(importer) or project.ambiguous(module_name, importer):
         return None
     return info
+
+
+# What a call of a method gives (`method_zero_dim`).
+ZERO_DIM = "0-dim"
+ZERO_DIM_OR_NUMBER = "0-dim or number"  # `return sum([torch.mean(...) for out in outs])`
+
+
+def tree_method_zero_dim(project, qualified_class: str, method: str, importer: str) -> str | None:
+    """`models.MultiDiscriminator.compute_loss`: what the method of a class of a module of the
+    tree returns on every path, when it is a full reduction (see `method_zero_dim`)."""
+    info = _defining_module(project, qualified_class, importer)
+    class_name = qualified_class.rpartition(".")[2]
+    if info is None or class_name not in info.classes:
+        return None
+    return _file_method_zero_dim(info.path, info.digest, class_name, method)
+
+
+def local_method_zero_dim(context, class_name: str, method: str) -> str | None:
+    """The same for a top-level class of the file being checked (its text parsed once)."""
+    memo = context.__dict__.setdefault("_local_method_zero_dim", {})
+    key = (class_name, method)
+    if key not in memo:
+        if "tree" not in memo:
+            memo["tree"] = _parsed(context.module.code)
+        memo[key] = method_zero_dim(memo["tree"], class_name, method)
+    return memo[key]
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_method_zero_dim(path: str, digest: str, class_name: str, method: str) -> str | None:
+    return method_zero_dim(module_tree(path, digest), class_name, method)
+
+
+def method_zero_dim(tree: ast.Module | None, class_name: str, method: str) -> str | None:
+    """ZERO_DIM when the method `class_name.method` (defined by the class itself, once, not
+    decorated, not set on instances) returns a full reduction on every path; ZERO_DIM_OR_NUMBER
+    when that holds only counting a `sum([...])` of reductions (the number 0 when empty)."""
+    if tree is None:
+        return None
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name]
+    if len(classes) != 1:
+        return None
+    klass = classes[0]
+    found = [node for node in klass.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == method]
+    if len(found) != 1 or not isinstance(found[0], ast.FunctionDef):
+        return None
+    for node in ast.walk(klass):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Attribute) and t.attr == method for t in targets):
+            return None  # `self.compute_loss = ...`: the instance's attribute wins
+    init = next((node for node in klass.body if isinstance(node, ast.FunctionDef) and node.name == "__init__"), None)
+    losses, top = held_losses(init), top_level_facts(tree)
+    if returns_reduced(found[0], losses, top.losses):
+        return ZERO_DIM
+    if "sum" not in top.names and returns_reduced(found[0], losses, top.losses, allow_sum=True):
+        return ZERO_DIM_OR_NUMBER
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -271,7 +332,7 @@ def _read_top_level(tree: ast.Module) -> TopLevel:
         name for name, value in once.items()
         if torch_imported and isinstance(value, ast.FunctionDef) and returns_reduced(value, set(), losses)
     )
-    return TopLevel(losses, functions)
+    return TopLevel(losses, functions, frozenset(bindings))
 
 
 def _bound_names(target: ast.AST) -> set[str]:
@@ -347,28 +408,37 @@ def ast_default_reduction(call: ast.Call) -> bool:
 
 
 def reduced(
-    node: ast.AST, assigned: dict, losses: set[str], depth: int, module_losses: frozenset[str] = frozenset()
+    node: ast.AST, assigned: dict, losses: set[str], depth: int, module_losses: frozenset[str] = frozenset(),
+    allow_sum: bool = False,
 ) -> bool:
     """Whether `node` is certainly a 0-dim tensor (see the module docstring); `module_losses`:
-    the loss objects of the module that `node` sees (not shadowed by a local name)."""
+    the loss objects of the module that `node` sees (not shadowed by a local name). With
+    `allow_sum`, also the builtin `sum([...])` of a comprehension of those: a 0-dim tensor, or
+    the number 0 when the comprehension is empty."""
+    more = (module_losses, allow_sum)
     if depth <= 0:
         return False
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return reduced(node.operand, assigned, losses, depth, module_losses)
+        return reduced(node.operand, assigned, losses, depth, *more)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-        left = reduced(node.left, assigned, losses, depth, module_losses)
-        right = reduced(node.right, assigned, losses, depth, module_losses)
+        left = reduced(node.left, assigned, losses, depth, *more)
+        right = reduced(node.right, assigned, losses, depth, *more)
         return (left and (right or is_number(node.right))) or (right and is_number(node.left))
     if isinstance(node, ast.Name):
         values = assigned.get(node.id, [])
         return (
             len(values) == 1 and values[0] is not None
-            and reduced(values[0], assigned, losses, depth - 1, module_losses)
+            and reduced(values[0], assigned, losses, depth - 1, *more)
         )
     if not isinstance(node, ast.Call) or any(isinstance(arg, ast.Starred) for arg in node.args):
         return False
     func = node.func
     if isinstance(func, ast.Name):
+        if allow_sum and func.id == "sum" and func.id not in assigned and len(node.args) == 1 and not node.keywords:
+            comprehension = node.args[0]
+            if isinstance(comprehension, (ast.ListComp, ast.GeneratorExp)):
+                targets = {name for generator in comprehension.generators for name in _bound_names(generator.target)}
+                return reduced(comprehension.elt, assigned, losses, depth - 1, module_losses - targets, allow_sum)
         return func.id in module_losses  # `criterion(out, y)`, `criterion = nn.MSELoss()` above
     if not isinstance(func, ast.Attribute):
         return False

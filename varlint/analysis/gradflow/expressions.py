@@ -41,7 +41,7 @@ from varlint.analysis.gradflow.lattice import (
 )
 from varlint.analysis.gradflow.prepass import changes_flags
 from varlint.analysis.loss_classes import (
-    is_loss_constructor, local_loss_class, tree_loss_class, tree_loss_object, tree_zero_dim_function,
+    ZERO_DIM, is_loss_constructor, local_loss_class, tree_loss_class, tree_loss_object, tree_zero_dim_function,
 )
 from varlint.analysis.names import VARIABLE, read_paths
 
@@ -178,6 +178,10 @@ class Expressions:
         matmul = isinstance(operator, (cst.MatrixMultiply, cst.MatrixMultiplyAssign))
         shape = matmul_shape(left.shape, right.shape) if matmul else broadcast([left, right])
         result = self.operation(node, [left, right], state, shape=shape)
+        if shape is None and not matmul and all(v.kind is Kind.NUMBER or v.shape_if_tensor() == () for v in (left, right)):
+            # Numbers and values that are 0-dim if tensors at all (`loss = 0; loss += ...`, a
+            # `sum([...])` of losses): a tensor result is 0-dim too.
+            result = replace(result, shape=()) if result.kind is Kind.TENSOR else replace(result, tensor_shape=())
         if isinstance(operator, (cst.Multiply, cst.MultiplyAssign)):
             constants = [left.constant, right.constant]
             if None not in constants:
@@ -444,6 +448,12 @@ class Expressions:
         self, method: str, receiver_node, receiver: Value, call: CallArguments, state: State
     ) -> Value:
         node = call.node
+        if receiver.kind in (Kind.UNKNOWN, Kind.MODULE, Kind.PASSTHROUGH_MODULE) and method not in api.KNOWN_TENSOR_METHODS:
+            found = self.context.summaries.method_zero_dim(node)  # `D.compute_loss(x, y)` (summaries.py)
+            if found is not None:
+                self.unknown_call(call, state)  # its own code runs
+                zero_dim = Value(Kind.TENSOR, shape=())
+                return zero_dim if found == ZERO_DIM else join(number(), zero_dim)
         if receiver.kind in (Kind.MODULE, Kind.PASSTHROUGH_MODULE):
             if method in MODULE_RETURNING_METHODS:
                 return receiver

@@ -5,6 +5,13 @@ arguments are (the analysis of a function body knows nothing of its parameters, 
 knows holds for every call): `def loss_function(recon_x, x): return F.mse_loss(...) + kld` makes
 `loss = loss_function(out, x)` a 0-dim tensor at the call, and `loss.data[0]` raises.
 
+`method_zero_dim(call)`: `D1.compute_loss(x, valid)` where `D1` is bound (only) to
+`MultiDiscriminator(...)` (and its own `.cuda()` / `.to(...)`), a class of this file or of
+another module of the tree whose `compute_loss` returns a full reduction on every path (see
+analysis/loss_classes.py): a 0-dim tensor, or "a 0-dim tensor or the number 0" for a `sum([...])`
+of reductions. A name that is a parameter, declared `global`, bound to anything else or to
+instances of two classes gives nothing.
+
 `never_touches_grad(function)`: a call of the function neither resets the gradients of what
 it receives nor may reset them, whatever its arguments are: its body mentions no `.grad` (nor
 `zero_grad`, `backward`, `step`, hooks), and every call in it is a torch function, a builtin
@@ -22,7 +29,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from varlint.analysis.loop_sites import SiteKind
+from varlint.analysis.loop_sites import SiteKind, head
+from varlint.analysis.loss_classes import local_method_zero_dim, tree_method_zero_dim
+from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
 from varlint.analysis.names import path_of
 from varlint.analysis.torch_api import ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
 from varlint.analysis.tree import walk
@@ -80,6 +89,65 @@ class Summaries:
             if not facts.is_tensor or facts.shape != ():
                 return False
         return True
+
+    def method_zero_dim(self, call: cst.Call) -> str | None:
+        """See the module docstring: loss_classes.ZERO_DIM, ZERO_DIM_OR_NUMBER or None."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        path = path_of(func.value)
+        facts = self.context.loops
+        if path is None or path == "self" or head(path) in facts.declared_global:
+            return None
+        bindings = self._bindings_seen(path, facts.scope_of(call))
+        classes = set()
+        for binding in bindings or ():
+            found = self._constructed_class(binding.value, path)
+            if found is None:
+                return None
+            if found != "itself":
+                classes.add(found)
+        if len(classes) != 1:
+            return None
+        where, name = classes.pop()
+        if where == "local":
+            return local_method_zero_dim(self.context, name, func.attr.value)
+        return tree_method_zero_dim(self.context.project, name, func.attr.value, self.context.path)
+
+    def _bindings_seen(self, path: str, scope: cst.CSTNode):
+        """The bindings of `path` as seen from `scope`; None when a function parameter of that
+        name hides them (a parameter is bound by each call: not known)."""
+        facts = self.context.loops
+        if path.startswith("self."):
+            return facts.bindings_of(path, scope)
+        name = head(path)
+        for candidate in facts.scope_chain(scope):
+            if isinstance(candidate, (cst.FunctionDef, cst.Lambda)) and name in _parameter_names(candidate.params):
+                return None
+            found = facts.bindings.get((candidate, path))
+            if found:
+                return found
+        return None
+
+    def _constructed_class(self, value: cst.BaseExpression | None, path: str):
+        """("tree", qualified) / ("local", name) of the class `value` constructs, "itself" for
+        `x = x.cuda()`, None otherwise."""
+        while (
+            isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in MODULE_RETURNING_METHODS
+        ):
+            value = value.func.value
+            if path_of(value) == path:
+                return "itself"
+        if not isinstance(value, cst.Call) or any(arg.star for arg in value.args):
+            return None
+        names = self.context.names.qualified(value.func)
+        if len(names) == 1:
+            return ("tree", next(iter(names)))
+        facts = self.context.loops
+        if not names and isinstance(value.func, cst.Name) and value.func.value in facts.classes:
+            return ("local", value.func.value)
+        return None
 
     def never_touches_grad(self, function: cst.FunctionDef) -> bool:
         """See the module docstring; recursion (also through other modules) knows nothing."""
@@ -199,3 +267,11 @@ def _mentions_grad_or_nested(function: cst.FunctionDef) -> bool:
 
     walk(function, Mentions())
     return bool(found)
+
+
+def _parameter_names(params: cst.Parameters) -> set[str]:
+    found = {param.name.value for param in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.add(star.name.value)
+    return found
