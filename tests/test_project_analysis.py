@@ -218,3 +218,87 @@ def test_functions_calling_each_other_across_modules_are_not_known_and_terminate
     model = "from layers import g\n\ndef forward(x, w1, w2):\n    return g(x, w1, w2)\n"
     layers = "from model import forward\n\ndef g(x, w1, w2):\n    return forward(x, w1, w2)\n"
     assert diagnostics(manual_tree(tmp_path, model, **{"layers.py": layers})) == []
+
+
+# --- methods of classes of the tree returning a reduction (summaries.method_zero_dim) ---
+
+DISCRIMINATOR = """
+    import torch
+    import torch.nn as nn
+
+
+    class Base(nn.Module):
+        def inherited_loss(self, x):
+            return x.mean()
+
+
+    class D(Base):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 1)
+            {init}
+
+        def compute_loss(self, x, gt):
+            return sum([torch.mean((out - gt) ** 2) for out in [self.fc(x)]])
+
+        def strict_loss(self, x, gt):
+            return torch.mean((self.fc(x) - gt) ** 2)
+"""
+
+USE_DISCRIMINATOR = """
+    import torch
+    from models import D, Base
+
+    x = torch.randn(4, 3)
+    {binding}
+    loss = d.{method}(x, 1.0) + d.{method}(x, 0.0)
+    print(loss.data[0])
+"""
+
+
+def discriminator_rows(tmp_path: Path, binding="d = D().cuda()", method="compute_loss", init="") -> list:
+    paths = write_tree(tmp_path, {
+        "models.py": DISCRIMINATOR.format(init=init),
+        "train.py": USE_DISCRIMINATOR.format(binding=binding, method=method),
+    })
+    return diagnostics(paths)
+
+
+def test_a_method_of_a_class_of_another_module_returning_reductions_gives_0_dim_values(tmp_path):
+    assert discriminator_rows(tmp_path / "sum") == [("train.py", "VL004", 7)]
+    assert discriminator_rows(tmp_path / "strict", method="strict_loss") == [("train.py", "VL004", 7)]
+
+
+def test_a_method_call_whose_receiver_or_method_is_not_known_says_nothing(tmp_path):
+    cases = {
+        "two_classes": "d = D()\n    if x.sum() > 0:\n        d = Base()",
+        "unknown_binding": "d = torch.load('d.pt')",
+        "inherited": None,
+        "set_on_instances": None,
+    }
+    for name, binding in cases.items():
+        kwargs = {}
+        if binding is not None:
+            kwargs["binding"] = binding
+        if name == "inherited":
+            kwargs["method"] = "inherited_loss"
+        if name == "set_on_instances":
+            kwargs["init"] = "self.compute_loss = None"
+        assert discriminator_rows(tmp_path / name, **kwargs) == [], name
+
+
+def test_a_parameter_named_like_an_instance_hides_it(tmp_path):
+    paths = write_tree(tmp_path, {
+        "models.py": DISCRIMINATOR.format(init=""),
+        "train.py": """
+            import torch
+            from models import D
+
+            d = D()
+
+
+            def report(d, x):
+                print((d.compute_loss(x, 1.0) + 0).data[0])
+        """,
+    })
+    assert diagnostics(paths) == []
