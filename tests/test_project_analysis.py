@@ -302,3 +302,39 @@ def test_a_parameter_named_like_an_instance_hides_it(tmp_path):
         """,
     })
     assert diagnostics(paths) == []
+
+
+SELF_METHOD = """
+    import torch
+
+
+    class EBGAN(object):
+        def __init__(self):
+            self.pt_loss_weight = 0.1
+
+        def pullaway_loss(self, embeddings):
+            n = embeddings.size()[0]
+            return (torch.sum(embeddings) - n) / (n * (n - 1))
+
+        def train(self, d_fake, embeddings):
+            g_loss = torch.mean(d_fake) + self.pt_loss_weight * self.pullaway_loss(embeddings)
+            print(g_loss.data[0])
+"""
+
+
+def test_a_method_of_the_own_class_returning_a_reduction_gives_0_dim_values(tmp_path):
+    paths = write_tree(tmp_path, {"ebgan.py": SELF_METHOD})
+    assert diagnostics(paths) == [("ebgan.py", "VL004", 14)]
+
+
+def test_a_method_a_subclass_of_the_tree_redefines_is_not_known(tmp_path):
+    subclass = """
+        from ebgan import EBGAN
+
+
+        class PerSample(EBGAN):
+            def pullaway_loss(self, embeddings):
+                return embeddings.sum(1)
+    """
+    paths = write_tree(tmp_path, {"ebgan.py": SELF_METHOD, "variants.py": subclass})
+    assert diagnostics(paths) == []

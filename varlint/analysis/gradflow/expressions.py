@@ -235,6 +235,8 @@ class Expressions:
         indices = self.subscript_parts(node, state)
         if receiver.kind is Kind.UNBOUND:
             return UNBOUND
+        if receiver.kind is Kind.OTHER and indices is not None and len(indices) == 1 and is_sizes(node.value):
+            return number()  # `imgs.shape[0]`, `x.size()[1]` of a tensor: an int
         if receiver.kind is not Kind.TENSOR:
             return Value(Kind.TENSOR) if self.gradient_of_grad(node, indices) else TOP
         shape = None
@@ -403,6 +405,10 @@ class Expressions:
             if name == "float" and first.kind in (Kind.TENSOR, Kind.UNKNOWN):
                 return Value(Kind.NUMBER, NO, reason=self.cut_reason(first, "item", call.node, "float(...)"))
             return number()
+        if name in ("min", "max") and len(call.positional) >= 2 and not call.keywords and all(
+            value.kind is Kind.NUMBER for value in call.positional
+        ):
+            return number()  # `k = min(max(k, 0), 1)`: one of the numbers
         if name == "abs" and first is not None and first.kind is Kind.TENSOR:
             return self.operation(call.node, [first], state, shape=first.shape)
         if name in REFLECTION:  # may rebind or change anything, by name
@@ -496,6 +502,16 @@ class Expressions:
             shape_kept = method not in api.SHAPE_CHANGING_INPLACE
             return self.in_place(receiver_node, receiver, call.values, state, shape_kept)
         return self.tensor_operation(method, receiver, call, state, function=False)
+
+
+def is_sizes(node: cst.BaseExpression) -> bool:
+    """`x.shape` or `x.size()` (OTHER when `x` is a tensor or unknown: its torch.Size)."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "shape"
+    return (
+        isinstance(node, cst.Call) and not node.args
+        and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size"
+    )
 
 
 def is_number_literal(value: cst.BaseExpression | None) -> bool:

@@ -5,7 +5,8 @@ arguments are (the analysis of a function body knows nothing of its parameters, 
 knows holds for every call): `def loss_function(recon_x, x): return F.mse_loss(...) + kld` makes
 `loss = loss_function(out, x)` a 0-dim tensor at the call, and `loss.data[0]` raises.
 
-`method_zero_dim(call)`: `D1.compute_loss(x, valid)` where `D1` is bound (only) to
+`method_zero_dim(call)`: `self.pullaway_loss(...)` where the class's own method (not redefined
+by a class of the tree deriving from it) returns 0-dim values as above; `D1.compute_loss(x, valid)` where `D1` is bound (only) to
 `MultiDiscriminator(...)` (and its own `.cuda()` / `.to(...)`), a class of this file or of
 another module of the tree whose `compute_loss` returns a full reduction on every path (see
 analysis/loss_classes.py): a 0-dim tensor, or "a 0-dim tensor or the number 0" for a `sum([...])`
@@ -30,7 +31,7 @@ from __future__ import annotations
 import libcst as cst
 
 from varlint.analysis.loop_sites import SiteKind, head
-from varlint.analysis.loss_classes import local_method_zero_dim, tree_method_zero_dim
+from varlint.analysis.loss_classes import ZERO_DIM, local_method_zero_dim, tree_method_zero_dim
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
 from varlint.analysis.names import path_of
 from varlint.analysis.torch_api import ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
@@ -49,6 +50,7 @@ class Summaries:
         self.context = context
         self._zero_dim: dict[cst.FunctionDef, bool] = {}
         self._neutral: dict[cst.FunctionDef, bool] = {}
+        self._overrides: dict[tuple[str, str], bool] = {}
 
     def returns_zero_dim(self, function: cst.FunctionDef) -> bool:
         if function not in self._zero_dim:
@@ -97,7 +99,10 @@ class Summaries:
             return None
         path = path_of(func.value)
         facts = self.context.loops
-        if path is None or path == "self" or head(path) in facts.declared_global:
+        if path == "self":
+            method = self._own_method(call)
+            return ZERO_DIM if method is not None and self.returns_zero_dim(method) else None
+        if path is None or head(path) in facts.declared_global:
             return None
         bindings = self._bindings_seen(path, facts.scope_of(call))
         classes = set()
@@ -113,6 +118,37 @@ class Summaries:
         if where == "local":
             return local_method_zero_dim(self.context, name, func.attr.value)
         return tree_method_zero_dim(self.context.project, name, func.attr.value, self.context.path)
+
+    def _own_method(self, call: cst.Call) -> cst.FunctionDef | None:
+        """`self.pullaway_loss(...)` in a method of class C: C's own `pullaway_loss`, when C
+        defines it once, does not set it on instances, and no class of the tree deriving from
+        a class named C defines it again (then `self` may be one of those)."""
+        facts = self.context.loops
+        function = facts.scope_of(call)
+        klass = facts.parent_scope(function) if isinstance(function, cst.FunctionDef) else None
+        if not isinstance(klass, cst.ClassDef) or not isinstance(klass.body, cst.IndentedBlock):
+            return None
+        name = call.func.attr.value  # type: ignore[attr-defined]
+        found = [
+            item for item in klass.body.body
+            if isinstance(item, cst.FunctionDef) and item.name.value == name
+        ]
+        if len(found) != 1 or facts.bindings_of(f"self.{name}", function):
+            return None
+        if self._overridden(klass.name.value, name):
+            return None
+        return found[0]
+
+    def _overridden(self, class_name: str, method: str) -> bool:
+        key = (class_name, method)
+        if key not in self._overrides:
+            project = self.context.project
+            modules = project.modules.values() if project is not None else ()
+            self._overrides[key] = any(
+                method in info.methods and any(base.rsplit(".", 1)[-1] == class_name for base in info.bases)
+                for module in modules for info in module.classes.values()
+            )
+        return self._overrides[key]
 
     def _bindings_seen(self, path: str, scope: cst.CSTNode):
         """The bindings of `path` as seen from `scope`; None when a function parameter of that
