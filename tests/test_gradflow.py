@@ -690,6 +690,38 @@ def test_sizes_of_a_tensor_and_min_max_of_numbers_are_numbers():
     assert sliced.shape is None
 
 
+def test_an_element_wise_function_of_the_file_keeps_the_shape_of_its_argument():
+    """`def log(x): return torch.log(x + 1e-8)` of a 0-dim value is 0-dim, of a batch a batch;
+    a function mixing two parameters or a global says nothing."""
+    zero_dim, batch, two, scaled = facts_of(
+        """
+        eps = 1e-8
+
+
+        def log(x):
+            return torch.log(x + 1e-8)
+
+
+        def mixed(x, y):
+            return torch.log(x + y)
+
+
+        def with_global(x):
+            return torch.log(x + eps)
+
+
+        w = torch.ones(3, requires_grad=True)
+        probe(log(w.sum()))
+        probe(log(w))
+        probe(mixed(w.sum(), w))
+        probe(with_global(w.sum()))
+        """
+    )
+    assert zero_dim.shape == () and zero_dim.requires_grad is RequiresGrad.YES
+    assert batch.shape == (3,)
+    assert two.shape is None and scaled.shape is None
+
+
 FIXTURE_FILES = sorted((Path(__file__).parent.parent / "fixtures").rglob("*.py"))
 
 

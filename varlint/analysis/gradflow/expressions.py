@@ -435,6 +435,12 @@ class Expressions:
                 return Value(Kind.LOSS)  # a loss class of this file (analysis/loss_classes.py)
             return Value(Kind.PASSTHROUGH_MODULE)
         result = self.unknown_call(call, state)
+        if callee.kind is Kind.CODE:
+            # `log(Z)`, `def log(x): return torch.log(x + 1e-8)`: the shape of its argument.
+            index = self.context.summaries.elementwise_parameter(call.node)
+            argument = call.positional[index] if index is not None and index < len(call.positional) else None
+            if argument is not None and argument.kind is Kind.TENSOR and argument.shape is not None and not call.keywords:
+                return self.operation(call.node, [argument], state, shape=argument.shape)
         if callee.kind is Kind.CODE and self.context.summaries.call_returns_zero_dim(call.node):
             # A function of this file whose every return is 0-dim (analysis/gradflow/summaries.py):
             # `lambda_gp * gradient_penalty(D, x)` stays 0-dim in sums with other 0-dim values.

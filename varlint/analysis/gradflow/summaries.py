@@ -13,6 +13,10 @@ analysis/loss_classes.py): a 0-dim tensor, or "a 0-dim tensor or the number 0" f
 of reductions. A name that is a parameter, declared `global`, bound to anything else or to
 instances of two classes gives nothing.
 
+`elementwise_parameter(call)`: `log(Z)` with `def log(x): return torch.log(x + 1e-8)` (one
+`return`, of element-wise torch operations of one parameter and number literals): the index of
+that parameter, so that the call has the shape of its argument (a 0-dim `Z` gives a 0-dim value).
+
 `never_touches_grad(function)`: a call of the function neither resets the gradients of what
 it receives nor may reset them, whatever its arguments are: its body mentions no `.grad` (nor
 `zero_grad`, `backward`, `step`, hooks), and every call in it is a torch function, a builtin
@@ -34,7 +38,7 @@ from varlint.analysis.loop_sites import SiteKind, head
 from varlint.analysis.loss_classes import ZERO_DIM, local_method_zero_dim, tree_method_zero_dim
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
 from varlint.analysis.names import path_of
-from varlint.analysis.torch_api import ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
+from varlint.analysis.torch_api import ELEMENTWISE_OPS, ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
 from varlint.analysis.tree import walk
 
 # Words that, as a name or an attribute, may reach gradients or change how they are computed.
@@ -51,6 +55,7 @@ class Summaries:
         self._zero_dim: dict[cst.FunctionDef, bool] = {}
         self._neutral: dict[cst.FunctionDef, bool] = {}
         self._overrides: dict[tuple[str, str], bool] = {}
+        self._elementwise: dict[cst.FunctionDef, int | None] = {}
 
     def returns_zero_dim(self, function: cst.FunctionDef) -> bool:
         if function not in self._zero_dim:
@@ -222,16 +227,30 @@ class Summaries:
 
     def call_returns_zero_dim(self, call: cst.BaseExpression) -> bool:
         """`f(...)` where `f` is the one function of that name of this module, never rebound."""
+        function = self.module_function(call)
+        return function is not None and self.returns_zero_dim(function)
+
+    def module_function(self, call: cst.BaseExpression) -> cst.FunctionDef | None:
+        """The one top-level function of this module that `f(...)` calls (`f` never rebound)."""
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name):
-            return False
+            return None
         facts = self.context.loops
         name = call.func.value
         functions = facts.functions.get(name) or []
         if len(functions) != 1 or facts.parent_scope(functions[0]) is not self.context.module:
-            return False
+            return None
         if len(facts.bindings.get((self.context.module, name), [])) or name in facts.declared_global:
-            return False
-        return self.returns_zero_dim(functions[0])
+            return None
+        return functions[0]
+
+    def elementwise_parameter(self, call: cst.BaseExpression) -> int | None:
+        """See the module docstring."""
+        function = self.module_function(call)
+        if function is None:
+            return None
+        if function not in self._elementwise:
+            self._elementwise[function] = _elementwise_parameter(function, self.context.names)
+        return self._elementwise[function]
 
     def name_returns_zero_dim(self, expression: cst.BaseExpression) -> bool:
         """`loss`, bound once in its scope to `f(...)` with such an `f` (see above)."""
@@ -311,3 +330,70 @@ def _parameter_names(params: cst.Parameters) -> set[str]:
         if isinstance(star, cst.Param):
             found.add(star.name.value)
     return found
+
+
+def _elementwise_parameter(function: cst.FunctionDef, names) -> int | None:
+    params = function.params
+    if function.decorators or function.asynchronous is not None or params.star_arg is not cst.MaybeSentinel.DEFAULT:
+        return None
+    if params.kwonly_params or params.star_kwarg is not None or params.posonly_params:
+        return None
+    if any(param.default is not None for param in params.params):
+        return None
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    statements = [item for item in body if not _is_docstring(item)]
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return None
+    line = statements[0].body
+    if len(line) != 1 or not isinstance(line[0], cst.Return) or line[0].value is None:
+        return None
+    used: set[str] = set()
+    if not _elementwise(line[0].value, names, used) or len(used) != 1:
+        return None
+    parameter_names = [param.name.value for param in params.params]
+    name = used.pop()
+    return parameter_names.index(name) if name in parameter_names else None
+
+
+def _elementwise(node: cst.BaseExpression, names, used: set[str]) -> bool:
+    """An expression of element-wise torch operations of names (collected in `used`) and
+    number literals."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Name):
+        if names.qualified(node):
+            return False  # a global of another module, a builtin
+        used.add(node.value)
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _elementwise(node.expression, names, used)
+    if isinstance(node, cst.BinaryOperation) and isinstance(
+        node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
+    ):
+        return _elementwise(node.left, names, used) and _elementwise(node.right, names, used)
+    if not isinstance(node, cst.Call) or any(arg.star for arg in node.args):
+        return False
+    qualified = names.qualified(node.func)
+    keyword_values = [arg.value for arg in node.args if arg.keyword is not None]
+    if not all(isinstance(value, (cst.Integer, cst.Float)) for value in keyword_values):
+        return False
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    if qualified:
+        operations = {name.rsplit(".", 1)[1] for name in qualified if name.startswith("torch.")}
+        if len(qualified) != 1 or not operations <= ELEMENTWISE_OPS or not operations or not positional:
+            return False
+        return _elementwise(positional[0], names, used) and all(
+            isinstance(value, (cst.Integer, cst.Float)) for value in positional[1:]
+        )
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in ELEMENTWISE_OPS:
+        return _elementwise(node.func.value, names, used) and all(
+            isinstance(value, (cst.Integer, cst.Float)) for value in positional
+        )
+    return False
+
+
+def _is_docstring(statement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.SimpleString)
+    )
