@@ -673,7 +673,7 @@ def test_arithmetic_of_values_0_dim_if_tensors_stays_0_dim_if_a_tensor():
 def test_sizes_of_a_tensor_and_min_max_of_numbers_are_numbers():
     """`imgs.shape[0]`, `x.size()[1]` and `min(max(k, 0), 1)` keep a reduction 0-dim in
     arithmetic (`d_target * torch.sum(d_real)`); a slice of the sizes is no number."""
-    by_shape, by_size, clamped, sliced = facts_of(
+    by_shape, by_size, clamped, sliced, unpacked, starred = facts_of(
         """
         x = torch.ones(4, 3, requires_grad=True)
         n = x.shape[0]
@@ -684,10 +684,15 @@ def test_sizes_of_a_tensor_and_min_max_of_numbers_are_numbers():
         probe(x.sum() - m)
         probe(x.sum() * k)
         probe(x.sum() * x.shape[1:])
+        _, c = x.size()
+        probe(x.sum() / c)
+        first, *rest = x.size()
+        probe(x.sum() * rest)
         """
     )
     assert by_shape.shape == () and by_size.shape == () and clamped.shape == ()
     assert sliced.shape is None
+    assert unpacked.shape == () and starred.shape is None
 
 
 def test_an_element_wise_function_of_the_file_keeps_the_shape_of_its_argument():

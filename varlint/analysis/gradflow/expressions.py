@@ -16,6 +16,7 @@ from varlint.analysis.torch_api import (
 )
 from varlint.analysis.gradflow.calls import (
     CallArguments,
+    is_sizes,
     arithmetic,
     backward_call,
     broadcast,
@@ -508,16 +509,6 @@ class Expressions:
             shape_kept = method not in api.SHAPE_CHANGING_INPLACE
             return self.in_place(receiver_node, receiver, call.values, state, shape_kept)
         return self.tensor_operation(method, receiver, call, state, function=False)
-
-
-def is_sizes(node: cst.BaseExpression) -> bool:
-    """`x.shape` or `x.size()` (OTHER when `x` is a tensor or unknown: its torch.Size)."""
-    if isinstance(node, cst.Attribute):
-        return node.attr.value == "shape"
-    return (
-        isinstance(node, cst.Call) and not node.args
-        and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size"
-    )
 
 
 def is_number_literal(value: cst.BaseExpression | None) -> bool:
