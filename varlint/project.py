@@ -446,6 +446,15 @@ class ProjectIndex:
             info = self.modules.get(self.aliases[name])
         return info
 
+    def ambiguous(self, module_name: str, importer: str) -> bool:
+        """Several scripts of the run are named `module_name` (keyed `name@path`) and the one
+        imports resolve to is not beside `importer` (where Python would find it first): which
+        one runs is not known."""
+        info = self.module(module_name)
+        if info is None or not any(key.startswith(module_name + "@") for key in self.modules):
+            return False
+        return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
+
     def canonical_module(self, name: str, importer: str | None = None) -> str | None:
         """The indexed module `name` refers to (through namespace aliases), None if outside.
         With `importer` (the key of the importing module): when several scripts of the run

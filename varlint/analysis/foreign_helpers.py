@@ -37,7 +37,14 @@ def module_facts(project, module_name: str):
     path, key = os.path.abspath(info.path), project.dependency_key(module_name)
     kept = memo.get(path)
     if kept is None or kept[0] != key:
-        kept = memo[path] = (key, _read_facts(project, info))
+        memo[path] = (key, None)  # while reading it: a cycle of modules knows nothing
+        try:
+            facts = _read_facts(project, info)
+        except BaseException:
+            # A lint stopped midway (the server's lint thread) must not leave "unknown" behind.
+            del memo[path]
+            raise
+        kept = memo[path] = (key, facts)
     return kept[1]
 
 
@@ -67,7 +74,7 @@ def foreign_function(context, call: cst.Call):
     info = project.module(module_name) if module_name else None
     if info is None or function_name not in info.functions or module_name == context.project.module_name(context.path):
         return None
-    if _ambiguous(project, module_name, info, context.path):
+    if project.ambiguous(module_name, context.path):
         return None
     facts = module_facts(project, module_name)
     if facts is None:
@@ -78,15 +85,6 @@ def foreign_function(context, call: cst.Call):
     if functions[0].decorators or facts.bindings.get((facts.context.module, function_name)):
         return None
     return facts, functions[0]
-
-
-def _ambiguous(project, module_name: str, info, importer: str) -> bool:
-    """Several scripts of the run are named `module_name` (keyed `name@path` in the index) and
-    the one imports resolve to is not beside the importer (where Python would find it first):
-    which one runs is not known."""
-    if not any(key.startswith(module_name + "@") for key in project.modules):
-        return False
-    return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
 
 
 def foreign_sites(facts, function: cst.FunctionDef, arguments: dict) -> list[Site] | None:
