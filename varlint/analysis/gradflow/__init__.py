@@ -80,6 +80,7 @@ class GradFlow:
     def __init__(self, context) -> None:
         self.context = context
         self._values: dict[cst.CSTNode, Value] | None = None
+        self.prepass = None  # the file's FilePrepass, once an analysis has walked it
 
     def facts(self, expression: cst.BaseExpression) -> ValueFacts:
         """What is known about the value of `expression` where it is evaluated."""

@@ -62,7 +62,14 @@ class Analysis(Expressions, TensorOperations):
 
     def run(self) -> dict[cst.CSTNode, Value]:
         module = self.context.module
-        walk(module, self.prepass)
+        # The prepass reads the tree only: the analyses of one file (a summary asked for
+        # while the file is analysed starts another, see summaries.py) share it.
+        gradflow = self.context.gradflow
+        if gradflow.prepass is None:
+            walk(module, self.prepass)
+            gradflow.prepass = self.prepass
+        else:
+            self.prepass = gradflow.prepass
         module_scope = self.names.scope_created[module]
         self.assigned_once = {name for name, bindings in module_scope.bindings.items() if len(bindings) == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
