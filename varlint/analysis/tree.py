@@ -124,6 +124,30 @@ def _field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
     return hooks
 
 
+_OWN_HOOKS: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+
+
+def _own(visitor_class: type, name: str) -> bool:
+    """Whether the visitor defines `name` itself: libcst's CSTVisitor has a no-op for every
+    node and every field, which need not be called."""
+    return getattr(visitor_class, name, None) is not getattr(cst.CSTVisitor, name, None)
+
+
+def _own_field_hooks(visitor_class: type) -> dict[str, frozenset[str]]:
+    """`_field_hooks`, without the no-ops inherited from CSTVisitor."""
+    key = (visitor_class.__module__, visitor_class.__qualname__)
+    hooks = _OWN_HOOKS.get(key)
+    if hooks is None:
+        hooks = {}
+        for node_type, fields in _field_hooks(visitor_class).items():
+            own = frozenset(field for field in fields if _own(visitor_class, f"visit_{node_type}_{field}")
+                            or _own(visitor_class, f"leave_{node_type}_{field}"))
+            if own:
+                hooks[node_type] = own
+        _OWN_HOOKS[key] = hooks
+    return hooks
+
+
 def _field_children(node: cst.CSTNode, name: str) -> list[cst.CSTNode]:
     value = getattr(node, name, None)
     if isinstance(value, (tuple, list)):
@@ -141,7 +165,7 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if (visitor_class.on_visit is cst.CSTVisitor.on_visit and visitor_class.on_leave is cst.CSTVisitor.on_leave
             and visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
             and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute):
-        _walk_with_methods(node, visitor, hooks)
+        _walk_with_methods(node, visitor, _own_field_hooks(visitor_class))
         return
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
     stack: list[tuple[cst.CSTNode, int, str | None]] = [(node, _ENTER, None)]
@@ -179,6 +203,7 @@ def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[s
     `visit_<Node>`, `leave_<Node>` and per-field methods are looked up once per node type
     (libcst looks them up at every node), and a node without a `leave_` method is not
     revisited. Stack entries: (node, None) to enter it, (node, method) to call `method(node)`."""
+    visitor_class = type(visitor)
     methods: dict[type, tuple] = {}
     field_methods: dict[tuple[type, str], tuple] = {}
     stack: list = [(node, None)]
@@ -191,7 +216,8 @@ def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[s
         found = methods.get(node_type)
         if found is None:
             name = node_type.__name__
-            found = (getattr(visitor, f"visit_{name}", None), getattr(visitor, f"leave_{name}", None))
+            found = tuple(getattr(visitor, method) if _own(visitor_class, method) else None
+                          for method in (f"visit_{name}", f"leave_{name}"))
             methods[node_type] = found
         visit, leave = found
         if leave is not None:
@@ -212,8 +238,8 @@ def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[s
                 continue
             pair = field_methods.get((node_type, name))
             if pair is None:
-                pair = (getattr(visitor, f"visit_{node_type.__name__}_{name}", None),
-                        getattr(visitor, f"leave_{node_type.__name__}_{name}", None))
+                pair = tuple(getattr(visitor, method) if _own(visitor_class, method) else None
+                             for method in (f"visit_{node_type.__name__}_{name}", f"leave_{node_type.__name__}_{name}"))
                 field_methods[(node_type, name)] = pair
             if pair[0] is not None:
                 items.append((current, pair[0]))
