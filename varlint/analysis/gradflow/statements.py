@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from varlint.analysis.tree import walk
+from varlint.analysis.tree import walk, walk_together
 from varlint.analysis import torch_api as api
 from varlint.analysis.gradflow.calls import argument, literal_bool, sequence_elements
 from varlint.analysis.gradflow.lattice import (
@@ -66,7 +66,13 @@ class Analysis(Expressions, TensorOperations):
         # while the file is analysed starts another, see summaries.py) share it.
         gradflow = self.context.gradflow
         if gradflow.prepass is None:
-            walk(module, self.prepass)
+            if gradflow.loops_started:
+                walk(module, self.prepass)
+            else:  # the training-loop facts will need their walk too: one traversal for both
+                from varlint.analysis.loop_sites import SiteWalker
+
+                gradflow.site_walker = SiteWalker(self.names)
+                walk_together(module, [self.prepass, gradflow.site_walker])
             gradflow.prepass = self.prepass
         else:
             self.prepass = gradflow.prepass
@@ -186,11 +192,14 @@ class Analysis(Expressions, TensorOperations):
             return False
         if project.star_importers(module):
             return True
-        return any(
-            row.module == module and row.name in (name, None)
-            for other, info in project.modules.items() if other != module
-            for row in info.imports
-        )
+        gradflow = self.context.gradflow
+        if gradflow.imported_names is None:  # once per file: what the other modules import from it
+            gradflow.imported_names = frozenset(
+                row.name
+                for other, info in project.modules.items() if other != module
+                for row in info.imports if row.module == module
+            )
+        return name in gradflow.imported_names or None in gradflow.imported_names
 
     @staticmethod
     def parameters(params: cst.Parameters) -> list[str]:
