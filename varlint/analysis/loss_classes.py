@@ -84,9 +84,19 @@ def local_loss_class(context, class_name: str) -> bool:
         memo[class_name] = (
             len(found) == 1
             and has_forward(found[0])
-            and text_loss_class(context.module.code_for_node(found[0]), class_name)
+            and _top_level_loss_class(context, found[0], class_name)
         )
     return memo[class_name]
+
+
+def _top_level_loss_class(context, klass: cst.ClassDef, class_name: str) -> bool:
+    """`klass`, the one top-level class of that name, read from the file's stdlib AST (the same
+    class: no source to generate and parse again), or from its own source when the file has
+    no AST."""
+    tree = getattr(context.positions, "tree", None)
+    if tree is None:
+        return text_loss_class(context.module.code_for_node(klass), class_name)
+    return _loss_class_in(tree, class_name)
 
 
 def has_forward(klass: cst.ClassDef) -> bool:
