@@ -3,6 +3,7 @@ bindings each statement makes (assignment, aliasing, escape, havoc)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import replace
 
@@ -39,6 +40,44 @@ from varlint.analysis.gradflow.tensor_ops import TensorOperations
 MAX_ITERATIONS = 12
 
 
+@functools.total_ordering
+class LazyLine:
+    """A line number (an int to every reader: compared, hashed, formatted) looked up in the
+    file's positions when first read."""
+
+    __slots__ = ("positions", "node", "_line")
+
+    def __init__(self, positions, node: cst.CSTNode) -> None:
+        self.positions, self.node, self._line = positions, node, None
+
+    def __int__(self) -> int:
+        if self._line is None:
+            self._line = self.positions[self.node].start.line
+        return self._line
+
+    __index__ = __int__
+
+    def __eq__(self, other) -> bool:
+        return int(self) == (int(other) if isinstance(other, LazyLine) else other)
+
+    def __lt__(self, other) -> bool:
+        return int(self) < (int(other) if isinstance(other, LazyLine) else other)
+
+    def __hash__(self) -> int:
+        return hash(int(self))
+
+    def __bool__(self) -> bool:
+        return bool(int(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec)
+
+    def __repr__(self) -> str:
+        return repr(int(self))
+
+    __str__ = __repr__
+
+
 class Analysis(Expressions, TensorOperations):
     def __init__(self, context) -> None:
         self.context = context
@@ -58,6 +97,7 @@ class Analysis(Expressions, TensorOperations):
         self.module_objects: dict[str, Value] = {}
         # The argument values of every evaluated call of a function of this file.
         self.call_arguments: dict[cst.Call, list[Value]] = {}
+        self.lines: dict[cst.CSTNode, LazyLine] = {}
 
 
     def run(self) -> dict[cst.CSTNode, Value]:
@@ -111,7 +151,13 @@ class Analysis(Expressions, TensorOperations):
 
 
     def line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
+        """The line of `node`, found when a message or a join reads it (most reasons are never
+        read, and finding a line generates the code of its statement): one per node, so the
+        reasons an iteration of a loop makes again compare equal without reading it."""
+        line = self.lines.get(node)
+        if line is None:
+            line = self.lines[node] = LazyLine(self.positions, node)
+        return line  # type: ignore[return-value]
 
     # Scopes
 
