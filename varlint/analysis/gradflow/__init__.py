@@ -33,6 +33,8 @@ walk); the tables of the torch API are in analysis/torch_api.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from varlint.analysis.gradflow.calls import BackwardCall, backward_call, is_read
@@ -76,6 +78,12 @@ TENSOR_CAPABLE = frozenset({
 })
 
 
+def _line_read(reason: NoGradReason | None) -> NoGradReason | None:
+    if reason is None or reason.line is None or type(reason.line) is int:
+        return reason
+    return replace(reason, line=int(reason.line))
+
+
 class GradFlow:
     def __init__(self, context) -> None:
         self.context = context
@@ -97,7 +105,13 @@ class GradFlow:
             except RecursionError:  # code nested too deep to analyse: know nothing about it
                 self._values = {}
         value = self._values.get(expression)
-        return UNKNOWN if value is None else value.public()
+        if value is None:
+            return UNKNOWN
+        facts = value.public()
+        if facts.reason is not None or facts.no_grad_if_tensor is not None:
+            # the walk's lines are looked up lazily (statements.LazyLine): rules read ints
+            facts = replace(facts, reason=_line_read(facts.reason), no_grad_if_tensor=_line_read(facts.no_grad_if_tensor))
+        return facts
 
     def may_be_tensor(self, expression: cst.BaseExpression) -> bool:
         """False when the syntax alone shows `facts(expression).is_tensor` is False, so a rule
