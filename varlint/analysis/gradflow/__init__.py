@@ -84,6 +84,11 @@ def _line_read(reason: NoGradReason | None) -> NoGradReason | None:
     return replace(reason, line=int(reason.line))
 
 
+class SameAsNested(Exception):
+    """Stops an analysis whose remaining walk would repeat, step for step, the analysis it has
+    just started and run to its end (see Summaries.returns_zero_dim)."""
+
+
 class GradFlow:
     def __init__(self, context) -> None:
         self.context = context
@@ -94,16 +99,27 @@ class GradFlow:
         # the loop facts were built already (then the analysis walks its prepass alone).
         self.site_walker = None
         self.loops_started = False
+        # Analyses in progress (a summary asked for during one starts another, see
+        # summaries.py), and whether the last one to end was cut short by a RecursionError.
+        self.running = 0
+        self.last_failed = False
 
     def facts(self, expression: cst.BaseExpression) -> ValueFacts:
         """What is known about the value of `expression` where it is evaluated."""
         if self._values is None:
             from varlint.analysis.gradflow.statements import Analysis
 
+            self.running += 1
             try:
                 self._values = Analysis(self.context).run()
+                self.last_failed = False
+            except SameAsNested:  # self._values: the analysis it started, which it would repeat
+                self.last_failed = False
             except RecursionError:  # code nested too deep to analyse: know nothing about it
                 self._values = {}
+                self.last_failed = True
+            finally:
+                self.running -= 1
         value = self._values.get(expression)
         if value is None:
             return UNKNOWN
