@@ -108,8 +108,11 @@ class LoopFacts(HelperFollowing):
         self._resolve_site_roots()
         self._expansions: dict[cst.CSTNode, list[Site] | None] = {}
         for site in self.sites:
+            enclosing = site.loops()
+            if not enclosing:
+                continue  # in no loop: its expansion is computed if a rule asks for it
             seen = [site] if site.kind is not SiteKind.CALL else self.expansion(site) or [site]
-            for node in site.loops():
+            for node in enclosing:
                 self.loops[node].sites.extend(seen)
 
     # --- name resolution -----------------------------------------------------------------
