@@ -153,6 +153,7 @@ class FileModel:
         self.positions = wrapper.resolve(PositionProvider)
         self.parents = wrapper.resolve(ParentNodeProvider)
         self.functions: dict[str, list[cst.FunctionDef]] = defaultdict(list)
+        self.equivalent: list[Mutant] = []  # reset deletions that change nothing (not counted)
         self.loops: list[cst.For | cst.While] = []
         outer = self
 
@@ -257,6 +258,103 @@ def statement_span(model: FileModel, statement: cst.CSTNode) -> tuple[int, int, 
     return position.start.line, position.end.line, indent
 
 
+def assigned_calls(model: FileModel, name: str) -> list[cst.Call]:
+    """The values of the assignments `name = f(...)` of the file (any scope)."""
+    found: list[cst.Call] = []
+
+    class Assigns(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if any(dotted(target.target) == name for target in node.targets):
+                found.append(node.value)
+
+    model.module.visit(Assigns())
+    return found
+
+
+def optimizer_modules(model: FileModel, name: str) -> set[str] | None:
+    """The objects whose `.parameters()` the one construction of `name` lists (through one
+    name: `chain = ichain(g.parameters(), e.parameters()); opt = Adam(chain)`); None when
+    `name` is not built once here from such a list."""
+    values = assigned_calls(model, name)
+    if len(values) != 1 or not isinstance(values[0], cst.Call) or not values[0].args:
+        return None
+    found: set[str] = set()
+    pending, depth = [values[0].args[0].value], 0
+    while pending and depth < 20:
+        depth += 1
+        node = pending.pop()
+        if isinstance(node, cst.Name):
+            bound = assigned_calls(model, node.value)
+            if len(bound) != 1:
+                return None
+            node = bound[0]
+        for call in [node, *calls_in(node)] if isinstance(node, cst.Call) else calls_in(node):
+            found_call = method_call(call)
+            if found_call and found_call[0] == "parameters" and dotted(found_call[1]):
+                found.add(dotted(found_call[1]))
+            elif isinstance(call, cst.Call) and call is node:
+                pending.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
+    return found or None
+
+
+def equivalent_deletion(model: FileModel, line: cst.SimpleStatementLine, target: str) -> bool:
+    """Whether deleting the reset `line` of `target` changes nothing: other statements of the
+    same block reset all of `target`'s gradients too (the same object, an optimizer built
+    from it, or the modules it is built from), later with nothing in between that may read
+    them (a step of an optimizer that may hold them, a `.grad`, a jump, a call of a function
+    of the file doing one of these), or earlier with, in addition, no backward in between."""
+    block = model.parents.get(line)
+    if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return False
+    siblings = list(block.body)
+    index = siblings.index(line)
+    held = optimizer_modules(model, target) or {target}
+    for later, others in ((True, siblings[index + 1:]), (False, reversed(siblings[:index]))):
+        covered: set[str] = set()
+        for sibling in others:
+            if isinstance(sibling, cst.SimpleStatementLine):
+                other = reset_of(sibling)
+                if other == target:
+                    return True
+                if other is not None:
+                    covered |= {other} | (optimizer_modules(model, other) or set())
+                    if held <= covered:
+                        return True
+                    continue
+            if not quiet(model, sibling, held, target, backward_too=not later):
+                break
+    return False
+
+
+def quiet(model: FileModel, statement: cst.CSTNode, held: set[str], target: str, backward_too: bool) -> bool:
+    """Whether `statement` surely reads no gradient of `held` (see `equivalent_deletion`)."""
+    jumps = (cst.Break, cst.Continue, cst.Return, cst.Raise)
+
+    class Jumps(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, jumps) or isinstance(node, (cst.Yield, cst.Await)):
+                Jumps.found = True
+            return not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+
+    statement.visit(Jumps())
+    if Jumps.found:
+        return False
+    for part in model.reached(statement):
+        code = model.module.code_for_node(part)
+        if ".grad" in code or (backward_too and "backward" in code):
+            return False
+        for inner in model.statements(part):
+            stepped = step_of(inner)
+            if stepped is None:
+                continue
+            modules = optimizer_modules(model, stepped)
+            if stepped == target or modules is None or modules & held:
+                return False
+    return True
+
+
 def mutants_of(model: FileModel) -> tuple[list[Mutant], int]:
     mutants: list[Mutant] = []
     loops = [loop for loop in model.loops if model.is_training_loop(loop)]
@@ -274,11 +372,15 @@ def mutants_of(model: FileModel) -> tuple[list[Mutant], int]:
                     continue
                 resets_done.add(line)
                 start, end, indent = statement_span(model, line)
-                text = replace_lines(model.text, start, end, [f"{indent}pass{newline}"])
-                mutants.append(Mutant("reset-deleted", model.path, start, text, model.module.code_for_node(line).strip()))
+                description = model.module.code_for_node(line.body[0]).strip()  # without comments
+                if equivalent_deletion(model, line, target):
+                    model.equivalent.append(Mutant("reset-deleted", model.path, start, "", description))
+                else:
+                    text = replace_lines(model.text, start, end, [f"{indent}pass{newline}"])
+                    mutants.append(Mutant("reset-deleted", model.path, start, text, description))
                 moved = moved_reset(model, line, target, steps, start, end)
                 if moved is not None:
-                    mutants.append(Mutant("reset-moved", model.path, start, moved, model.module.code_for_node(line).strip()))
+                    mutants.append(Mutant("reset-moved", model.path, start, moved, description))
         for part in parts:
             for mutant in item_mutants(model, part, items_done):
                 mutants.append(mutant)
@@ -349,9 +451,11 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="list the missed mutants")
     parser.add_argument("--per-file", type=int, default=0, help="at most N mutants of each kind per file (0: all)")
     parser.add_argument("--progress", action="store_true", help="print each file as it is done (stderr)")
+    parser.add_argument("--only", default="", help="mutate only the files whose path contains this (the index spans the whole tree)")
     args = parser.parse_args(argv)
     totals, detected = Counter(), Counter()
     missed: list[Mutant] = []
+    equivalent: list[Mutant] = []
     false_alarms, reviews = [], []
     loops_found = files_with_loops = 0
     paths = sorted(
@@ -364,6 +468,8 @@ def main(argv=None) -> int:
     # imports and classes of the other modules resolve.
     project = ProjectIndex.build(paths)
     for path in paths:
+        if args.only and args.only not in path:
+            continue
         try:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
@@ -374,6 +480,7 @@ def main(argv=None) -> int:
         mutants, loops = mutants_of(model)
         if not loops:
             continue
+        equivalent.extend(model.equivalent)
         loops_found += loops
         files_with_loops += 1
         original = lint(path, text, project)
@@ -402,6 +509,10 @@ def main(argv=None) -> int:
         total = totals[kind]
         rate = f"{100 * detected[kind] / total:.1f}%" if total else "n/a"
         print(f"{kind:15} {detected[kind]:4}/{total:<4} detected  {rate}")
+    print(f"reset deletions not made (another reset of the same block covers them first): {len(equivalent)}")
+    if args.verbose:
+        for mutant in equivalent:
+            print(f"  {mutant.path}:{mutant.line}: {mutant.description}")
     print(f"false alarms on originals (VL201/VL202): {len(false_alarms)}")
     for diagnostic in false_alarms:
         print(f"  {diagnostic.path}:{diagnostic.start.row}: {diagnostic.code} {diagnostic.message}")

@@ -101,6 +101,93 @@ def test_vl203_fix_keeps_the_output_and_drops_the_history(original: Path):
 # --- 2. static cases -----------------------------------------------------------------------
 
 STATIC_CASES = {
+    # Near misses of the reset in the other branch (fixtures/VL201/reset_in_other_branch.py):
+    # a condition the loop changes, or a call that receives its object, may make both run.
+    "other_branch_reset_with_condition_changed_in_loop": """
+        import torch
+
+        model = torch.nn.Linear(1, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        use_optimizer = True
+        for step in range(4):
+            if use_optimizer:
+                pass
+            else:
+                model.zero_grad()
+            model(torch.ones(1, 1)).sum().backward()
+            if use_optimizer:
+                optimizer.step()
+            use_optimizer = not use_optimizer
+        """,
+    "other_branch_reset_with_condition_object_passed_to_a_call": """
+        import torch
+        from helpers import configure
+
+        model = torch.nn.Linear(1, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(4):
+            configure(args)
+            if args.use_optimizer:
+                pass
+            else:
+                model.zero_grad()
+            model(torch.ones(1, 1)).sum().backward()
+            if args.use_optimizer:
+                optimizer.step()
+        """,
+    # Near misses of gradients applied twice (fixtures/VL201/gradients_applied_twice.py).
+    "one_backward_two_optimizers_of_disjoint_modules": """
+        import torch
+
+        encoder, decoder = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+        opt_enc = torch.optim.SGD(encoder.parameters(), lr=0.1)
+        opt_dec = torch.optim.SGD(decoder.parameters(), lr=0.1)
+        for step in range(3):
+            opt_enc.zero_grad()
+            opt_dec.zero_grad()
+            loss = decoder(encoder(torch.ones(1, 1))).sum()
+            loss.backward()
+            opt_enc.step()
+            opt_dec.step()
+        """,
+    "shared_optimizer_whose_loss_does_not_call_the_module": """
+        import itertools
+        import torch
+
+        generator, discriminator = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+        criterion = torch.nn.MSELoss()
+        optimizer_D = torch.optim.SGD(discriminator.parameters(), lr=0.1)
+        optimizer_info = torch.optim.SGD(itertools.chain(generator.parameters(), discriminator.parameters()), lr=0.1)
+        x = torch.ones(2, 1)
+        for step in range(3):
+            d_loss = criterion(discriminator(x), x)
+            d_loss.backward()
+            optimizer_D.step()
+            optimizer_info.zero_grad()
+            info_loss = criterion(generator(x), x)
+            info_loss.backward()
+            optimizer_info.step()
+        """,
+    "shared_optimizer_with_frozen_parameters": """
+        import itertools
+        import torch
+
+        generator, discriminator = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+        criterion = torch.nn.MSELoss()
+        optimizer_D = torch.optim.SGD(discriminator.parameters(), lr=0.1)
+        optimizer_info = torch.optim.SGD(itertools.chain(generator.parameters(), discriminator.parameters()), lr=0.1)
+        x = torch.ones(2, 1)
+        for step in range(3):
+            for p in discriminator.parameters():
+                p.requires_grad = True
+            d_loss = criterion(discriminator(x), x)
+            d_loss.backward()
+            optimizer_D.step()
+            optimizer_info.zero_grad()
+            info_loss = criterion(discriminator(generator(x)), x)
+            info_loss.backward()
+            optimizer_info.step()
+        """,
     "optimizer_parameter_without_reset": """
         def train(model, optimizer, loader, loss_fn):
             for x, y in loader:

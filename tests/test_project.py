@@ -170,3 +170,40 @@ def test_importers_are_the_reverse_of_dependencies(tmp_path):
     index = ProjectIndex.build(paths)
     assert index.importers("model") == {"utils", "train"}
     assert index.importers("alone") == frozenset()
+
+
+def test_two_scripts_of_one_name_resolve_to_their_siblings(tmp_path):
+    # `python b/train.py` imports b/model.py, though a/model.py was indexed first as `model`;
+    # a script with no `model` beside it keeps the first one.
+    paths = tree(tmp_path, {
+        "a/model.py": "class RNN: pass\nclass Net: pass\n",
+        "a/train.py": "from model import *\n",
+        "b/model.py": "from helpers import RNN\n",
+        "b/helpers.py": "class RNN: pass\n",
+        "b/train.py": "from model import *\nfrom model import RNN as R\n",
+        "c/run.py": "from model import Net\n",
+    })
+    index = ProjectIndex.build(paths)
+    b_model = index.module_name(str(tmp_path / "b/model.py"))
+    b_train = index.module_name(str(tmp_path / "b/train.py"))
+    assert b_model == "model@" + str(tmp_path / "b/model.py")
+    assert index.canonical_module("model") == "model"
+    assert index.canonical_module("model", b_train) == b_model
+    assert index.canonical_module("model", "train") == "model"
+    assert index.canonical_module("model", "run") == "model"
+    assert index.resolve(b_train, "R") == "helpers.RNN"
+    assert index.resolve("train", "RNN") == "model.RNN"
+    assert "Net" in index.exports("model") and "Net" not in index.exports(b_model)
+    assert index.resolve("run", "Net") == "model.Net"
+
+
+def test_a_script_depends_on_the_namesake_beside_it(tmp_path):
+    # The result cache keys b/train.py on b/model.py, the module its names resolve to.
+    paths = tree(tmp_path, {
+        "a/model.py": "",
+        "b/model.py": "",
+        "b/train.py": "from model import *\n",
+    })
+    index = ProjectIndex.build(paths)
+    b_model = index.module_name(str(tmp_path / "b/model.py"))
+    assert b_model in index.dependencies(index.module_name(str(tmp_path / "b/train.py")))

@@ -308,6 +308,7 @@ class ProjectIndex:
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
         self._roots: dict[str, str] = {}
+        self._shared: dict[str, list[str]] | None = None
         # Per-run memo tables of analyses reading other modules (analysis/foreign_helpers.py).
         self.memo: dict[str, dict] = {}
 
@@ -396,11 +397,30 @@ class ProjectIndex:
             info = self.modules.get(self.aliases[name])
         return info
 
-    def canonical_module(self, name: str) -> str | None:
-        """The indexed module `name` refers to (through namespace aliases), None if outside."""
-        if name in self.modules:
-            return name
-        return self.aliases.get(name)
+    def canonical_module(self, name: str, importer: str | None = None) -> str | None:
+        """The indexed module `name` refers to (through namespace aliases), None if outside.
+        With `importer` (the key of the importing module): when several scripts of the run
+        share the name (keyed `name@path`), the one under the importer's own root folder, as
+        `python train.py` finds its sibling `model.py` first; else the first one indexed."""
+        found = name if name in self.modules else self.aliases.get(name)
+        if found is None or importer is None:
+            return found
+        namesakes = self._namesakes().get(found.partition("@")[0])
+        if not namesakes:
+            return found
+        own_root = self._root(importer)
+        beside = [key for key in namesakes if self._root(key) == own_root]
+        return beside[0] if len(beside) == 1 else found
+
+    def _namesakes(self) -> dict[str, list[str]]:
+        """Module name -> the keys of the scripts sharing it, for names shared by several."""
+        if self._shared is None:
+            self._shared = {}
+            for key in self.modules:
+                name, at, _ = key.partition("@")
+                if at and name in self.modules:
+                    self._shared.setdefault(name, [name]).append(key)
+        return self._shared
 
     def exports(self, module: str) -> set[str]:
         return self._exports(module, set())
@@ -413,9 +433,11 @@ class ProjectIndex:
         if info.all_names is not None:
             return set(info.all_names)
         names = set(info.defined) | {row.alias for row in info.imports if not row.star and row.alias}
+        importer = self.canonical_module(module)
         for row in info.imports:
             if row.star:
-                names |= self._exports(row.module, seen)
+                source = self.canonical_module(row.module, importer)
+                names |= self._exports(source if source is not None else row.module, seen)
         return {name for name in names if not name.startswith("_")}
 
     def resolve(self, module: str, name: str) -> str | None:
@@ -432,22 +454,22 @@ class ProjectIndex:
         info = self.modules[canonical]
         rows = info.bound(name)
         if rows and name not in info.defined:
-            return self._follow(rows[-1], seen)
+            return self._follow(rows[-1], seen, canonical)
         if name in info.defined:
             return f"{canonical}.{name}"
         for row in reversed([row for row in info.imports if row.star]):
-            source = self.canonical_module(row.module)
+            source = self.canonical_module(row.module, canonical)
             if source is not None and name in self.exports(source):
                 return self._resolve(source, name, seen)
         if self.canonical_module(f"{canonical}.{name}") is not None:
             return self.canonical_module(f"{canonical}.{name}")  # a submodule of a package
         return None
 
-    def _follow(self, row: Import, seen: set) -> str | None:
+    def _follow(self, row: Import, seen: set, importer: str | None = None) -> str | None:
         if row.name is None:
-            return self.canonical_module(row.module) or row.module
-        submodule = self.canonical_module(f"{row.module}.{row.name}")
-        source = self.canonical_module(row.module)
+            return self.canonical_module(row.module, importer) or row.module
+        submodule = self.canonical_module(f"{row.module}.{row.name}", importer)
+        source = self.canonical_module(row.module, importer)
         if source is None:
             return submodule or f"{row.module}.{row.name}"
         resolved = self._resolve(source, row.name, seen)
@@ -540,6 +562,7 @@ class ProjectIndex:
         if info is None:
             return set()
         found = set()
+        importer = self.canonical_module(module)
         for row in info.imports:
             for candidate in (f"{row.module}.{row.name}" if row.name else None, row.module):
                 if candidate is None:
@@ -547,6 +570,8 @@ class ProjectIndex:
                 canonical = self.canonical_module(candidate)
                 if canonical is not None:
                     found.add(canonical)
+                    # and the namesake beside the importer, which its names resolve to
+                    found.add(self.canonical_module(candidate, importer) or canonical)
             # `import a.b.c` also runs a and a.b.
             parts = row.module.split(".")
             for end in range(1, len(parts)):

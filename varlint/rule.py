@@ -106,7 +106,8 @@ class FileContext:
         is_package = os.path.basename(self.path) == "__init__.py"
         # Without a project index, imports resolve within this file only (the star imports
         # of other modules are unknown).
-        return NameResolver(self.module, self._project, self.module_name, is_package)
+        key = self._project.module_name(self.path) if self._project is not None else None
+        return NameResolver(self.module, self._project, self.module_name, is_package, key)
 
     def expression_context(self, node: cst.CSTNode) -> str:
         """"load", "store" (an assignment target) or "del" (see names.py)."""

@@ -101,15 +101,20 @@ class HelperFollowing:
             return False
         path = path_of(call.func.value)
         bindings = self.bindings_of(path, scope) if path is not None else []
-        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
+        # `D = D.cuda()` / `D = D.to(device)` after `D = MultiDiscriminator()`: the same module.
+        moved = [binding for binding in bindings if is_moved_self(binding.value, path)]
+        built = [binding for binding in bindings if binding not in moved]
+        if len(built) != 1 or not isinstance(built[0].value, cst.Call):
             return False
-        names = self.context.names.qualified(bindings[0].value.func)
+        names = self.context.names.qualified(built[0].value.func)
         if len(names) != 1:
             return False
         module_name, _, class_name = next(iter(names)).rpartition(".")
         project = self.context.project
         info = project.module(module_name) if module_name else None
         if info is None or class_name not in info.classes:
+            return False
+        if moved and not is_plain_module_class(info.classes[class_name]):
             return False
         return neutral_method(info.path, info.digest, class_name, call.func.attr.value)
 
@@ -181,6 +186,8 @@ class HelperFollowing:
         a module function, or a method called on `self` or defined by one class only (and not
         named like a torch method, which `model.train()` may be)."""
         callees = self.callees(call)
+        if callees and len(callees) > 1:
+            callees = self.methods_of_receiver_class(call, callees)
         if not callees or len(callees) != 1:
             return None
         if isinstance(call.func, cst.Attribute):
@@ -189,6 +196,28 @@ class HelperFollowing:
             if not on_self and (method in KNOWN_METHODS or method in GRAD_NEUTRAL_METHODS):
                 return None
         return callees[0]
+
+    def methods_of_receiver_class(self, call: cst.Call, callees: list[cst.FunctionDef]) -> list[cst.FunctionDef]:
+        """Of the methods named like `agent.run_episode(...)`, the one of the class `agent` is
+        built from (`agent = Agent(...)`, its only binding, a class of this module defining
+        that method itself); empty when that is not known."""
+        if not isinstance(call.func, cst.Attribute):
+            return []
+        path = path_of(call.func.value)
+        scope = self.scope_of(call)
+        bindings = self.bindings_of(path, scope) if path is not None and path != "self" else []
+        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
+            return []
+        func = bindings[0].value.func
+        if not isinstance(func, cst.Name) or func.value not in self.classes:
+            return []
+        owners = [
+            function for function in callees
+            if isinstance(self.scope_parent.get(function), cst.ClassDef)
+            and self.scope_parent[function].name.value == func.value  # type: ignore[union-attr]
+        ]
+        classes = {id(self.scope_parent[function]) for function in owners}
+        return owners if len(classes) == 1 else []
 
     def as_seen_by(self, site: Site, call_site: Site, after_jump: tuple, arguments: dict) -> Site:
         """`site` (of a helper) as its caller sees it (see `expansion`)."""
@@ -218,6 +247,26 @@ class HelperFollowing:
                 return None
             found |= mapped
         return frozenset(found)
+
+
+# Methods of `nn.Module` that return the module itself.
+MODULE_MOVES = frozenset({"cuda", "cpu", "to", "double", "float", "half", "train", "eval"})
+
+
+def is_moved_self(value: cst.BaseExpression | None, path: str | None) -> bool:
+    """`x.cuda()` / `x.to(device)` for the binding `x = ...` of `path`."""
+    return (
+        isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value in MODULE_MOVES and path is not None and path_of(value.func.value) == path
+    )
+
+
+def is_plain_module_class(info) -> bool:
+    """A tree class deriving directly from `nn.Module` that does not redefine its moves."""
+    return (
+        len(info.bases) == 1 and info.bases[0] in ("nn.Module", "torch.nn.Module")
+        and not MODULE_MOVES & set(info.methods)
+    )
 
 
 # In-place tensor methods that only change the values of their receiver.

@@ -259,9 +259,11 @@ class LoopFacts(HelperFollowing):
         return self.roots(comprehension.iter, bindings[0].scope, depth - 1)
 
     def _union(self, expressions: Iterable[cst.BaseExpression], scope: cst.CSTNode, depth: int) -> Roots:
+        # The parts of one expression (`list(a.parameters()) + list(b.parameters()) + ...`):
+        # finite syntax, so the depth (which bounds the bindings followed) stays.
         found: set[str] = set()
         for expression in expressions:
-            roots = self.roots(expression, scope, depth - 1)
+            roots = self.roots(expression, scope, depth)
             if roots is None:
                 return None
             found |= roots
@@ -368,6 +370,8 @@ class LoopFacts(HelperFollowing):
         """The sites in `loop` that reset (or may reset) the gradients `consumer` uses."""
         found = []
         for site in loop.sites:
+            if self.exclusive(loop, site, consumer):
+                continue  # never in the same iteration (`if args.use_optimizer:` / `else:`)
             if site.kind is SiteKind.RESET:
                 if (consumer.key is not None and site.key == consumer.key) or roots_related(site.roots, consumer.roots):
                     found.append(site)
@@ -378,6 +382,51 @@ class LoopFacts(HelperFollowing):
                 elif self.unknown_call(call, site.scope) and self._receives(site, consumer):
                     found.append(site)
         return found
+
+    def exclusive(self, loop: Loop, a: Site, b: Site) -> bool:
+        """Whether `a` and `b` never run in the same iteration: one in the body of an
+        `if C:` of the loop, the other in the `else` of an `if C:` (the same or another),
+        where C is a name or attribute chain nothing in the loop may change."""
+        for side_a, test_a in self.branches(loop, a):
+            for side_b, test_b in self.branches(loop, b):
+                if side_a != side_b and test_a == test_b and self.stable_in(loop, test_a):
+                    return True
+        return False
+
+    def branches(self, loop: Loop, site: Site) -> list[tuple[str, str]]:
+        """("if" | "else", the test's path) of each `if` of the loop's function holding `site`."""
+        parents = self.context.parents
+        found = []
+        for frame in site.frames_inside(loop):
+            node = frame.node
+            if node not in parents:
+                continue  # a frame of a helper of another module
+            if isinstance(node, cst.If):
+                side, test = "else", node.test
+            elif isinstance(parents[node], cst.If) and parents[node].body is node:  # type: ignore[attr-defined]
+                side, test = "if", parents[node].test  # type: ignore[attr-defined]
+            else:
+                continue
+            path = path_of(test)
+            if path is not None and self.scope_of(node) is loop.scope:
+                found.append((side, path))
+        return found
+
+    def stable_in(self, loop: Loop, path: str) -> bool:
+        """Whether nothing in an iteration of `loop` may give `path` another value: neither
+        it nor an object holding it is assigned in the loop (nor, for attributes, anywhere in
+        the file), declared `global` elsewhere, or passed to (or called a method of in) a call."""
+        name = head(path)
+        if name == "self" or name in self.declared_global or self.rebound(loop, name):
+            return False
+        prefixes = [".".join(path.split(".")[:end]) for end in range(2, path.count(".") + 2)]
+        if any(key[1] in prefixes for key in self.bindings):
+            return False
+        for site in loop.sites:
+            if site.kind is SiteKind.CALL:
+                if site.roots is None or any(path == root or path.startswith(root + ".") for root in site.roots):
+                    return False
+        return True
 
     def unreset_roots(self, loop: Loop, consumer: Site, resets: list[Site]) -> list[str]:
         """The objects of `consumer` that none of `resets` covers, when every one of them is a

@@ -109,10 +109,16 @@ class NameResolver:
     `project` (a varlint.project.ProjectIndex) and `module_name` let imports from other
     modules of the tree resolve through them (re-exports, `import *`)."""
 
-    def __init__(self, module: cst.Module, project=None, module_name: str | None = None, is_package: bool = False) -> None:
+    def __init__(
+        self, module: cst.Module, project=None, module_name: str | None = None, is_package: bool = False,
+        module_key: str | None = None,
+    ) -> None:
         self.module = module
         self.project = project
         self.module_name = module_name
+        # The module's key in the project index (`train@path` for a second script named
+        # `train`): its imports of a name several scripts share find its sibling first.
+        self.module_key = module_key
         self.is_package = is_package
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.scope_of: dict[cst.CSTNode, Scope] = {}  # node -> the scope it is evaluated in
@@ -482,7 +488,7 @@ class NameResolver:
             )
         if self.project is not None:
             for source in reversed(self.module_scope.star_modules):
-                canonical_source = self.project.canonical_module(source)
+                canonical_source = self.project.canonical_module(source, self.module_key)
                 if canonical_source is not None and name in self.project.exports(canonical_source):
                     resolved = self.project.resolve(canonical_source, name)
                     return frozenset({resolved}) if resolved else frozenset()
@@ -498,7 +504,7 @@ class NameResolver:
         for _ in range(8):  # re-export chains are short; cycles are cut by `resolve`
             parts = name.split(".")
             for end in range(len(parts) - 1, 0, -1):
-                module = project.canonical_module(".".join(parts[:end]))
+                module = project.canonical_module(".".join(parts[:end]), self.module_key)
                 if module is not None:
                     break
             else:

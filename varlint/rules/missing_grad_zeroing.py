@@ -9,7 +9,15 @@ Finds a `for` / `while` loop that calls `.backward()` and consumes the gradients
 of a function of the same module that does. A helper of another module of the tree
 (`from training import train_step`) is followed too when what it steps and resets are the
 objects it receives (`def train_step(model, optimizer, x, y)`), with no loop, no unknown call
-and no early `return` in it (analysis/foreign_helpers.py).
+and no early `return` in it (analysis/foreign_helpers.py). A reset in the other branch of an
+`if` on the same condition as the step (`if args.use_optimizer: ... else: model.zero_grad()`),
+when nothing in the loop may change that condition, does not count: it never runs with the step.
+
+It also reports a step that applies again gradients another optimizer's step already applied
+(InfoGAN's `optimizer_info` over both networks, with `optimizer_D.zero_grad()` missing): the last
+reset of one of its modules comes before a backward whose loss is surely computed from a call
+of that module, and the other step runs after that backward (analysis/stale_steps.py; only when
+every gradient site of the loop runs once per iteration).
 
 It stays silent for gradient accumulation (a reset under the same `if` as the step, e.g.
 `if (i + 1) % k == 0`), a reset at the end of the body or in a helper, several `.backward()`
@@ -66,6 +74,7 @@ from functools import cached_property
 import libcst as cst
 
 from varlint.analysis.foreign_helpers import site_label
+from varlint.analysis.stale_steps import stale_use
 from varlint.analysis.tree import walk
 from varlint.analysis.loops import Loop, Site, SiteKind, conditional, related
 from varlint.analysis.names import path_of
@@ -83,7 +92,8 @@ class MissingGradZeroing(TrainingLoopRule):
         consumers = [site for site in facts.consumers(loop) if not facts.fresh_each_iteration(loop, site)]
         unreset = [site for site in consumers if not facts.resets(loop, site)]
         if not unreset:
-            self.check_partial_resets(loop, consumers)
+            if not self.check_partial_resets(loop, consumers):
+                self.check_stale_uses(loop, consumers)
             return
         optimizers = list(dict.fromkeys(site.key for site in consumers if site.kind is SiteKind.STEP))
         unreset_steps = [site for site in unreset if site.kind is SiteKind.STEP]
@@ -102,12 +112,14 @@ class MissingGradZeroing(TrainingLoopRule):
             return
         self.report_at_backward(loop, unreset_updates, unreset_steps[0] if unreset_steps else None)
 
-    def check_partial_resets(self, loop: Loop, consumers: list[Site]) -> None:
+    def check_partial_resets(self, loop: Loop, consumers: list[Site]) -> bool:
         """Every step is reset, but some of the objects it steps never are."""
         facts = self.context.loops
+        reported = False
         for step in dict((site.key, site) for site in consumers if site.kind is SiteKind.STEP).values():
             missing = facts.unreset_roots(loop, step, facts.resets(loop, step))
             if missing:
+                reported = True
                 names = ", ".join(f"`{root}`" for root in missing)
                 self.report(
                     step.where,
@@ -116,6 +128,24 @@ class MissingGradZeroing(TrainingLoopRule):
                     f"gradients of every earlier iteration; call `{step.key}.zero_grad()` in each "
                     f"iteration",
                 )
+        return reported
+
+    def check_stale_uses(self, loop: Loop, consumers: list[Site]) -> None:
+        """A step that applies again the gradients another optimizer's step applied (see
+        analysis/stale_steps.py)."""
+        for step in dict((site.key, site) for site in consumers if site.kind is SiteKind.STEP).values():
+            stale = stale_use(self.context.loops, loop, step)
+            if stale is None:
+                continue
+            backward = self.context.module.code_for_node(stale.backward.node)
+            self.report(
+                step.where,
+                f"`{step.key}.step()` applies again the gradients of `{stale.module}` that "
+                f"`{stale.first_step.key}.step()` ({self.line(stale.first_step)}) already applied: "
+                f"`{backward}` ({self.line(stale.backward)}) wrote them after their last reset "
+                f"({self.line(stale.reset)}) and nothing resets them before this step; call "
+                f"`{step.key}.zero_grad()` before its backward in each iteration",
+            )
 
     def report_at_backward(self, loop: Loop, updates: list[Site], step: Site | None) -> None:
         backward = self.first_backward(loop)
@@ -150,9 +180,11 @@ class MissingGradZeroing(TrainingLoopRule):
 
     def zero_grad_fix(self, loop: Loop, step: Site) -> Fix:
         message = f"Insert `{step.key}.zero_grad()` at the start of the loop body"
-        if step.via is not None or self.context.loops.rebound(loop, step.key.split(".", 1)[0]):  # type: ignore[union-attr]
-            # Stepped in a helper (its names may not be the loop's), or (re)built inside the
-            # loop: the optimizer does not exist at the top yet.
+        facts = self.context.loops
+        if step.via is not None or facts.rebound(loop, step.key.split(".", 1)[0]) or facts.branches(loop, step):  # type: ignore[union-attr]
+            # Stepped in a helper (its names may not be the loop's), (re)built inside the
+            # loop, or stepped only under `if args.use_optimizer:`: the optimizer may not
+            # exist at the top of the body.
             return self.make_fix(Applicability.DISPLAY_ONLY, message, [])
         edit = self.insert_first(loop.node.body, f"{step.key}.zero_grad()")
         return self.make_fix(Applicability.UNSAFE, message, [edit])
