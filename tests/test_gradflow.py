@@ -648,6 +648,85 @@ def test_a_loss_summed_from_zero_is_a_tensor_of_zero_dims_if_a_tensor_at_all():
     assert after_backward.is_tensor and after_backward.shape == ()
 
 
+def test_arithmetic_of_values_0_dim_if_tensors_stays_0_dim_if_a_tensor():
+    """Two `loss = 0; loss += ...` sums added, scaled, subtracted: still the number or a 0-dim
+    tensor; with a 0-dim tensor among the operands, a 0-dim tensor."""
+    both, with_tensor, batch = facts_of(
+        """
+        criterion = torch.nn.MSELoss()
+        w = torch.ones(2, requires_grad=True)
+        a = 0
+        b = 0
+        for i in range(3):
+            a += criterion(w * i, torch.zeros(2))
+            b += criterion(w, torch.zeros(2))
+        probe(2 * (a - b) / 3)
+        probe(a + w.sum())
+        probe(a + w)
+        """
+    )
+    assert both.shape_if_tensor == () and not both.is_tensor
+    assert with_tensor.is_tensor and with_tensor.shape == ()
+    assert batch.shape_if_tensor is None and batch.shape is None
+
+
+def test_sizes_of_a_tensor_and_min_max_of_numbers_are_numbers():
+    """`imgs.shape[0]`, `x.size()[1]` and `min(max(k, 0), 1)` keep a reduction 0-dim in
+    arithmetic (`d_target * torch.sum(d_real)`); a slice of the sizes is no number."""
+    by_shape, by_size, clamped, sliced, unpacked, starred = facts_of(
+        """
+        x = torch.ones(4, 3, requires_grad=True)
+        n = x.shape[0]
+        m = x.size()[1]
+        k = 0.5
+        k = min(max(k, 0), 1)
+        probe(x.sum() / n)
+        probe(x.sum() - m)
+        probe(x.sum() * k)
+        probe(x.sum() * x.shape[1:])
+        _, c = x.size()
+        probe(x.sum() / c)
+        first, *rest = x.size()
+        probe(x.sum() * rest)
+        """
+    )
+    assert by_shape.shape == () and by_size.shape == () and clamped.shape == ()
+    assert sliced.shape is None
+    assert unpacked.shape == () and starred.shape is None
+
+
+def test_an_element_wise_function_of_the_file_keeps_the_shape_of_its_argument():
+    """`def log(x): return torch.log(x + 1e-8)` of a 0-dim value is 0-dim, of a batch a batch;
+    a function mixing two parameters or a global says nothing."""
+    zero_dim, batch, two, scaled = facts_of(
+        """
+        eps = 1e-8
+
+
+        def log(x):
+            return torch.log(x + 1e-8)
+
+
+        def mixed(x, y):
+            return torch.log(x + y)
+
+
+        def with_global(x):
+            return torch.log(x + eps)
+
+
+        w = torch.ones(3, requires_grad=True)
+        probe(log(w.sum()))
+        probe(log(w))
+        probe(mixed(w.sum(), w))
+        probe(with_global(w.sum()))
+        """
+    )
+    assert zero_dim.shape == () and zero_dim.requires_grad is RequiresGrad.YES
+    assert batch.shape == (3,)
+    assert two.shape is None and scaled.shape is None
+
+
 FIXTURE_FILES = sorted((Path(__file__).parent.parent / "fixtures").rglob("*.py"))
 
 

@@ -5,8 +5,8 @@ Every wait is bounded, so a server that hangs fails the test instead of stalling
 
 from __future__ import annotations
 
+import ast
 import asyncio
-import json
 import os
 import sys
 import time
@@ -352,3 +352,137 @@ def test_fix_all_is_computed_when_the_client_resolves_it(tmp_path: Path):
             assert text.endswith("x = torch.ones(2, 2)\nloss = (x * 2).sum()\nprint(loss.item())\n")
 
     run(session())
+
+
+async def status(s: Session) -> dict:
+    """The server's `varlint/status` (pygls gives namedtuples: made dicts again)."""
+    def plain(value):
+        if hasattr(value, "_asdict"):
+            return {key: plain(item) for key, item in value._asdict().items()}
+        return [plain(item) for item in value] if isinstance(value, list) else value
+
+    return plain(await asyncio.wait_for(s.client.protocol.send_request_async("varlint/status", None), TIMEOUT))
+
+
+HELPER_RESETS = (FIXTURES_DIR / "project" / "clean_helper_module_resets" / "training.py").read_text()
+LOOP_CALLING_HELPER = (FIXTURES_DIR / "project" / "step_in_helper_module" / "main.py").read_text().replace("  # expect: VL201", "")
+
+
+def test_an_unsaved_edit_of_a_helper_module_reaches_its_importer_and_the_index_is_updated_not_rebuilt(tmp_path: Path):
+    """main.py's epoch loop calls `train_step` of training.py: clean while the helper resets
+    the gradients; once the open, unsaved training.py no longer does, main.py is linted again
+    with the buffer's helper (not the file on disk) and has VL201. Each edit re-reads only the
+    edited module into the index (one build, at start-up)."""
+    (tmp_path / "training.py").write_text(HELPER_RESETS)
+    (tmp_path / "main.py").write_text(LOOP_CALLING_HELPER)
+
+    async def session():
+        async with Session(tmp_path) as s:
+            main_uri = s.open(tmp_path / "main.py", LOOP_CALLING_HELPER)
+            training_uri = s.open(tmp_path / "training.py", HELPER_RESETS)
+            await s.diagnostics(training_uri)
+            await s.until(main_uri, [])
+            while (await status(s))["counters"].get("index_builds", 0) < 1:
+                await asyncio.sleep(0.05)
+            before = await status(s)
+            assert before["index_modules"] == 2 and before["counters"]["index_builds"] == 1
+
+            s.replace_all(training_uri, HELPER_RESETS.replace("    optimizer.zero_grad()\n", ""))
+            await s.until(main_uri, ["VL201"])
+            vl201 = s.published[main_uri][-1].diagnostics[0]
+            assert "training.py" in vl201.message
+            after_helper = await status(s)
+            assert after_helper["counters"]["index_builds"] == 1
+            assert after_helper["counters"]["modules_reread"] == before["counters"].get("modules_reread", 0) + 1
+
+            # An edit of main.py: only main.py is read again, and the helper's facts stand.
+            s.replace_all(main_uri, LOOP_CALLING_HELPER + "# an edit\n")
+            await s.diagnostics(main_uri, len(s.published[main_uri]) + 1)
+            assert sorted(d.code for d in s.published[main_uri][-1].diagnostics) == ["VL201"]
+            after_main = await status(s)
+            assert after_main["counters"]["index_builds"] == 1
+            assert after_main["counters"]["modules_reread"] == after_helper["counters"]["modules_reread"] + 1
+            assert after_main["index_modules"] == 2
+
+            # The helper fixed again (unsaved): main.py is clean again.
+            s.replace_all(training_uri, HELPER_RESETS)
+            await s.until(main_uri, [])
+        assert "optimizer.zero_grad()" in (tmp_path / "training.py").read_text()  # never saved
+
+    run(session())
+
+
+def test_a_lint_made_stale_by_an_edit_is_cancelled(tmp_path: Path):
+    """A long lint in flight when the document changes is stopped: its diagnostics are never
+    published, and the new version's are."""
+    from varlint.server import WARM_UP
+
+    long_text = WARM_UP + "\n".join(
+        WARM_UP.split("\n\n\n", 1)[1].replace("Net", f"Net{n}").replace("loss_of", f"loss_of{n}") for n in range(15))
+
+    async def session():
+        async with Session(tmp_path) as s:
+            uri = s.open(tmp_path / "train.py", long_text)
+            deadline = time.monotonic() + TIMEOUT
+            while uri not in (await status(s))["running"]:
+                assert time.monotonic() < deadline and uri not in s.published, "the lint never ran long enough"
+                await asyncio.sleep(0.01)
+            s.replace_all(uri, LEGACY)
+            assert sorted(d.code for d in await s.diagnostics(uri)) == ["VL001", "VL003", "VL004"]
+            assert [p.version for p in s.published[uri]] == [2]
+            assert (await status(s))["counters"]["cancelled"] == 1
+            # The garbage of the lints is collected once the lint thread is idle, once.
+            await asyncio.sleep(0.5)
+            collections = (await status(s))["counters"]["collections"]
+            assert collections >= 1
+            await asyncio.sleep(0.3)
+            assert (await status(s))["counters"]["collections"] == collections
+            # Nothing the interrupted lint left behind changes a later lint.
+            s.replace_all(uri, long_text)
+            after = await s.diagnostics(uri, 2)
+            assert sorted((d.code, d.range.start.line) for d in after) == expected
+
+    from varlint import engine
+
+    from varlint.config import Settings
+
+    codes = Settings(root=tmp_path).selected_codes()
+    expected = sorted((d.code, d.start.row - 1) for d in engine.lint_text(str(tmp_path / "train.py"), long_text, codes))
+    assert len(expected) > 50
+    run(session())
+
+
+def test_with_module_re_reads_one_module_and_keeps_the_other_modules_facts(tmp_path: Path):
+    """The index update behind each lint (ProjectIndex.with_module): the edited module only is
+    read again; the import graph, the memo tables and the facts of the other modules computed
+    for the analyses (foreign helpers) are reused while what they depend on is unchanged."""
+    from varlint.analysis.foreign_helpers import module_facts
+    from varlint.project import ProjectIndex, module_source, module_tree
+
+    (tmp_path / "training.py").write_text(HELPER_RESETS)
+    (tmp_path / "main.py").write_text(LOOP_CALLING_HELPER)
+    main, training = str(tmp_path / "main.py"), str(tmp_path / "training.py")
+    index = ProjectIndex.build([main, training])
+    facts = module_facts(index, "training")
+    assert facts is not None and "train_step" in facts.functions
+
+    edited = index.with_module(main, LOOP_CALLING_HELPER + "# an edit\n")
+    assert edited is not index and edited.modules["training"] is index.modules["training"]
+    assert edited.memo is index.memo and edited._dependencies is index._dependencies
+    assert module_facts(edited, "training") is facts  # not parsed and analysed again
+    assert index.with_module(main, LOOP_CALLING_HELPER + "# an edit\n").modules["main"].digest == edited.modules["main"].digest
+
+    without_reset = HELPER_RESETS.replace("    optimizer.zero_grad()\n", "")
+    helper_edited = edited.with_module(training, without_reset)
+    info = helper_edited.modules["training"]
+    assert module_source(training, info.digest) == without_reset  # the buffer, not the file
+    assert "optimizer.zero_grad()" not in ast.unparse(module_tree(training, info.digest))
+    assert module_facts(helper_edited, "training") is not facts
+    assert module_facts(edited, "training") is not None  # the older index still has its own
+
+    with_import = edited.with_module(main, "import os\n" + LOOP_CALLING_HELPER)
+    assert with_import._dependencies is not edited._dependencies  # the import graph changed
+
+    # A file changed on disk since it was indexed: its source is unknown, not another text.
+    (tmp_path / "training.py").write_text(without_reset + "\n")
+    assert module_source(training, index.modules["training"].digest) is None

@@ -120,3 +120,59 @@ def test_a_run_answered_from_the_cache_does_not_load_libcst(tmp_path):
     assert "VL001" in first.stdout and first.stdout == warm.stdout
     assert first.stderr.strip().splitlines()[-1] == "LOADED"
     assert warm.stderr.strip().splitlines()[-1] == "NOT LOADED", warm.stderr
+
+
+def test_pathspec_is_imported_only_for_real_ignore_patterns(tmp_path):
+    """No `exclude` and a .gitignore of comments and blank lines: nothing to match, pathspec is
+    not imported and every file is found; a real pattern still ignores its file."""
+    (tmp_path / "train.py").write_text("from torch.autograd import Variable\nx = Variable(y)\n")
+    (tmp_path / "skipped.py").write_text("from torch.autograd import Variable\nx = Variable(y)\n")
+    (tmp_path / ".gitignore").write_text("# only a comment\n\n   \n")
+    script = (
+        "import sys\nfrom varlint.cli import main\n"
+        "sys.argv = ['varlint', 'check', '--no-cache', '--exit-zero', '--output-format', 'concise', '.']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED' if 'pathspec' in sys.modules else 'NOT LOADED', file=sys.stderr)\n"
+    )
+    plain = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert "skipped.py" in plain.stdout and "train.py" in plain.stdout
+    assert plain.stderr.strip().splitlines()[-1] == "NOT LOADED", plain.stderr
+    (tmp_path / ".gitignore").write_text("# a comment\nskipped.py\n")
+    ignoring = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert "skipped.py" not in ignoring.stdout and "train.py" in ignoring.stdout
+    assert ignoring.stderr.strip().splitlines()[-1] == "LOADED"
+
+
+def test_the_index_walk_reuses_the_walk_of_the_paths_only_when_it_is_the_same(tmp_path):
+    """Within one run the tree walk of the index takes the files of a folder from the walk of
+    the paths: the same files in the same order as walking it again, including for a folder
+    the first walk passed over (a virtual environment, `build`) and under a .gitignore."""
+    import os
+
+    from varlint import files
+
+    def tree(root):
+        # No file of its own and no package directly in it: each tree below is a root of its own.
+        for relative in ("src/main.py", "src/pkg/__init__.py", "src/pkg/models.py", "src/pkg/sub/__init__.py",
+                         "src/pkg/sub/x.py", "scripts/run.py", "env/lib/__init__.py", "env/lib/y.py",
+                         "out/build/lib/__init__.py", "out/build/lib/z.py", "src/nb.ipynb"):
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text("{}" if relative.endswith(".ipynb") else "import torch\n")
+        (root / "env" / "pyvenv.cfg").write_text("")
+
+    tree(tmp_path / "plain")
+    tree(tmp_path / "ignoring")
+    (tmp_path / "ignoring" / "src" / "pkg" / ".gitignore").write_text("models.py\n")
+    for base in (tmp_path / "plain", tmp_path / "ignoring"):
+        named = [str(base), str(base / "env" / "lib" / "y.py"), str(base / "out" / "build" / "lib" / "z.py")]
+        walked = list(files.discover(named, (), base))
+        expected = files.tree_files(walked, (), base)
+        with files.remembering_walks():
+            again = list(files.discover(named, (), base))
+            reused = files.tree_files(again, (), base)
+            remembered = list(files._WALKS)
+        assert again == walked and reused == expected
+        for skipped in (base / "env" / "lib" / "y.py", base / "out" / "build" / "lib" / "z.py", base / "src" / "pkg" / "sub" / "x.py"):
+            assert os.path.abspath(skipped) in reused
+        assert any(walk[0] == os.path.abspath(base) for walk in remembered) == (base.name == "plain")
+    assert os.path.abspath(tmp_path / "ignoring" / "src" / "pkg" / "models.py") not in expected

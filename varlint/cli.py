@@ -16,6 +16,7 @@ import click
 
 from varlint import checking, engine, notebook, output
 from varlint.diagnostic import Applicability
+from varlint.files import remembering_walks
 from varlint.output import full as full_output
 from varlint.output import json as json_output
 from varlint.output import text as text_output
@@ -111,18 +112,9 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
             sys.stdout.flush()
             report_stream = sys.stderr
     else:
-        files = checking.files_to_check(resolve, paths, force_exclude)
-        if show_files:
-            click.echo("".join(f"{path}\n" for path in sorted(files)), nl=False)
-            sys.exit(0)
-        progress = (output_format in output.HUMAN and not quiet and len(files) >= 10
-                    and sys.stderr.isatty())
-        cache = None
-        if not no_cache and mode is None and not add_noqa:
-            from varlint.cache import ResultCache, default_cache_dir
-
-            cache = ResultCache(default_cache_dir(checking.settings_for(resolve, paths[0]), cache_dir))
-        results = checking.run_checks(files, resolve, mode, progress, jobs=jobs, cache=cache)
+        with remembering_walks():  # the tree walk of the index reuses the walk of the paths
+            results = check_files(resolve, paths, force_exclude, show_files, output_format, quiet, no_cache,
+                                  mode, add_noqa, cache_dir, jobs)
     failed = any(result.internal_error or result.fix_failures for result in results)
 
     if diff:
@@ -152,8 +144,7 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     stream = open(output_file, "w", encoding="utf-8") if output_file else report_stream  # noqa: SIM115
     try:
         colored = use_color(color, stream) if not output_file or color == "always" else False
-        context = output.OutputContext(colored and output_format in output.HUMAN, unsafe_fixes,
-                                       lambda path, cell=None: read_text(path, cell) if cell else texts.get(path) or read_text(path))
+        context = output.OutputContext(colored and output_format in output.HUMAN, unsafe_fixes, SnippetSources(texts))
         click.echo(report(output_format, remaining, results, context, statistics, show_fixes, quiet, fixed),
                    file=stream, nl=False, color=colored)
     finally:
@@ -164,6 +155,24 @@ def check(paths, fix, unsafe_fixes, diff, select, ignore, extend_select, config,
     if exit_non_zero_on_fix and fixed:
         sys.exit(1)
     sys.exit(0 if exit_zero or not remaining else 1)
+
+
+def check_files(resolve, paths, force_exclude, show_files, output_format, quiet, no_cache, mode, add_noqa,
+                cache_dir, jobs):
+    """The files under `paths`, checked (or listed, with --show-files); from the cache when it
+    knows them."""
+    files = checking.files_to_check(resolve, paths, force_exclude)
+    if show_files:
+        click.echo("".join(f"{path}\n" for path in sorted(files)), nl=False)
+        sys.exit(0)
+    progress = (output_format in output.HUMAN and not quiet and len(files) >= 10
+                and sys.stderr.isatty())
+    cache = None
+    if not no_cache and mode is None and not add_noqa:
+        from varlint.cache import ResultCache, default_cache_dir
+
+        cache = ResultCache(default_cache_dir(checking.settings_for(resolve, paths[0]), cache_dir))
+    return checking.run_checks(files, resolve, mode, progress, jobs=jobs, cache=cache)
 
 
 def report(output_format, remaining, results, context, statistics, show_fixes, quiet, fixed) -> str:
@@ -187,12 +196,43 @@ def read_text(path: str, cell: int | None = None) -> str | None:
     """A file's text (a notebook cell's source), for the snippets of the `full` format."""
     try:
         text = engine.read_source(path).text
-        if cell is None:
-            return text
-        cells = notebook.parse_notebook(path, text).code_cells
-        return next((c.source for c in cells if c.number == cell), None)
-    except (engine.UnreadableFile, notebook.NotebookError):
+    except engine.UnreadableFile:
         return None
+    if cell is None:
+        return text
+    return notebook_cell_source(text, cell)
+
+
+def notebook_cell_source(text: str, cell: int) -> str | None:
+    """The source of cell number `cell` (from 1, as `notebook.parse_notebook` numbers them) of
+    a notebook that was checked: read from its JSON alone (the check validated it)."""
+    try:
+        cells = json.loads(text).get("cells")
+        found = cells[cell - 1] if isinstance(cells, list) and 0 < cell <= len(cells) else None
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(found, dict) or found.get("cell_type") != "code":
+        return None
+    source = found.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+class SnippetSources:
+    """`(path, cell) -> text` for the snippets, each file read once (the fixed text when a fix
+    changed it)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.memo: dict[tuple[str, int | None], str | None] = {}
+
+    def __call__(self, path: str, cell: int | None = None) -> str | None:
+        key = (path, cell)
+        if key not in self.memo:
+            if cell:
+                self.memo[key] = read_text(path, cell)
+            else:
+                self.memo[key] = self.texts.get(path) or read_text(path)
+        return self.memo[key]
 
 
 def settings_report(path: str, settings) -> str:

@@ -286,6 +286,8 @@ class SettingsResolver:
         self.adjust = adjust
         self._by_directory: dict[Path, Settings] = {}
         self._by_source: dict[Path | None, Settings] = {}
+        self._by_path: dict[str, Settings] = {}  # for_path of a path as given
+        self._by_folder: dict[str, Settings] = {}  # ... of a folder, as a string
         self.fixed = None
         if isolated:
             self.fixed = adjust(Settings(root=Path.cwd()))
@@ -295,8 +297,22 @@ class SettingsResolver:
     def for_path(self, path: str | Path) -> Settings:
         if self.fixed is not None:
             return self.fixed
-        absolute = Path(os.path.abspath(path))
-        directory = absolute if absolute.is_dir() else absolute.parent
+        found = self._by_path.get(path) if isinstance(path, str) else None
+        if found is None:
+            found = self._for_path(path)
+            if isinstance(path, str):
+                self._by_path[path] = found
+        return found
+
+    def _for_path(self, path: str | Path) -> Settings:
+        absolute = os.path.abspath(path)
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        found = self._by_folder.get(folder)
+        if found is None:
+            found = self._by_folder[folder] = self._for_directory(Path(folder))
+        return found
+
+    def _for_directory(self, directory: Path) -> Settings:
         if directory not in self._by_directory:
             config = config_in(directory)
             if config is not None:

@@ -371,58 +371,12 @@ def check_paths(
     settings_by_path: dict[str, Settings] | None = None,
 ) -> list[FileResult]:
     """Check files independently, after indexing them all once (varlint/project.py), with
-    the other modules of their trees (`files.tree_files`: imports resolve, and fixes keep what
-    the unchecked modules need).
+    the other modules of their trees; results from `cache` (a varlint.cache.ResultCache)
+    when it knows them, the others checked in `jobs` worker processes (default: one per
+    core) when there are enough of them. `on_result(result)` is called as each result
+    arrives; the list returned is in `paths` order. A worker that dies (a crash in the
+    parser) costs only its file an internal error. `settings_by_path` gives files their own
+    settings (each file's closest config file). See varlint/batch.py."""
+    from varlint import batch
 
-    Results come from `cache` (a varlint.cache.ResultCache) when it knows them; the others are
-    checked in `jobs` worker processes (default: one per core) when there are enough of them.
-    `on_result(result)` is called as each result arrives; the list returned is in `paths`
-    order. A worker that dies (a crash in the parser) costs only its file an internal error.
-    `settings_by_path` gives files their own settings (each file's closest config file)."""
-    from varlint import parallel
-    from varlint.project import ProjectIndex
-
-    from varlint.files import tree_files
-
-    given = {os.path.abspath(path) for path in paths}
-    indexed = list(paths) + [
-        path for path in tree_files(list(paths), settings.exclude, settings.root) if os.path.abspath(path) not in given
-    ]
-    project = cache.project_index(indexed) if cache is not None else ProjectIndex.build(indexed)
-    results: dict[int, FileResult] = {}
-    pending: list[int] = []
-    for number, path in enumerate(paths):
-        cached = cache.get(path, project, _settings_of(path, settings_by_path, settings), fix) if cache is not None else None
-        if cached is not None:
-            results[number] = cached
-            if on_result is not None:
-                on_result(cached)
-        else:
-            pending.append(number)
-
-    def arrived(number: int, result: FileResult) -> None:
-        results[number] = result
-        if cache is not None:
-            cache.put(paths[number], project, _settings_of(paths[number], settings_by_path, settings), fix, result)
-        if on_result is not None:
-            on_result(result)
-
-    jobs = jobs or parallel.default_jobs()
-    work = [(number, paths[number]) for number in pending]
-    if jobs == 1 or len(work) < parallel.MIN_FILES_PER_WORKER * 2:
-        for number, path in work:
-            arrived(number, check_file(path, _settings_of(path, settings_by_path, settings), fix, project))
-    else:
-        check = functools.partial(_check_with, by_path=settings_by_path, default=settings, fix=fix, project=project)
-        parallel.run(work, check, jobs, arrived)
-    if cache is not None:
-        cache.flush()
-    return [results[number] for number in range(len(paths))]
-
-
-def _settings_of(path: str, by_path: dict[str, Settings] | None, default: Settings) -> Settings:
-    return by_path.get(path, default) if by_path else default
-
-
-def _check_with(path: str, by_path, default: Settings, fix, project) -> FileResult:
-    return check_file(path, _settings_of(path, by_path, default), fix, project)
+    return batch.check_paths(paths, settings, fix, jobs, cache, on_result, settings_by_path)

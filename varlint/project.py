@@ -38,6 +38,7 @@ so `from models.net import G` in `repo/train.py` finds `repo/models/net.py`.
 from __future__ import annotations
 
 import ast
+import collections
 import functools
 import hashlib
 import os
@@ -105,13 +106,15 @@ def source_digest(text: str) -> str:
 # --- Module names -----------------------------------------------------------------------------
 
 
-def package_module_name(path: str) -> tuple[str, str]:
-    """(module name, root folder) of a file, from the `__init__.py` files above it."""
+def package_module_name(path: str, is_package_folder=None) -> tuple[str, str]:
+    """(module name, root folder) of a file, from the `__init__.py` files above it
+    (`is_package_folder(directory)` answers for them: `module_names` memoises it)."""
+    is_package_folder = is_package_folder or _has_init
     path = os.path.abspath(path)
     directory, filename = os.path.split(path)
     stem = filename[:-3] if filename.endswith(".py") else filename
     parts = [] if stem == "__init__" else [stem]
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
+    while is_package_folder(directory):
         directory, package = os.path.split(directory)
         parts.insert(0, package)
         if not package:
@@ -119,11 +122,33 @@ def package_module_name(path: str) -> tuple[str, str]:
     return ".".join(parts) or stem, directory
 
 
+def _has_init(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "__init__.py"))
+
+
+def module_names(paths) -> dict[str, tuple[str, str]]:
+    """`package_module_name` of each path (by absolute path), each folder looked at once."""
+    folders: dict[str, bool] = {}
+
+    def is_package_folder(directory: str) -> bool:
+        found = folders.get(directory)
+        if found is None:
+            found = folders[directory] = _has_init(directory)
+        return found
+
+    return {os.path.abspath(path): package_module_name(path, is_package_folder) for path in paths}
+
+
 def _relative_name(path: str, root: str) -> str | None:
-    relative = os.path.relpath(os.path.abspath(path), root)
-    if relative.startswith(".."):
+    absolute = os.path.abspath(path)
+    base = root if root.endswith(os.sep) else root + os.sep
+    if not absolute.startswith(base):
         return None
-    parts = Path(relative).with_suffix("").parts
+    relative = absolute[len(base):]
+    stem, dot, suffix = relative.rpartition(".")
+    if dot and os.sep not in suffix and not stem.endswith(os.sep) and stem:
+        relative = stem  # as Path.with_suffix(""): the last suffix of the file name goes
+    parts = relative.split(os.sep)
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     if not parts or not all(part.isidentifier() for part in parts):
@@ -300,31 +325,40 @@ def literal_names(value: ast.AST | None) -> tuple[str, ...] | None:
 
 
 class ProjectIndex:
-    def __init__(self, modules: dict[str, ModuleInfo], aliases: dict[str, str] | None = None) -> None:
+    def __init__(self, modules: dict[str, ModuleInfo], aliases: dict[str, str] | None = None,
+                 by_path: dict[str, str] | None = None) -> None:
         self.modules = modules
         # Other names a module is reachable by (namespace-package paths): alias -> module.
         self.aliases = aliases or {}
-        self._by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
+        if by_path is None:
+            by_path = {os.path.abspath(info.path): name for name, info in modules.items()}
+        self._by_path = by_path
         self._importers: dict[str, set[str]] | None = None
         self._dependencies: dict[str, frozenset[str]] = {}
+        self._direct: dict[str, frozenset[str]] = {}  # direct_dependencies, per module
         self._roots: dict[str, str] = {}
+        self._dependency_keys: dict[str, tuple] = {}
         self._shared: dict[str, list[str]] | None = None
-        # Per-run memo tables of analyses reading other modules (analysis/foreign_helpers.py).
+        # Memo tables of analyses reading other modules (analysis/foreign_helpers.py), shared
+        # by the indexes `with_module` derives from this one: their keys hold the digests the
+        # entry depends on (see `dependency_key`).
         self.memo: dict[str, dict] = {}
 
     # Building
 
     @classmethod
-    def build(cls, paths, read=None, module_reader=None) -> "ProjectIndex":
+    def build(cls, paths, read=None, module_reader=None, names=None) -> "ProjectIndex":
         """Index the files `paths` (a list of .py files, as discovered). `read(path) -> text |
         None` reads a file (default: UTF-8 with replacement); `module_reader(path, name,
-        is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's)."""
+        is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's);
+        `names` is `module_names(paths)` when the caller has it already."""
         read = read or _read_text
         files = [os.path.abspath(path) for path in paths if str(path).endswith(".py")]
+        known = names if names is not None else module_names(files)
         roots: set[str] = set()
         named: dict[str, tuple[str, str]] = {}
         for path in files:
-            name, root = package_module_name(path)
+            name, root = known[path] if path in known else package_module_name(path)
             named[path] = (name, root)
             roots.add(root)
         modules: dict[str, ModuleInfo] = {}
@@ -369,14 +403,29 @@ class ProjectIndex:
         return cls({name: info})
 
     def with_module(self, path: str, text: str) -> "ProjectIndex":
-        """This index with `path` re-read from `text` (an editor's unsaved buffer, a fix)."""
+        """This index with `path` re-read from `text` (an editor's unsaved buffer, a fix): only
+        that module is read again; the others' facts, the memo tables and (when its imports are
+        unchanged) the import graph are shared with this index. The analyses that read another
+        module's source (`module_source`, `module_tree`) see `text`, not the file on disk."""
         name = self.module_name(path) or package_module_name(path)[0]
-        info = read_module(name, path, text, os.path.basename(path) == "__init__.py")
-        if self.modules.get(name) is not None and self.modules[name].digest == info.digest:
+        digest = source_digest(text)
+        previous = self.modules.get(name)
+        if previous is not None and previous.digest == digest:
             return self
+        info = read_module(name, path, text, os.path.basename(path) == "__init__.py")
+        _remember_source(path, info.digest, text)
         modules = dict(self.modules)
         modules[name] = info
-        return ProjectIndex(modules, self.aliases)
+        by_path = self._by_path
+        if previous is None or os.path.abspath(previous.path) != os.path.abspath(path):
+            by_path = {**by_path, os.path.abspath(path): name}
+        index = ProjectIndex(modules, self.aliases, by_path)
+        index.memo = self.memo
+        if previous is not None and previous.imports == info.imports and previous.error == info.error:
+            index._dependencies = self._dependencies  # the same import graph
+            index._importers = self._importers
+            index._roots = self._roots
+        return index
 
     # Pickling: drop the memo tables.
 
@@ -397,6 +446,15 @@ class ProjectIndex:
             info = self.modules.get(self.aliases[name])
         return info
 
+    def ambiguous(self, module_name: str, importer: str) -> bool:
+        """Several scripts of the run are named `module_name` (keyed `name@path`) and the one
+        imports resolve to is not beside `importer` (where Python would find it first): which
+        one runs is not known."""
+        info = self.module(module_name)
+        if info is None or not any(key.startswith(module_name + "@") for key in self.modules):
+            return False
+        return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
+
     def canonical_module(self, name: str, importer: str | None = None) -> str | None:
         """The indexed module `name` refers to (through namespace aliases), None if outside.
         With `importer` (the key of the importing module): when several scripts of the run
@@ -415,11 +473,12 @@ class ProjectIndex:
     def _namesakes(self) -> dict[str, list[str]]:
         """Module name -> the keys of the scripts sharing it, for names shared by several."""
         if self._shared is None:
-            self._shared = {}
+            shared: dict[str, list[str]] = {}
             for key in self.modules:
                 name, at, _ = key.partition("@")
                 if at and name in self.modules:
-                    self._shared.setdefault(name, [name]).append(key)
+                    shared.setdefault(name, [name]).append(key)
+            self._shared = shared  # once complete (a lint stopped midway leaves none)
         return self._shared
 
     def exports(self, module: str) -> set[str]:
@@ -477,13 +536,14 @@ class ProjectIndex:
 
     def star_importers(self, module: str) -> set[str]:
         if self._importers is None:
-            self._importers = {}
+            importers: dict[str, set[str]] = {}
             for name, info in self.modules.items():
                 for row in info.imports:
                     if row.star:
                         source = self.canonical_module(row.module)
                         if source is not None:
-                            self._importers.setdefault(source, set()).add(name)
+                            importers.setdefault(source, set()).add(name)
+            self._importers = importers  # once complete (a lint stopped midway leaves none)
         return set(self._importers.get(self.canonical_module(module) or module, set()))
 
     def importers_needing(self, module: str, name: str) -> set[str]:
@@ -558,6 +618,12 @@ class ProjectIndex:
         return frozenset(other for other in self.modules if other != start and start in self.dependencies(other))
 
     def direct_dependencies(self, module: str) -> set[str]:
+        found = self._direct.get(module)
+        if found is None:
+            found = self._direct[module] = frozenset(self._direct_dependencies(module))
+        return set(found)
+
+    def _direct_dependencies(self, module: str) -> set[str]:
         info = self.module(module)
         if info is None:
             return set()
@@ -588,7 +654,12 @@ class ProjectIndex:
         seen: set[str] = set()
         todo = [start]
         while todo:
-            for dependency in self.direct_dependencies(todo.pop()):
+            current = todo.pop()
+            direct = self._direct.get(current)
+            if direct is None:
+                self.direct_dependencies(current)
+                direct = self._direct[current]
+            for dependency in direct:
                 if dependency not in seen:
                     seen.add(dependency)
                     todo.append(dependency)
@@ -602,12 +673,49 @@ class ProjectIndex:
         info = self.module(module)
         return "" if info is None else info.digest
 
+    def dependency_key(self, module: str) -> tuple:
+        """What a fact computed from `module` within this tree depends on: its digest and the
+        digests of the tree modules it imports (transitively). Memo entries keyed by it stay
+        valid in the indexes `with_module` derives (an edit elsewhere keeps the key)."""
+        start = self.canonical_module(module) or module
+        key = self._dependency_keys.get(start)
+        if key is None:
+            key = (self.summary_digest(start),
+                   tuple(sorted((d, self.summary_digest(d)) for d in self.dependencies(start))))
+            self._dependency_keys[start] = key
+        return key
+
+
+# Texts given to `with_module` (unsaved editor buffers), by (absolute path, digest).
+_SOURCES: "collections.OrderedDict[tuple[str, str], str]" = collections.OrderedDict()
+SOURCES_KEPT = 256
+
+
+def _remember_source(path: str, digest: str, text: str) -> None:
+    key = (os.path.abspath(path), digest)
+    _SOURCES[key] = text
+    _SOURCES.move_to_end(key)
+    while len(_SOURCES) > SOURCES_KEPT:
+        _SOURCES.popitem(last=False)
+
+
+def module_source(path: str, digest: str) -> str | None:
+    """The source of an indexed module as of `digest` (its `ModuleInfo.digest`): the text given
+    to `with_module`, else the file if it still has that digest (None: it changed since)."""
+    text = _SOURCES.get((os.path.abspath(path), digest))
+    if text is not None:
+        return text
+    text = _read_text(path)
+    if text is None or source_digest(text) != digest:
+        return None
+    return text
+
 
 @functools.lru_cache(maxsize=256)
 def module_tree(path: str, digest: str) -> ast.Module | None:
     """The stdlib AST of an indexed module as of `digest` (its `ModuleInfo.digest`): parsed
     once for all the analyses that read other modules of the tree (loss classes, layers)."""
-    text = _read_text(path)
+    text = module_source(path, digest)
     if text is None:
         return None
     try:

@@ -14,16 +14,19 @@
   one module, as `varlint check` does for `.ipynb` files.
 
 Speed (a lint of a 500-line file is the engine's time, nothing more): the engine is warmed up
-and the workspace's project index (varlint/project.py) built in the background after
-`initialized`; each lint updates the index with its document's text (`with_module`, so the
-other open documents see unsaved edits, and the ones importing it are linted again), instead
-of rebuilding it. Results are kept by (path, content hash, selected rules, digests of the
-modules it imports): a document whose key is unchanged (saved, settings reloaded the same,
-an edit undone) is not linted again. Changes are debounced; the engine runs in a worker thread,
-one lint per document at a time: a lint superseded while it runs is not interrupted (the
-engine cannot be stopped midway in a thread) but its result is dropped and the newest version
-is linted right after. "Fix all" is computed only when the client resolves the action
-(`codeAction/resolve`), or off the event loop for a client that cannot resolve.
+(a small training loop is linted) and the workspace's project index (varlint/project.py) built
+in the background after `initialized`; each lint updates the index with its document's text
+(`with_module`: only that module is read again, the other modules' facts and the analyses'
+memo of them are kept; the other open documents see unsaved edits, and the ones importing it
+are linted again), instead of rebuilding it. Results are kept by (path, content hash, selected
+rules, digests of the modules it imports): a document whose key is unchanged (saved, settings
+reloaded the same, an edit undone) is not linted again. Changes are debounced; every engine call
+runs in one lint thread (varlint/lint_worker.py), and a lint still running when its document
+changes is stopped there (its result would be dropped) so the newest version is linted at once.
+"Fix all" is computed only when the client resolves the action (`codeAction/resolve`), or off
+the event loop for a client that cannot resolve. The `varlint/status` request answers counters
+(index builds, modules re-read, lints, lints cancelled, garbage collections) and recent timings (index update, the
+engine's CPU and wall time, publish), for the tests and bench/server_latency.py.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import functools
 import hashlib
 import os
 import sys
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -44,13 +49,49 @@ from pygls.uris import to_fs_path
 from varlint import engine, files, fixes, noqa, notebook
 from varlint.config import ConfigError, Settings, find_config, load_settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
+from varlint.lint_worker import CANCELLED, LintWorker, freeze_survivors
 from varlint.rules import rule_by_code
 
-DEBOUNCE_SECONDS = 0.05  # after the last keystroke of a burst, lint once
+DEBOUNCE_SECONDS = 0.01  # edits arriving together (a paste, several cursors) are linted once; a lint
+# still running when its document changes again is stopped (varlint/lint_worker.py)
 DEPENDENT_DELAY = 0.3  # an edited module's importers are linted again a little later
 RESULTS_KEPT = 64  # lint results kept by key (undo, a save, a settings reload)
+TIMINGS_KEPT = 200  # per lint, for `varlint/status`
+STATUS = "varlint/status"  # a request: counters and recent timings (tests, bench/server_latency.py)
 INDEXED_FILES_MAX = 20_000  # a larger workspace is not indexed (imports resolve per file)
-WARM_UP = "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\nprint(x.data[0])\n"
+# Linted at start-up, so that the first document does not pay for the imports and the first
+# runs of the analyses: a small legacy training loop (a model, an optimizer, a loss, a step).
+WARM_UP = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.autograd import Variable
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc(x))
+
+
+def loss_of(model, x, y):
+    return F.nll_loss(model(x), y)
+
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+history = []
+for epoch in range(2):
+    x = Variable(torch.randn(8, 4), volatile=False)
+    y = Variable(torch.LongTensor(8).zero_())
+    loss = loss_of(model, x, y)
+    optimizer.step()
+    loss.backward()
+    history.append(loss)
+    print(loss.data[0], x.grad.data.sum())
+"""
 SOURCE = "varlint"
 FIX_ALL_KIND = "source.fixAll.varlint"
 FIX_ALL_TITLE = "Fix all safe varlint problems"
@@ -99,6 +140,11 @@ class VarlintServer(LanguageServer):
         self.results: collections.OrderedDict[tuple, list[Diagnostic]] = collections.OrderedDict()
         self.index = None  # the workspace's ProjectIndex, once built
         self.notebook_keys: dict[str, tuple] = {}  # by notebook URI: the key and version last published
+        self.worker = LintWorker()  # every engine call runs there, one at a time
+        self.in_flight: dict[str, object] = {}  # by document URI: the Job linting it
+        self.counters = collections.Counter()  # index builds, modules re-read, lints, ...
+        self.timings: dict[str, collections.deque] = collections.defaultdict(
+            lambda: collections.deque(maxlen=TIMINGS_KEPT))  # seconds, per lint
 
     # --- settings -------------------------------------------------------------------------
 
@@ -175,15 +221,49 @@ class VarlintServer(LanguageServer):
             return  # nothing new to say
         diagnostics = self.results.get(key)
         if diagnostics is None:
-            diagnostics = await asyncio.get_running_loop().run_in_executor(
-                None, engine.lint_text, path, text, codes, project
-            )
+            diagnostics = await self.in_worker(engine.lint_text, path, text, codes, project, uri=uri)
+            if diagnostics is CANCELLED:
+                return  # edited meanwhile: the newer version is linted next
             self.remember(key, diagnostics)
         if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != doc_version:
             return  # edited meanwhile: the newer lint will publish
+        started = time.perf_counter()
         self.publish(uri, Linted(doc_version, text, diagnostics, codes, path, key, project))
+        self.timings["publish"].append(time.perf_counter() - started)
         if changed_module is not None:
             self.lint_importers(uri, changed_module)
+
+    async def in_worker(self, function, *arguments, uri: str | None = None):
+        """`function(*arguments)` in the lint thread; with `uri`, a lint of that document that a
+        newer edit cancels (the result is then CANCELLED)."""
+        job = self.worker.submit(function, *arguments, cancellable=uri is not None)
+        if uri is not None:
+            self.in_flight[uri] = job
+        started = time.perf_counter()
+        try:
+            result = await job.future
+        finally:
+            if uri is not None and self.in_flight.get(uri) is job:
+                del self.in_flight[uri]
+        if uri is not None and result is not CANCELLED:
+            self.counters["lints"] += 1
+            self.timings["engine_wall"].append(time.perf_counter() - started)
+            self.timings["engine_cpu"].append(job.cpu)
+        return result
+
+    def cancel_stale(self, uri: str) -> None:
+        """A document changed: stop its lint in flight (its result would be dropped)."""
+        job = self.in_flight.get(uri)
+        if job is not None:
+            self.worker.cancel(job)
+
+    def status(self) -> dict:
+        return {
+            "counters": {**self.counters, "cancelled": self.worker.cancelled, "collections": self.worker.collections},
+            "index_modules": len(self.index.modules) if self.index is not None else None,
+            "running": sorted(uri for uri, job in self.in_flight.items() if job is self.worker.current),
+            "timings": {name: list(values) for name, values in self.timings.items()},
+        }
 
     # --- the project index ----------------------------------------------------------------
 
@@ -192,9 +272,12 @@ class VarlintServer(LanguageServer):
         if self.index is None or not path.endswith(".py"):
             return None, None
         before = self.index
+        started = time.perf_counter()
         self.index = before.with_module(path, text)
         if self.index is before:
             return self.index, None
+        self.timings["index_update"].append(time.perf_counter() - started)
+        self.counters["modules_reread"] += 1
         return self.index, self.index.module_name(path)
 
     def result_key(self, path: str, text: str, codes: frozenset[str], project) -> tuple:
@@ -222,19 +305,20 @@ class VarlintServer(LanguageServer):
 
     async def warm_up(self) -> None:
         """Import and warm up the engine, then index the workspace (in a worker thread)."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, engine.lint_text, "warm_up.py", WARM_UP, engine.known_codes())
+        await self.in_worker(engine.lint_text, "warm_up.py", WARM_UP, engine.known_codes())
+        await self.in_worker(freeze_survivors)
         root = self.workspace.root_path
         if not root or not os.path.isdir(root):
             return
         settings = self.settings_for(os.path.join(root, "__init__.py"))
         try:
-            index = await loop.run_in_executor(None, build_index, root, settings)
+            index = await self.in_worker(build_index, root, settings)
         except Exception as error:  # noqa: BLE001 - without an index, imports resolve per file
             self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, f"varlint: no project index: {error!r}"))
             return
         if index is None:
             return
+        self.counters["index_builds"] += 1
         for uri in list(self.workspace.text_documents):  # unsaved texts win over the files
             if uri in self.linted and self.linted[uri].path.endswith(".py"):
                 index = index.with_module(self.linted[uri].path, self.workspace.get_text_document(uri).source)
@@ -253,7 +337,9 @@ class VarlintServer(LanguageServer):
         found = self.results.get(key)
         if found is None:
             linter = script.linter(engine.lint_text)
-            found = await asyncio.get_running_loop().run_in_executor(None, linter, path, script.text, codes)
+            found = await self.in_worker(linter, path, script.text, codes, uri=book.uri)
+            if found is CANCELLED:
+                return
             self.remember(key, found)
         current = self.workspace.get_notebook_document(notebook_uri=book.uri)
         if current is None or current.version != book_version:
@@ -311,7 +397,7 @@ class VarlintServer(LanguageServer):
             message=diagnostic.message,
             severity=SEVERITY.get(diagnostic.code, lsp.DiagnosticSeverity.Warning),
             code=diagnostic.code,
-            code_description=lsp.CodeDescription(href=Path(sys.modules[rule.__module__].__file__).as_uri()),
+            code_description=lsp.CodeDescription(href=_documentation_uri(rule)),
             source=SOURCE,
             data={
                 "name": diagnostic.name,
@@ -427,17 +513,16 @@ class VarlintServer(LanguageServer):
     async def fix_all_edit(self, uri: str, linted: Linted) -> lsp.WorkspaceEdit | None:
         """Every safe fix of the document (of all the notebook's cells together), computed in a
         worker thread; None when they change nothing."""
-        loop = asyncio.get_running_loop()
         book = self.workspace.get_notebook_document(cell_uri=uri)
         if book is None:
             lint = _with_project(linted.project)
-            outcome = await loop.run_in_executor(
-                None, fixes.fix_until_stable, linted.path, linted.text, linted.codes, Applicability.SAFE, lint)
+            outcome = await self.in_worker(
+                fixes.fix_until_stable, linted.path, linted.text, linted.codes, Applicability.SAFE, lint)
             new_texts = {uri: outcome.text} if outcome.text != linted.text else {}
         else:  # the notebook's cells are fixed together (an import goes once no cell uses it)
             uris = {number: cell.document for number, cell in enumerate(book.cells, start=1)}
-            fixed = await loop.run_in_executor(
-                None, notebook.fix, self.notebook_script(book), linted.path, linted.codes, Applicability.SAFE,
+            fixed = await self.in_worker(
+                notebook.fix, self.notebook_script(book), linted.path, linted.codes, Applicability.SAFE,
                 engine.lint_text)
             new_texts = {uris[number]: after for number, _, after in (fixed[1] if fixed else [])}
         if not new_texts:
@@ -453,6 +538,12 @@ def _with_project(project):
     if project is None:
         return engine.lint_text
     return lambda path, text, codes: engine.lint_text(path, text, codes, project.with_module(path, text))
+
+
+@functools.lru_cache(maxsize=None)
+def _documentation_uri(rule) -> str:
+    """The rule's module (its docstring is the documentation), as a file URI."""
+    return Path(sys.modules[rule.__module__].__file__).as_uri()
 
 
 def build_index(root: str, settings: Settings):
@@ -505,6 +596,7 @@ def create_server() -> VarlintServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: VarlintServer, params: lsp.DidChangeTextDocumentParams):
+        ls.cancel_stale(params.text_document.uri)
         ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
@@ -529,6 +621,7 @@ def create_server() -> VarlintServer:
 
     @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def notebook_change(ls: VarlintServer, params: lsp.DidChangeNotebookDocumentParams):
+        ls.cancel_stale(params.notebook_document.uri)
         ls.schedule(params.notebook_document.uri, DEBOUNCE_SECONDS)
 
     @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
@@ -553,6 +646,10 @@ def create_server() -> VarlintServer:
                     ),
                 )
             ]))
+
+    @server.feature(STATUS)
+    def status(ls: VarlintServer, params):
+        return ls.status()
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: VarlintServer, params: lsp.HoverParams):

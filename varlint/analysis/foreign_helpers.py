@@ -32,20 +32,32 @@ def module_facts(project, module_name: str):
     if info is None or info.error is not None:
         return None
     memo = project.memo.setdefault(MEMO_KEY, {})
-    key = (os.path.abspath(info.path), info.digest)
-    if key not in memo:
-        memo[key] = _read_facts(project, info)
-    return memo[key]
+    # One entry per module, valid while the module and the modules it imports are unchanged
+    # (the memo is shared by the indexes an editor's edits derive: see ProjectIndex.with_module).
+    path, key = os.path.abspath(info.path), project.dependency_key(module_name)
+    kept = memo.get(path)
+    if kept is None or kept[0] != key:
+        memo[path] = (key, None)  # while reading it: a cycle of modules knows nothing
+        try:
+            facts = _read_facts(project, info)
+        except BaseException:
+            # A lint stopped midway (the server's lint thread) must not leave "unknown" behind.
+            del memo[path]
+            raise
+        kept = memo[path] = (key, facts)
+    return kept[1]
 
 
 def _read_facts(project, info):
+    from varlint.project import module_source
     from varlint.rule import FileContext
 
+    text = module_source(info.path, info.digest)
+    if text is None:
+        return None  # changed on disk since it was indexed: unknown
     try:
-        with open(info.path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
         module = cst.parse_module(text)
-    except (OSError, cst.ParserSyntaxError, RecursionError, ValueError):
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
         return None
     context = FileContext(info.path, module, project=project, module_name=info.name, text=text)
     return context.loops
@@ -62,7 +74,7 @@ def foreign_function(context, call: cst.Call):
     info = project.module(module_name) if module_name else None
     if info is None or function_name not in info.functions or module_name == context.project.module_name(context.path):
         return None
-    if _ambiguous(project, module_name, info, context.path):
+    if project.ambiguous(module_name, context.path):
         return None
     facts = module_facts(project, module_name)
     if facts is None:
@@ -73,15 +85,6 @@ def foreign_function(context, call: cst.Call):
     if functions[0].decorators or facts.bindings.get((facts.context.module, function_name)):
         return None
     return facts, functions[0]
-
-
-def _ambiguous(project, module_name: str, info, importer: str) -> bool:
-    """Several scripts of the run are named `module_name` (keyed `name@path` in the index) and
-    the one imports resolve to is not beside the importer (where Python would find it first):
-    which one runs is not known."""
-    if not any(key.startswith(module_name + "@") for key in project.modules):
-        return False
-    return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
 
 
 def foreign_sites(facts, function: cst.FunctionDef, arguments: dict) -> list[Site] | None:

@@ -84,7 +84,18 @@ class HelperFollowing:
             # attribute calls may be anything, a plain call is a forward pass; so is a call
             # of an object the class holds (`self.D(x)`, `self.D = Discriminator()`).
             return isinstance(call.func, cst.Attribute) and not self.held_object_call(call, scope)
-        return not any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names)
+        if any(name.startswith(("torch.", "builtins.", "numpy.", "math.")) for name in names):
+            return False
+        return not self.foreign_neutral(call)
+
+    def foreign_neutral(self, call: cst.Call) -> bool:
+        """A call of a function of another module of the tree that never touches `.grad`
+        (`from model import forward`: see analysis/gradflow/summaries.py)."""
+        callee = foreign_function(self.context, call)
+        if callee is None:
+            return False
+        facts, function = callee
+        return facts.context.summaries.never_touches_grad(function)
 
     def held_object_call(self, call: cst.Call, scope: cst.CSTNode | None) -> bool:
         """`self.x(...)` where the class assigns `self.x` (and defines no method `x`): a call

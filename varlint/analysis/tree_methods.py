@@ -35,10 +35,10 @@ def dotted(node: ast.AST) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def neutral_method(path: str, digest: str, class_name: str, method: str) -> bool:
     """Whether `class_name.method` of the file `path` (as of `digest`) is gradient-neutral."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    from varlint.project import module_tree
+
+    tree = module_tree(path, digest)  # an editor's unsaved buffer of it, else the file as indexed
+    if tree is None:
         return False
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name]
     if len(classes) != 1:

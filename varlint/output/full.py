@@ -3,6 +3,7 @@ carets and two lines of context either side (as ruff's), and its fix hint."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import click
@@ -68,7 +69,7 @@ def render(diagnostics: list[Diagnostic], context) -> str:
         lines = [header(diagnostic, context)]
         text = context.source(diagnostic.path, diagnostic.cell)
         if text is not None and diagnostic.code not in ("VL901",):
-            source_lines = split_lines(text)
+            source_lines = list(_lines(text))
             if len(source_lines) > 1 and source_lines[-1] == "":
                 source_lines.pop()  # the "line" after the final newline is not shown
             lines.extend(snippet(diagnostic, source_lines, context.color))
@@ -77,3 +78,9 @@ def render(diagnostics: list[Diagnostic], context) -> str:
             lines.append(hint)
         blocks.append("\n".join(lines) + "\n\n")
     return "".join(blocks)
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str) -> tuple[str, ...]:
+    """The lines of a file's text, split once for all its diagnostics (they come sorted by file)."""
+    return tuple(split_lines(text))

@@ -9,10 +9,20 @@ module (`criterion = nn.MSELoss(); loss = criterion(out, y)`) or a functional lo
 (`self.criterion = nn.BCELoss().cuda()` in any method) or the module is the user's own, in this
 file or another module of the tree, whose `forward` returns a full reduction (see
 analysis/loss_classes.py); sums of these with numbers (`self.lambda_ = 0.5`, a command-line
-option of `parser.parse_args()`, `n = x.size(0)`) stay 0-dim, and so does the value of a
-function of this file whose every `return` is 0-dim, inside such sums
-(`d_loss = -torch.mean(d_real) + lambda_gp * gradient_penalty(D, x)`). A `.backward()` without a gradient argument
-says nothing of the shape: it works on any one-element tensor, `(1,)` included.
+option of `parser.parse_args()`, `n = x.size(0)`, `n = imgs.shape[0]`, `k = min(max(k, 0), 1)`)
+stay 0-dim, and so does the value of a function of this file whose every `return` is 0-dim,
+inside such sums (`d_loss = -torch.mean(d_real) + lambda_gp * gradient_penalty(D, x)`), or of an
+element-wise function of this file applied to a 0-dim value (`log(Z)`).
+
+Across modules of the tree (analysis/loss_classes.py, analysis/gradflow/summaries.py): a loss
+object bound at the top of another module (`from model import criterion`), a function of
+another module whose every `return` is a full reduction (`from model import step_loss`), and a
+method whose every `return` is one (`D.compute_loss(x, gt)` with `D = MultiDiscriminator(...)`
+of `from models import *`, or `self.pullaway_loss(...)` of the class itself). A value that is
+the number 0 or a 0-dim tensor (`loss = 0; loss += criterion(out, y)`, a `sum([...])` of
+losses) is reported behind `.data` or a method only: a number has no `.data`, so where `[0]`
+runs the value is the tensor. A `.backward()` without a gradient argument says nothing of the
+shape: it works on any one-element tensor, `(1,)` included.
 
 ## Why is this bad
 Up to PyTorch 0.3 a loss had shape `(1,)`, and `loss.data[0]` was how a training loop read it as

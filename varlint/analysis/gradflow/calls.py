@@ -78,6 +78,16 @@ def sequence_elements(node: cst.BaseExpression) -> tuple[cst.BaseExpression, ...
     return None
 
 
+def is_sizes(node: cst.BaseExpression) -> bool:
+    """`x.shape` or `x.size()` (OTHER when `x` is a tensor or unknown: its torch.Size)."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "shape"
+    return (
+        isinstance(node, cst.Call) and not node.args
+        and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size"
+    )
+
+
 def is_read(attribute: cst.Attribute, parents) -> bool:
     """Whether `x.attr` is read (not assigned or deleted)."""
     return not isinstance(parents.get(attribute), (cst.AssignTarget, cst.Del))

@@ -16,6 +16,7 @@ from varlint.analysis.torch_api import (
 )
 from varlint.analysis.gradflow.calls import (
     CallArguments,
+    is_sizes,
     arithmetic,
     backward_call,
     broadcast,
@@ -40,7 +41,9 @@ from varlint.analysis.gradflow.lattice import (
     number,
 )
 from varlint.analysis.gradflow.prepass import changes_flags
-from varlint.analysis.loss_classes import is_loss_constructor, local_loss_class, tree_loss_class
+from varlint.analysis.loss_classes import (
+    ZERO_DIM, is_loss_constructor, local_loss_class, tree_loss_class, tree_loss_object, tree_zero_dim_function,
+)
 from varlint.analysis.names import VARIABLE, read_paths
 
 
@@ -176,6 +179,10 @@ class Expressions:
         matmul = isinstance(operator, (cst.MatrixMultiply, cst.MatrixMultiplyAssign))
         shape = matmul_shape(left.shape, right.shape) if matmul else broadcast([left, right])
         result = self.operation(node, [left, right], state, shape=shape)
+        if shape is None and not matmul and all(v.kind is Kind.NUMBER or v.shape_if_tensor() == () for v in (left, right)):
+            # Numbers and values that are 0-dim if tensors at all (`loss = 0; loss += ...`, a
+            # `sum([...])` of losses): a tensor result is 0-dim too.
+            result = replace(result, shape=()) if result.kind is Kind.TENSOR else replace(result, tensor_shape=())
         if isinstance(operator, (cst.Multiply, cst.MultiplyAssign)):
             constants = [left.constant, right.constant]
             if None not in constants:
@@ -229,6 +236,8 @@ class Expressions:
         indices = self.subscript_parts(node, state)
         if receiver.kind is Kind.UNBOUND:
             return UNBOUND
+        if receiver.kind is Kind.OTHER and indices is not None and len(indices) == 1 and is_sizes(node.value):
+            return number()  # `imgs.shape[0]`, `x.size()[1]` of a tensor: an int
         if receiver.kind is not Kind.TENSOR:
             return Value(Kind.TENSOR) if self.gradient_of_grad(node, indices) else TOP
         shape = None
@@ -372,7 +381,13 @@ class Expressions:
         if tree_loss_class(self.context.project, name):
             self.unknown_call(call, state)  # `DiceLoss()` of another module: its own code runs
             return Value(Kind.LOSS)
-        return self.unknown_call(call, state, direct=True)
+        project = self.context.project
+        if tree_loss_object(project, name, self.context.path):  # `from model import criterion` (loss_classes.py)
+            return self.value_call(Value(Kind.LOSS), call, state)
+        result = self.unknown_call(call, state, direct=True)
+        if tree_zero_dim_function(project, name, self.context.path):  # `from model import step_loss`, ditto
+            return Value(Kind.TENSOR, shape=())
+        return result
 
 
     def unknown_call(self, call: CallArguments, state: State, direct: bool = False) -> Value:
@@ -391,6 +406,10 @@ class Expressions:
             if name == "float" and first.kind in (Kind.TENSOR, Kind.UNKNOWN):
                 return Value(Kind.NUMBER, NO, reason=self.cut_reason(first, "item", call.node, "float(...)"))
             return number()
+        if name in ("min", "max") and len(call.positional) >= 2 and not call.keywords and all(
+            value.kind is Kind.NUMBER for value in call.positional
+        ):
+            return number()  # `k = min(max(k, 0), 1)`: one of the numbers
         if name == "abs" and first is not None and first.kind is Kind.TENSOR:
             return self.operation(call.node, [first], state, shape=first.shape)
         if name in REFLECTION:  # may rebind or change anything, by name
@@ -417,6 +436,12 @@ class Expressions:
                 return Value(Kind.LOSS)  # a loss class of this file (analysis/loss_classes.py)
             return Value(Kind.PASSTHROUGH_MODULE)
         result = self.unknown_call(call, state)
+        if callee.kind is Kind.CODE:
+            # `log(Z)`, `def log(x): return torch.log(x + 1e-8)`: the shape of its argument.
+            index = self.context.summaries.elementwise_parameter(call.node)
+            argument = call.positional[index] if index is not None and index < len(call.positional) else None
+            if argument is not None and argument.kind is Kind.TENSOR and argument.shape is not None and not call.keywords:
+                return self.operation(call.node, [argument], state, shape=argument.shape)
         if callee.kind is Kind.CODE and self.context.summaries.call_returns_zero_dim(call.node):
             # A function of this file whose every return is 0-dim (analysis/gradflow/summaries.py):
             # `lambda_gp * gradient_penalty(D, x)` stays 0-dim in sums with other 0-dim values.
@@ -436,6 +461,12 @@ class Expressions:
         self, method: str, receiver_node, receiver: Value, call: CallArguments, state: State
     ) -> Value:
         node = call.node
+        if receiver.kind in (Kind.UNKNOWN, Kind.MODULE, Kind.PASSTHROUGH_MODULE) and method not in api.KNOWN_TENSOR_METHODS:
+            found = self.context.summaries.method_zero_dim(node)  # `D.compute_loss(x, y)` (summaries.py)
+            if found is not None:
+                self.unknown_call(call, state)  # its own code runs
+                zero_dim = Value(Kind.TENSOR, shape=())
+                return zero_dim if found == ZERO_DIM else join(number(), zero_dim)
         if receiver.kind in (Kind.MODULE, Kind.PASSTHROUGH_MODULE):
             if method in MODULE_RETURNING_METHODS:
                 return receiver

@@ -11,7 +11,7 @@ import libcst as cst
 
 from varlint.analysis.tree import walk, walk_together
 from varlint.analysis import torch_api as api
-from varlint.analysis.gradflow.calls import argument, literal_bool, sequence_elements
+from varlint.analysis.gradflow.calls import argument, is_sizes, literal_bool, sequence_elements
 from varlint.analysis.gradflow.lattice import (
     CONSTANT_KINDS,
     ENABLED,
@@ -567,9 +567,15 @@ class Analysis(Expressions, TensorOperations):
             self.bind(target.value, value, state)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = sequence_elements(source) if source is not None else None
+            # `_, c, h, w = f.size()`: ints (OTHER is the torch.Size of a tensor or unknown)
+            sizes = value.kind is Kind.OTHER and source is not None and is_sizes(source) and not any(
+                isinstance(element, cst.StarredElement) for element in target.elements
+            )
             for index, element in enumerate(target.elements):
                 if elements is not None and len(elements) == len(target.elements):
                     part = self.values.get(elements[index], TOP)
+                elif sizes:
+                    part = number()
                 else:
                     part = TOP
                 self.assign(element.value, part, state)
