@@ -208,9 +208,28 @@ def _defining_module(project, qualified: str, importer: str):
     info = project.module(module_name) if project is not None and module_name else None
     if info is None or info.error is not None or name not in info.defined:
         return None
-    if os.path.abspath(info.path) == os.path.abspath(importer) or project.ambiguous(module_name, importer):
+    if os.path.abspath(info.path) == os.path.abspath(importer) or _ambiguous(project, module_name, importer):
         return None
     return info
+
+
+# project -> (module name, importer) -> project.ambiguous(...), which scans every module key: a
+# file asks it at every call site. An index's modules never change (with_module makes a new one).
+_AMBIGUOUS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _ambiguous(project, module_name: str, importer: str) -> bool:
+    try:
+        known = _AMBIGUOUS.get(project)
+        if known is None:
+            known = _AMBIGUOUS[project] = {}
+    except TypeError:  # an index that cannot be weakly referenced: ask it
+        return project.ambiguous(module_name, importer)
+    key = (module_name, importer)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = project.ambiguous(module_name, importer)
+    return found
 
 
 # What a call of a method gives (`method_zero_dim`).
