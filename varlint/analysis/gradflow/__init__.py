@@ -103,23 +103,16 @@ class GradFlow:
         # summaries.py), and whether the last one to end was cut short by a RecursionError.
         self.running = 0
         self.last_failed = False
+        # The summaries the outermost analysis put off (see `_analyse`), in the order it asked.
+        self.deferred: list[cst.FunctionDef] | None = None
 
     def facts(self, expression: cst.BaseExpression) -> ValueFacts:
         """What is known about the value of `expression` where it is evaluated."""
         if self._values is None:
-            from varlint.analysis.gradflow.statements import Analysis
-
-            self.running += 1
-            try:
-                self._values = Analysis(self.context).run()
-                self.last_failed = False
-            except SameAsNested:  # self._values: the analysis it started, which it would repeat
-                self.last_failed = False
-            except RecursionError:  # code nested too deep to analyse: know nothing about it
-                self._values = {}
-                self.last_failed = True
-            finally:
-                self.running -= 1
+            if self.running:
+                self._run_nested()
+            else:
+                self._analyse()
         value = self._values.get(expression)
         if value is None:
             return UNKNOWN
@@ -128,6 +121,74 @@ class GradFlow:
             # the walk's lines are looked up lazily (statements.LazyLine): rules read ints
             facts = replace(facts, reason=_line_read(facts.reason), no_grad_if_tensor=_line_read(facts.no_grad_if_tensor))
         return facts
+
+    def _run_nested(self) -> None:
+        from varlint.analysis.gradflow.statements import Analysis
+
+        self.running += 1
+        try:
+            self._values = Analysis(self.context).run()
+            self.last_failed = False
+        except SameAsNested:  # self._values: the analysis it started, which it would repeat
+            self.last_failed = False
+        except RecursionError:  # code nested too deep to analyse: know nothing about it
+            self._values = {}
+            self.last_failed = True
+        finally:
+            self.running -= 1
+
+    def _analyse(self) -> None:
+        """The file's analysis, as `_run_nested` gives it, without walking a prefix twice.
+
+        There, the first summary that reads facts before any analysis has ended (summaries.py,
+        `returns_zero_dim`) starts a second analysis A2 seeing it as False; A2 walks exactly as
+        the asking one A1 did up to the question and on to its end; then A1 stops if the
+        summary is False (most often) and A2's facts are the file's, else A1 goes on from the
+        question with it True. Here the outermost analysis puts the summary off, answers False
+        and goes on as A2 would; at its end the put-off summaries are read from its facts,
+        innermost first; one that is True starts the analysis that asked it again (it walks
+        as that one did up to the question, which no other analysis had started from, then
+        on with it True). An analysis cut short by a RecursionError here, where the stack is
+        not as deep as there, runs everything again the nested way."""
+        summaries = self.context.summaries
+        saved = dict(summaries._zero_dim)
+        self.deferred = []
+        self.running += 1
+        try:
+            if self._analyse_deferring(summaries):
+                return
+        finally:
+            self.deferred = None
+            self.running -= 1
+        summaries._zero_dim.clear()
+        summaries._zero_dim.update(saved)
+        self._values = None
+        self._run_nested()
+
+    def _analyse_deferring(self, summaries) -> bool:
+        """See `_analyse`; False when it must run again the nested way."""
+        from varlint.analysis.gradflow.statements import Analysis
+
+        try:
+            values = Analysis(self.context).run()
+        except RecursionError:
+            if self.deferred:
+                return False
+            self._values, self.last_failed = {}, True  # as `_run_nested`: nothing was put off
+            return True
+        except SameAsNested:
+            return False
+        deferred, self.deferred = self.deferred, None
+        self._values, self.last_failed = values, False
+        while deferred:
+            function = deferred.pop()
+            summaries._zero_dim[function] = summaries.read_returns_zero_dim(function)
+            if summaries._zero_dim[function]:
+                try:
+                    self._values = Analysis(self.context).run()
+                except (RecursionError, SameAsNested):
+                    return False
+        return True
 
     def may_be_tensor(self, expression: cst.BaseExpression) -> bool:
         """False when the syntax alone shows `facts(expression).is_tensor` is False, so a rule

@@ -65,6 +65,10 @@ class Summaries:
             # Asked by an analysis of the file before any has ended: reading the returns'
             # facts starts another analysis, which sees this summary as False (above).
             starts = gradflow.running > 0 and gradflow._values is None
+            if starts and gradflow.running == 1 and gradflow.deferred is not None and self._returns(function):
+                # Asked by the outermost analysis (GradFlow._analyse): read once it has ended.
+                gradflow.deferred.append(function)
+                return False
             self._zero_dim[function] = self._all_returns_zero_dim(function)
             if starts and gradflow._values is not None and not gradflow.last_failed and not self._zero_dim[function]:
                 # The summary is False, what the other analysis saw, and every other answer
@@ -74,8 +78,13 @@ class Summaries:
         return self._zero_dim[function]
 
     def _all_returns_zero_dim(self, function: cst.FunctionDef) -> bool:
+        return self._returns(function) is not None and self.read_returns_zero_dim(function)
+
+    def _returns(self, function: cst.FunctionDef) -> list[cst.Return] | None:
+        """The returns of `function` when whether they all give 0-dim values depends on the
+        facts (the first one has a value), else None (its summary is False)."""
         if function.decorators or function.asynchronous is not None:
-            return False
+            return None
         returns: list[cst.Return] = []
         generator = []
 
@@ -96,7 +105,14 @@ class Summaries:
                 return False
 
         walk(function, Returns())
-        if generator or not returns or not ends_in_return(function):
+        if generator or not returns or not ends_in_return(function) or returns[0].value is None:
+            return None
+        return returns
+
+    def read_returns_zero_dim(self, function: cst.FunctionDef) -> bool:
+        """Whether every return of `function` (`_returns` gives them) is a 0-dim tensor."""
+        returns = self._returns(function)
+        if returns is None:
             return False
         gradflow = self.context.gradflow
         for node in returns:
