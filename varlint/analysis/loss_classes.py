@@ -213,17 +213,26 @@ def _defining_module(project, qualified: str, importer: str):
     return info
 
 
-# project -> (module name, importer) -> project.ambiguous(...), which scans every module key: a
-# file asks it at every call site. An index's modules never change (with_module makes a new one).
-_AMBIGUOUS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# project -> what is memoised about it: an index's modules never change (with_module makes a
+# new one), so what is read from all of them holds as long as the index lives.
+_PER_INDEX: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def index_memo(project, kind: str) -> dict | None:
+    """The memo table `kind` of `project` (None for an index that cannot be weakly referenced)."""
+    try:
+        tables = _PER_INDEX.get(project)
+        if tables is None:
+            tables = _PER_INDEX[project] = {}
+    except TypeError:
+        return None
+    return tables.setdefault(kind, {})
 
 
 def _ambiguous(project, module_name: str, importer: str) -> bool:
-    try:
-        known = _AMBIGUOUS.get(project)
-        if known is None:
-            known = _AMBIGUOUS[project] = {}
-    except TypeError:  # an index that cannot be weakly referenced: ask it
+    """project.ambiguous, which scans every module key: a file asks it at every call site."""
+    known = index_memo(project, "ambiguous")
+    if known is None:
         return project.ambiguous(module_name, importer)
     key = (module_name, importer)
     found = known.get(key)

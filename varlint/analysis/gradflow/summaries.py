@@ -36,7 +36,7 @@ import libcst as cst
 
 from varlint.analysis.gradflow import SameAsNested
 from varlint.analysis.loop_sites import SiteKind, head
-from varlint.analysis.loss_classes import ZERO_DIM, local_method_zero_dim, tree_method_zero_dim
+from varlint.analysis.loss_classes import ZERO_DIM, index_memo, local_method_zero_dim, tree_method_zero_dim
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
 from varlint.analysis.names import path_of
 from varlint.analysis.torch_api import ELEMENTWISE_OPS, ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
@@ -174,11 +174,21 @@ class Summaries:
         key = (class_name, method)
         if key not in self._overrides:
             project = self.context.project
-            modules = project.modules.values() if project is not None else ()
-            self._overrides[key] = any(
-                method in info.methods and any(base.rsplit(".", 1)[-1] == class_name for base in info.bases)
-                for module in modules for info in module.classes.values()
-            )
+            memo = index_memo(project, "overrides") if project is not None else None
+            if memo is not None:
+                if not memo:  # (base class name, method) of every class of the tree, once per index
+                    memo[None] = {
+                        (base.rsplit(".", 1)[-1], name)
+                        for module in project.modules.values() for info in module.classes.values()
+                        for base in info.bases for name in info.methods
+                    }
+                self._overrides[key] = key in memo[None]
+            else:
+                modules = project.modules.values() if project is not None else ()
+                self._overrides[key] = any(
+                    method in info.methods and any(base.rsplit(".", 1)[-1] == class_name for base in info.bases)
+                    for module in modules for info in module.classes.values()
+                )
         return self._overrides[key]
 
     def _bindings_seen(self, path: str, scope: cst.CSTNode):
