@@ -71,8 +71,12 @@ class StepBeforeBackward(Rule):
     def findings(self) -> dict[cst.Call, StaleBackward]:
         return {finding.backward: finding for finding in StaleGraphs(self.context).findings}
 
+    @cached_property
+    def steps(self) -> bool:
+        return "step" in self.context.text  # no optimizer step: nothing to find
+
     def visit_Call(self, node: cst.Call) -> None:
-        if "step" not in self.context.text:
+        if not self.steps:
             return
         finding = self.findings.get(node)
         if finding is None:
