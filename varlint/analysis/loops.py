@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from varlint.analysis.tree import walk
+from varlint.analysis.tree import walk, walk_together
 from varlint.analysis.gradflow import RequiresGrad
 from varlint.analysis.loop_helpers import HELPER_DEPTH, KNOWN_METHODS, HelperFollowing, grad_neutral
 from varlint.analysis.loop_sites import (
@@ -64,13 +64,34 @@ OPTIMIZER_NAME = re.compile(r"(?:[A-Za-z0-9]*_)?[Oo]pt(?:im|imizer|imiser)?(?:_\
 NOT_OPTIMIZERS = ("torch.optim.lr_scheduler.", "torch.optim.swa_utils.")
 
 
+def sites_walked(context) -> SiteWalker:
+    """The file's SiteWalker, walked: by the grad-state analysis when it ran first (one
+    traversal for both, see gradflow/statements.py), else now, with the analysis's prepass
+    if it has not run yet."""
+    gradflow = context.gradflow
+    gradflow.loops_started = True
+    walker = gradflow.site_walker
+    if walker is not None:
+        gradflow.site_walker = None
+        return walker
+    walker = SiteWalker(context.names)
+    if gradflow.prepass is None:
+        from varlint.analysis.gradflow.statements import Analysis
+
+        prepass = Analysis(context).prepass
+        walk_together(context.module, [walker, prepass])
+        gradflow.prepass = prepass
+    else:
+        walk(context.module, walker)
+    return walker
+
+
 class LoopFacts(HelperFollowing):
     """The training-loop facts of one file (see the module docstring)."""
 
     def __init__(self, context) -> None:
         self.context = context
-        walker = SiteWalker(context.names)
-        walk(context.module, walker)
+        walker = sites_walked(context)
         self.sites: list[Site] = walker.sites
         self.loops: dict[cst.CSTNode, Loop] = walker.loops
         self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = walker.scope_parent
@@ -87,8 +108,11 @@ class LoopFacts(HelperFollowing):
         self._resolve_site_roots()
         self._expansions: dict[cst.CSTNode, list[Site] | None] = {}
         for site in self.sites:
+            enclosing = site.loops()
+            if not enclosing:
+                continue  # in no loop: its expansion is computed if a rule asks for it
             seen = [site] if site.kind is not SiteKind.CALL else self.expansion(site) or [site]
-            for node in site.loops():
+            for node in enclosing:
                 self.loops[node].sites.extend(seen)
 
     # --- name resolution -----------------------------------------------------------------

@@ -36,7 +36,7 @@ import libcst as cst
 from varlint.analysis import module_layers
 from varlint.analysis.gradflow import NO, YES, Leaf
 from varlint.analysis.gradflow.calls import argument
-from varlint.analysis.loops import related, roots_related
+from varlint.analysis.loops import SiteKind, related, roots_related
 from varlint.analysis.module_layers import LayerFacts
 from varlint.analysis.names import path_of
 from varlint.analysis.tree import walk
@@ -203,25 +203,26 @@ class StaleGraphs:
         self._externals: dict[str, Piece] = {}
         self._module_facts: dict[tuple[int, str], LayerFacts | None] = {}
         self._class_table: module_layers.ClassTable | None = None
-        self._frozen, self._frozen_all = self._frozen_modules()
+        self._frozen_found: tuple[set[str], bool] | None = None
         self.scope: cst.CSTNode = context.module
         if not self.loops.known_roots:
             return  # no optimizer built in this file: nothing is stepped that varlint knows
         for scope in self._scopes():
+            if not self._steps_in(scope):
+                continue  # no optimizer step in its body: its walk can find nothing
             self.scope = scope
             body = scope.body.body if isinstance(scope, cst.FunctionDef) and isinstance(scope.body, cst.IndentedBlock) else (
                 scope.body if isinstance(scope, cst.Module) else ())
             self.block(body, State())
 
     def _scopes(self) -> list[cst.CSTNode]:
-        scopes: list[cst.CSTNode] = [self.context.module]
+        """The module and every function, in source order (loops.py's walk records them)."""
+        return [self.context.module, *(node for node in self.loops.scope_parent if isinstance(node, cst.FunctionDef))]
 
-        class Collector(cst.CSTVisitor):
-            def visit_FunctionDef(self, node):
-                scopes.append(node)
-
-        walk(self.context.module, Collector())
-        return scopes
+    def _steps_in(self, scope: cst.CSTNode) -> bool:
+        """Whether `scope` itself holds an optimizer step (loops.py's sites): a finding needs
+        one (`step` below only records a step that a STEP site of the scope stands for)."""
+        return any(site.kind is SiteKind.STEP for site in self.loops.sites_by_scope.get(scope, ()))
 
     def external(self, path: str) -> Piece:
         """The piece standing for a name bound outside the walk: the same for every read, so
@@ -583,13 +584,18 @@ class StaleGraphs:
         return None
 
     def maybe_frozen(self, path: str) -> bool:
-        return self._frozen_all or any(related(path, root) for root in self._frozen)
+        if self._frozen_found is None:
+            self._frozen_found = self._frozen_modules()
+        frozen, frozen_all = self._frozen_found
+        return frozen_all or any(related(path, root) for root in frozen)
 
     def _frozen_modules(self) -> tuple[set[str], bool]:
         """The objects whose parameters get `requires_grad` changed somewhere in the file
         (`for p in netD.parameters(): p.requires_grad = False`); True when one is unknown."""
         frozen: set[str] = set()
         unknown = False
+        if "requires_grad" not in self.context.text:
+            return frozen, unknown  # both hooks below look for an attribute of that name
         parents = self.context.parents
         analysis = self
 

@@ -195,6 +195,43 @@ def _field_hooks(visitor_class: type, every: bool = False) -> dict[str, frozense
     return hooks
 
 
+_TOGETHER: dict[tuple[type, ...], type] = {}
+
+
+def walk_together(node: cst.CSTNode, visitors: list[cst.CSTVisitor]) -> None:
+    """`walk(node, visitor)` for each of `visitors`, in one traversal: read-only visitors that
+    never skip children (a `visit_` returning False raises ValueError)."""
+    classes = tuple(type(visitor) for visitor in visitors)
+    together = _TOGETHER.get(classes)
+    if together is None:
+        namespace: dict[str, object] = {"__init__": _together_init}
+        for name in sorted({name for c in classes for name in own_methods(c)}):
+            namespace[name] = _fan_out(name)
+        together = type("Together", (cst.CSTVisitor,), namespace)
+        # _field_hooks caches by qualified name: one per combination of visitor classes.
+        together.__qualname__ = "Together[" + ",".join(f"{c.__module__}.{c.__qualname__}" for c in classes) + "]"
+        _TOGETHER[classes] = together
+    walk(node, together(visitors))
+
+
+def _together_init(self, visitors) -> None:
+    cst.CSTVisitor.__init__(self)
+    self.visitors = visitors
+    self.bound: dict[str, list] = {}
+
+
+def _fan_out(name: str):
+    def method(self, node) -> None:
+        bound = self.bound.get(name)
+        if bound is None:
+            bound = self.bound[name] = [getattr(v, name) for v in self.visitors if name in own_methods(type(v))]
+        for call in bound:
+            if call(node) is False:
+                raise ValueError(f"{name} skips children: walk this visitor on its own")
+    method.__name__ = name
+    return method
+
+
 def _field_children(node: cst.CSTNode, name: str) -> list[cst.CSTNode]:
     value = getattr(node, name, None)
     if isinstance(value, (tuple, list)):
@@ -286,6 +323,7 @@ def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[s
     `visit_<Node>`, `leave_<Node>` and per-field methods are looked up once per node type
     (libcst looks them up at every node), and a node without a `leave_` method is not
     revisited. Stack entries: (node, None) to enter it, (node, method) to call `method(node)`."""
+    visitor_class = type(visitor)
     methods: dict[type, tuple] = {}
     field_methods: dict[tuple[type, str], tuple] = {}
     stack: list = [(node, None)]

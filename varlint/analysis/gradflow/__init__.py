@@ -33,6 +33,8 @@ walk); the tables of the torch API are in analysis/torch_api.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from varlint.analysis.gradflow.calls import BackwardCall, backward_call, is_read
@@ -76,22 +78,56 @@ TENSOR_CAPABLE = frozenset({
 })
 
 
+def _line_read(reason: NoGradReason | None) -> NoGradReason | None:
+    if reason is None or reason.line is None or type(reason.line) is int:
+        return reason
+    return replace(reason, line=int(reason.line))
+
+
+class SameAsNested(Exception):
+    """Stops an analysis whose remaining walk would repeat, step for step, the analysis it has
+    just started and run to its end (see Summaries.returns_zero_dim)."""
+
+
 class GradFlow:
     def __init__(self, context) -> None:
         self.context = context
         self._values: dict[cst.CSTNode, Value] | None = None
+        self.prepass = None  # the file's FilePrepass, once an analysis has walked it
+        self.imported_names: frozenset[str | None] | None = None  # see Analysis.imported_elsewhere
+        # loops.py's SiteWalker, walked with the prepass when the analysis ran first; whether
+        # the loop facts were built already (then the analysis walks its prepass alone).
+        self.site_walker = None
+        self.loops_started = False
+        # Analyses in progress (a summary asked for during one starts another, see
+        # summaries.py), and whether the last one to end was cut short by a RecursionError.
+        self.running = 0
+        self.last_failed = False
 
     def facts(self, expression: cst.BaseExpression) -> ValueFacts:
         """What is known about the value of `expression` where it is evaluated."""
         if self._values is None:
             from varlint.analysis.gradflow.statements import Analysis
 
+            self.running += 1
             try:
                 self._values = Analysis(self.context).run()
+                self.last_failed = False
+            except SameAsNested:  # self._values: the analysis it started, which it would repeat
+                self.last_failed = False
             except RecursionError:  # code nested too deep to analyse: know nothing about it
                 self._values = {}
+                self.last_failed = True
+            finally:
+                self.running -= 1
         value = self._values.get(expression)
-        return UNKNOWN if value is None else value.public()
+        if value is None:
+            return UNKNOWN
+        facts = value.public()
+        if facts.reason is not None or facts.no_grad_if_tensor is not None:
+            # the walk's lines are looked up lazily (statements.LazyLine): rules read ints
+            facts = replace(facts, reason=_line_read(facts.reason), no_grad_if_tensor=_line_read(facts.no_grad_if_tensor))
+        return facts
 
     def may_be_tensor(self, expression: cst.BaseExpression) -> bool:
         """False when the syntax alone shows `facts(expression).is_tensor` is False, so a rule

@@ -3,12 +3,13 @@ bindings each statement makes (assignment, aliasing, escape, havoc)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import replace
 
 import libcst as cst
 
-from varlint.analysis.tree import walk
+from varlint.analysis.tree import walk, walk_together
 from varlint.analysis import torch_api as api
 from varlint.analysis.gradflow.calls import argument, is_sizes, literal_bool, sequence_elements
 from varlint.analysis.gradflow.lattice import (
@@ -39,6 +40,44 @@ from varlint.analysis.gradflow.tensor_ops import TensorOperations
 MAX_ITERATIONS = 12
 
 
+@functools.total_ordering
+class LazyLine:
+    """A line number (an int to every reader: compared, hashed, formatted) looked up in the
+    file's positions when first read."""
+
+    __slots__ = ("positions", "node", "_line")
+
+    def __init__(self, positions, node: cst.CSTNode) -> None:
+        self.positions, self.node, self._line = positions, node, None
+
+    def __int__(self) -> int:
+        if self._line is None:
+            self._line = self.positions[self.node].start.line
+        return self._line
+
+    __index__ = __int__
+
+    def __eq__(self, other) -> bool:
+        return int(self) == (int(other) if isinstance(other, LazyLine) else other)
+
+    def __lt__(self, other) -> bool:
+        return int(self) < (int(other) if isinstance(other, LazyLine) else other)
+
+    def __hash__(self) -> int:
+        return hash(int(self))
+
+    def __bool__(self) -> bool:
+        return bool(int(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec)
+
+    def __repr__(self) -> str:
+        return repr(int(self))
+
+    __str__ = __repr__
+
+
 class Analysis(Expressions, TensorOperations):
     def __init__(self, context) -> None:
         self.context = context
@@ -58,11 +97,25 @@ class Analysis(Expressions, TensorOperations):
         self.module_objects: dict[str, Value] = {}
         # The argument values of every evaluated call of a function of this file.
         self.call_arguments: dict[cst.Call, list[Value]] = {}
+        self.lines: dict[cst.CSTNode, LazyLine] = {}
 
 
     def run(self) -> dict[cst.CSTNode, Value]:
         module = self.context.module
-        walk(module, self.prepass)
+        # The prepass reads the tree only: the analyses of one file (a summary asked for
+        # while the file is analysed starts another, see summaries.py) share it.
+        gradflow = self.context.gradflow
+        if gradflow.prepass is None:
+            if gradflow.loops_started:
+                walk(module, self.prepass)
+            else:  # the training-loop facts will need their walk too: one traversal for both
+                from varlint.analysis.loop_sites import SiteWalker
+
+                gradflow.site_walker = SiteWalker(self.names)
+                walk_together(module, [self.prepass, gradflow.site_walker])
+            gradflow.prepass = self.prepass
+        else:
+            self.prepass = gradflow.prepass
         module_scope = self.names.scope_created[module]
         self.assigned_once = {name for name, bindings in module_scope.bindings.items() if len(bindings) == 1}
         self.schedule(module, UNKNOWN_MODE if self.prepass.switches_in_functions else ENABLED)
@@ -98,7 +151,13 @@ class Analysis(Expressions, TensorOperations):
 
 
     def line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
+        """The line of `node`, found when a message or a join reads it (most reasons are never
+        read, and finding a line generates the code of its statement): one per node, so the
+        reasons an iteration of a loop makes again compare equal without reading it."""
+        line = self.lines.get(node)
+        if line is None:
+            line = self.lines[node] = LazyLine(self.positions, node)
+        return line  # type: ignore[return-value]
 
     # Scopes
 
@@ -179,11 +238,14 @@ class Analysis(Expressions, TensorOperations):
             return False
         if project.star_importers(module):
             return True
-        return any(
-            row.module == module and row.name in (name, None)
-            for other, info in project.modules.items() if other != module
-            for row in info.imports
-        )
+        gradflow = self.context.gradflow
+        if gradflow.imported_names is None:  # once per file: what the other modules import from it
+            gradflow.imported_names = frozenset(
+                row.name
+                for other, info in project.modules.items() if other != module
+                for row in info.imports if row.module == module
+            )
+        return name in gradflow.imported_names or None in gradflow.imported_names
 
     @staticmethod
     def parameters(params: cst.Parameters) -> list[str]:

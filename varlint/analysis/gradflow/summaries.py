@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from varlint.analysis.gradflow import SameAsNested
 from varlint.analysis.loop_sites import SiteKind, head
 from varlint.analysis.loss_classes import ZERO_DIM, local_method_zero_dim, tree_method_zero_dim
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
@@ -60,7 +61,16 @@ class Summaries:
     def returns_zero_dim(self, function: cst.FunctionDef) -> bool:
         if function not in self._zero_dim:
             self._zero_dim[function] = False  # while computing it: recursion knows nothing
+            gradflow = self.context.gradflow
+            # Asked by an analysis of the file before any has ended: reading the returns'
+            # facts starts another analysis, which sees this summary as False (above).
+            starts = gradflow.running > 0 and gradflow._values is None
             self._zero_dim[function] = self._all_returns_zero_dim(function)
+            if starts and gradflow._values is not None and not gradflow.last_failed and not self._zero_dim[function]:
+                # The summary is False, what the other analysis saw, and every other answer
+                # both get is this table's: the asking analysis would walk on exactly as the
+                # other did. Stop it; the file's facts are the other's (GradFlow.facts).
+                raise SameAsNested
         return self._zero_dim[function]
 
     def _all_returns_zero_dim(self, function: cst.FunctionDef) -> bool:
