@@ -339,6 +339,7 @@ class ProjectIndex:
         self._roots: dict[str, str] = {}
         self._dependency_keys: dict[str, tuple] = {}
         self._shared: dict[str, list[str]] | None = None
+        self._at: set[str] | None = None
         # Memo tables of analyses reading other modules (analysis/foreign_helpers.py), shared
         # by the indexes `with_module` derives from this one: their keys hold the digests the
         # entry depends on (see `dependency_key`).
@@ -451,7 +452,10 @@ class ProjectIndex:
         imports resolve to is not beside `importer` (where Python would find it first): which
         one runs is not known."""
         info = self.module(module_name)
-        if info is None or not any(key.startswith(module_name + "@") for key in self.modules):
+        if info is None or not (
+            module_name in self._at_names() if "@" not in module_name
+            else any(key.startswith(module_name + "@") for key in self.modules)
+        ):
             return False
         return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
 
@@ -469,6 +473,12 @@ class ProjectIndex:
         own_root = self._root(importer)
         beside = [key for key in namesakes if self._root(key) == own_root]
         return beside[0] if len(beside) == 1 else found
+
+    def _at_names(self) -> set[str]:
+        """The names before the `@` of the keys `name@path`."""
+        if self._at is None:
+            self._at = {key.partition("@")[0] for key in self.modules if "@" in key}
+        return self._at
 
     def _namesakes(self) -> dict[str, list[str]]:
         """Module name -> the keys of the scripts sharing it, for names shared by several."""
