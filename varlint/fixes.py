@@ -195,21 +195,18 @@ def remove_unused_variable_imports(
     """Drop `Variable` imports that have no references left (but had some before the fixes),
     except those another module still needs (`needed(bound name)`): removing them there would
     be a NameError in that module (as ruff, the import is kept)."""
-    if "Variable" not in text or _unused_variable_imports(original):
-        # No import of it left (names cannot alias `Variable` without spelling it), or it was
-        # already unused before: not ours to remove.
-        return text
-    unused = {
-        (name, alias) for name, alias in _unused_variable_imports(text) if not needed(alias or name)
-    }
-    if not unused:
-        return text
-    module = cst.parse_module(text)
+    if "Variable" not in text:
+        return text  # no import of it left (no import can bind `Variable` without spelling it)
+    module, unused_now = _unused_variable_imports(text)
+    unused = {(name, alias) for name, alias in unused_now if not needed(alias or name)}
+    if not unused or _unused_variable_imports(original)[1]:
+        return text  # nothing to remove, or it was already unused before: not ours to remove
     return module.visit(_RemoveImportAliases(unused)).code
 
 
-def _unused_variable_imports(text: str) -> set[tuple[str, str | None]]:
-    """(name, asname) of each module-level `from ... import Variable` with no references."""
+def _unused_variable_imports(text: str) -> tuple[cst.Module, set[tuple[str, str | None]]]:
+    """The module of `text` and the (name, asname) of each of its module-level
+    `from ... import Variable` with no references."""
     from varlint.analysis.names import NameResolver
 
     module = cst.parse_module(text)
@@ -238,7 +235,7 @@ def _unused_variable_imports(text: str) -> set[tuple[str, str | None]]:
                     continue  # re-exported by name
                 if bindings and not any(resolver.references(b) for b in bindings):
                     unused.add((alias.evaluated_name, alias.evaluated_alias))
-    return unused
+    return module, unused
 
 
 def _dunder_all(module: cst.Module) -> set[str]:
