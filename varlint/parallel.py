@@ -177,15 +177,8 @@ class Pool:
         while waiting:
             ready = wait([w.connection for w in waiting] + [w.process.sentinel for w in waiting])
             for worker in list(waiting):
-                if worker.connection not in ready and worker.process.sentinel not in ready:
-                    continue
-                message = None
-                try:
-                    if worker.connection.poll():
-                        message = worker.connection.recv()
-                except (EOFError, OSError):
-                    message = None
-                if message is None and worker.process.is_alive():
+                message = _receive(worker, ready)
+                if message is _NOT_YET:
                     continue
                 share = waiting.pop(worker)
                 if message is None:  # it died: its share is indexed here, a new worker joins
@@ -230,16 +223,8 @@ class Pool:
         while busy:
             ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
             for worker in list(busy):
-                message = None
-                if worker.connection in ready or worker.process.sentinel in ready:
-                    try:
-                        if worker.connection.poll():
-                            message = worker.connection.recv()
-                    except (EOFError, OSError):
-                        message = None
-                    if message is None and worker.process.is_alive():
-                        continue  # the sentinel fired spuriously: nothing to read yet
-                else:
+                message = _receive(worker, ready)
+                if message is _NOT_YET:
                     continue
                 if message is None:
                     worker.process.join()
@@ -295,3 +280,22 @@ def default_jobs() -> int:
 def shared(name: str, default=None):
     """Run-wide data the parent sent this worker (`Pool.share`), or `default`."""
     return _SHARED.get(name, default)
+
+
+_NOT_YET = object()
+
+
+def _receive(worker, ready):
+    """What `worker` sent, if `wait` listed it in `ready`: its message, None if it died, or
+    _NOT_YET (not listed, or the sentinel fired spuriously: nothing to read yet)."""
+    if worker.connection not in ready and worker.process.sentinel not in ready:
+        return _NOT_YET
+    message = None
+    try:
+        if worker.connection.poll():
+            message = worker.connection.recv()
+    except (EOFError, OSError):
+        message = None
+    if message is None and worker.process.is_alive():
+        return _NOT_YET
+    return message
