@@ -93,3 +93,18 @@ def test_a_tree_is_taken_only_for_the_same_text_and_recursion_limit(tmp_path):
         assert not ast_stash._kept  # not one of the paths kept
     finally:
         ast_stash.drop()
+
+
+def test_past_the_budget_trees_are_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(ast_stash, "BUDGET", 10)
+    first, second = str(tmp_path / "a.py"), str(tmp_path / "b.py")
+    ast_stash.keep([first, second])
+    try:
+        ast_stash.offer(first, "x = 1\n", ast.parse("x = 1\n"))
+        ast_stash.offer(second, "y = 22\n", ast.parse("y = 22\n"))  # 6 + 7 > 10: parsed again
+        assert list(ast_stash._kept) == [first]
+        assert ast_stash.take(first, "x = 1\n") is not None
+        ast_stash.offer(second, "y = 22\n", ast.parse("y = 22\n"))  # room again once taken
+        assert list(ast_stash._kept) == [second]
+    finally:
+        ast_stash.drop()
