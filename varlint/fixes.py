@@ -113,7 +113,6 @@ def fix_until_stable(
     initial = diagnostics
     failures: list[FixFailure] = []
     broken: set[tuple] = set()  # fixes known not to parse, by what they do
-    changed = False
     for _ in range(MAX_PASSES):
         fixable = [
             d for d in diagnostics
@@ -131,14 +130,10 @@ def fix_until_stable(
             if bad:
                 continue  # the fixes that overlapped the bad ones get their turn
             break
-        text = new_text
-        changed = True
+        # The `Variable` imports the fixes left unused go in the same pass: one lint less.
+        cleaned = remove_unused_variable_imports(new_text, original, needed_elsewhere(project, path))
+        text = cleaned if cleaned != new_text and parses(cleaned) else new_text
         diagnostics = lint(path, text, codes)
-    if changed:
-        cleaned = remove_unused_variable_imports(text, original, needed_elsewhere(project, path))
-        if cleaned != text and parses(cleaned):
-            text = cleaned
-            diagnostics = lint(path, text, codes)
     fixed_codes = Counter()
     if text != original:
         fixed_codes = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
@@ -200,8 +195,10 @@ def remove_unused_variable_imports(
     """Drop `Variable` imports that have no references left (but had some before the fixes),
     except those another module still needs (`needed(bound name)`): removing them there would
     be a NameError in that module (as ruff, the import is kept)."""
-    if _unused_variable_imports(original):
-        return text  # it was already unused before: not ours to remove
+    if "Variable" not in text or _unused_variable_imports(original):
+        # No import of it left (names cannot alias `Variable` without spelling it), or it was
+        # already unused before: not ours to remove.
+        return text
     unused = {
         (name, alias) for name, alias in _unused_variable_imports(text) if not needed(alias or name)
     }

@@ -342,6 +342,8 @@ class ProjectIndex:
         self._roots: dict[str, str] = {}
         self._dependency_keys: dict[str, tuple] = {}
         self._shared: dict[str, list[str]] | None = None
+        self._at: set[str] | None = None
+        self._meaning: dict[tuple[str, str], frozenset[str]] = {}  # _meanings, per import
         # Memo tables of analyses reading other modules (analysis/foreign_helpers.py), shared
         # by the indexes `with_module` derives from this one: their keys hold the digests the
         # entry depends on (see `dependency_key`).
@@ -454,7 +456,10 @@ class ProjectIndex:
         imports resolve to is not beside `importer` (where Python would find it first): which
         one runs is not known."""
         info = self.module(module_name)
-        if info is None or not any(key.startswith(module_name + "@") for key in self.modules):
+        if info is None or not (
+            module_name in self._at_names() if "@" not in module_name
+            else any(key.startswith(module_name + "@") for key in self.modules)
+        ):
             return False
         return os.path.dirname(os.path.abspath(info.path)) != os.path.dirname(os.path.abspath(importer))
 
@@ -472,6 +477,12 @@ class ProjectIndex:
         own_root = self._root(importer)
         beside = [key for key in namesakes if self._root(key) == own_root]
         return beside[0] if len(beside) == 1 else found
+
+    def _at_names(self) -> set[str]:
+        """The names before the `@` of the keys `name@path`."""
+        if self._at is None:
+            self._at = {key.partition("@")[0] for key in self.modules if "@" in key}
+        return self._at
 
     def _namesakes(self) -> dict[str, list[str]]:
         """Module name -> the keys of the scripts sharing it, for names shared by several."""
@@ -585,18 +596,23 @@ class ProjectIndex:
                     changed = True
         return needing
 
-    def _meanings(self, module: str, importer: str) -> set[str]:
+    def _meanings(self, module: str, importer: str) -> frozenset[str]:
         """The indexed modules an import of `module` in `importer` may mean: the one it
         resolves to, or, when several scripts of the run share that name (keyed `name@path`),
         the one under the importer's own root folder (`python train.py` finds its sibling
         first), else any of them."""
+        known = self._meaning.get((module, importer))
+        if known is not None:
+            return known
         found = {self.canonical_module(module)} - {None}
-        if found:
-            found |= {key for key in self.modules if key.startswith(f"{next(iter(found))}@")}
+        if found and self._at_names():
+            resolved = next(iter(found))
+            found |= {key for key in self.modules if key.startswith(f"{resolved}@")}
         if len(found) > 1:
             own_root = self._root(importer)
             found = {key for key in found if self._root(key) == own_root} or found
-        return found
+        known = self._meaning[(module, importer)] = frozenset(found)
+        return known
 
     def _root(self, key: str) -> str:
         """The folder `sys.path` would start from for the module `key` (see module names)."""

@@ -209,7 +209,7 @@ def _defining_module(project, qualified: str, importer: str):
     info = project.module(module_name) if project is not None and module_name else None
     if info is None or info.error is not None or name not in info.defined:
         return None
-    if os.path.abspath(info.path) == os.path.abspath(importer) or _ambiguous(project, module_name, importer):
+    if os.path.abspath(info.path) == os.path.abspath(importer) or project.ambiguous(module_name, importer):
         return None
     return info
 
@@ -228,18 +228,6 @@ def index_memo(project, kind: str) -> dict | None:
     except TypeError:
         return None
     return tables.setdefault(kind, {})
-
-
-def _ambiguous(project, module_name: str, importer: str) -> bool:
-    """project.ambiguous, which scans every module key: a file asks it at every call site."""
-    known = index_memo(project, "ambiguous")
-    if known is None:
-        return project.ambiguous(module_name, importer)
-    key = (module_name, importer)
-    found = known.get(key)
-    if found is None:
-        found = known[key] = project.ambiguous(module_name, importer)
-    return found
 
 
 # What a call of a method gives (`method_zero_dim`).

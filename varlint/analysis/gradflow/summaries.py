@@ -115,9 +115,10 @@ class Summaries:
         if returns is None:
             return False
         gradflow = self.context.gradflow
+        # Syntax first: a query made while the module's analysis runs starts another one.
+        if any(node.value is None or not gradflow.may_be_tensor(node.value) for node in returns):
+            return False
         for node in returns:
-            if node.value is None:
-                return False
             facts = gradflow.facts(node.value)
             if not facts.is_tensor or facts.shape != ():
                 return False
