@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from varlint import engine, parallel
+from varlint import ast_stash, engine, parallel
 from varlint.config import Settings
 
 
@@ -68,6 +68,8 @@ def check_paths(
 
     pool = None
     check = _WorkerCheck(settings_by_path, settings, fix)
+    if not many:  # index and checks both here: the checks take the index's trees (ast_stash)
+        ast_stash.keep(paths)
     try:
         if many and len(missing) >= parallel.MIN_FILES_PER_WORKER * 2:
             pool = parallel.Pool(min(jobs, len(paths)), check)
@@ -120,6 +122,7 @@ def check_paths(
             for number, path in work:
                 arrived(number, engine.check_file(path, _settings_of(path, settings_by_path, settings), fix, project))
     finally:
+        ast_stash.drop()
         if pool is not None:
             pool.close()
     if cache is not None:

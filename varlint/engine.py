@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from typing import TYPE_CHECKING
 
-from varlint import atomic_write, noqa, parser_guard
+from varlint import ast_stash, atomic_write, noqa, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rules import rule_table
@@ -160,7 +160,9 @@ def compile_source(path: str, text: str) -> ast.Module | Diagnostic:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are the program's, not ours
-            tree = compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            tree = ast_stash.take(path, text)
+            if tree is None:
+                tree = compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
             compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError as error:
         reason, row, column = error.msg, error.lineno or 1, error.offset or 1

@@ -45,6 +45,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from varlint import ast_stash, ast_walk
+
 
 @dataclass(frozen=True)
 class Import:
@@ -166,6 +168,7 @@ def read_module(name: str, path: str, text: str, is_package: bool = False) -> Mo
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         info.error = f"{type(error).__name__}: {error}"
         return info
+    ast_stash.offer(path, text, tree)
     try:
         _Reader(info).module(tree)
         info.referenced = referenced_names(tree)
@@ -176,7 +179,7 @@ def read_module(name: str, path: str, text: str, is_package: bool = False) -> Mo
 
 def referenced_names(tree: ast.AST) -> frozenset[str]:
     names = set()
-    for node in ast.walk(tree):
+    for node in ast_walk.nodes(tree):
         if isinstance(node, ast.Name):
             if not isinstance(node.ctx, ast.Store):
                 names.add(node.id)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from varlint import ast_walk
 from varlint.analysis import torch_api as api
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
 from varlint.project import module_tree
@@ -336,7 +337,7 @@ def _read_top_level(tree: ast.Module) -> TopLevel:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.stmt, ast.excepthandler, ast.withitem, ast.match_case)):
                     pending.append(child)
-    declared = {name for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
+    declared = {name for node in ast_walk.nodes(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
     once = {name: values[0] for name, values in bindings.items() if len(values) == 1 and name not in declared}
     imports = {alias: name for alias, name in imports.items() if alias in once}
     losses = frozenset(
