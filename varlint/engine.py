@@ -185,6 +185,11 @@ def parse_cst(path: str, text: str, tree: ast.Module, compiled_under: int | None
     too_deep = parser_guard.too_deep(tree, text, compiled_under)
     if too_deep is not None:
         return too_large(path, too_deep)
+    from varlint import fixes
+
+    parsed = fixes.parsed_module(text)  # the fixed text a fix pass has just parsed
+    if parsed is not None:
+        return parsed
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:

@@ -163,17 +163,31 @@ def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, li
     return result, bad
 
 
+# The text `parses` accepted last and its libcst module: the lint of the fixed text that
+# follows takes it instead of parsing the same text again (see engine.parse_cst).
+_last_parsed: tuple[str, cst.Module] | None = None
+
+
 def parses(text: str) -> bool:
+    global _last_parsed
     try:
         with warnings.catch_warnings():
             # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the
             # original had the same construct, and the user did not run this compile.
             warnings.simplefilter("ignore")
-            cst.parse_module(text)
+            module = cst.parse_module(text)
             compile(text, "<fixed>", "exec", dont_inherit=True)
     except Exception:  # noqa: BLE001 - any failure means "do not write this"
         return False
+    _last_parsed = (text, module)
     return True
+
+
+def parsed_module(text: str) -> cst.Module | None:
+    """The libcst module of `text` if `parses` accepted that text last (libcst modules are
+    immutable: sharing one is safe)."""
+    last = _last_parsed
+    return last[1] if last is not None and last[0] == text else None
 
 
 # --- Removing the `Variable` import once nothing uses it ---------------------------------
