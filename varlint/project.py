@@ -344,6 +344,8 @@ class ProjectIndex:
         self._shared: dict[str, list[str]] | None = None
         self._at: set[str] | None = None
         self._meaning: dict[tuple[str, str], frozenset[str]] = {}  # _meanings, per import
+        self._imported: dict[str, frozenset[str | None]] | None = None  # imported_names
+        self._overrides: set[tuple[str, str]] | None = None  # redefines
         # Memo tables of analyses reading other modules (analysis/foreign_helpers.py), shared
         # by the indexes `with_module` derives from this one: their keys hold the digests the
         # entry depends on (see `dependency_key`).
@@ -547,6 +549,29 @@ class ProjectIndex:
             return submodule or f"{row.module}.{row.name}"
         resolved = self._resolve(source, row.name, seen)
         return resolved if resolved is not None else submodule
+
+    def imported_names(self, module: str) -> frozenset[str | None]:
+        """The names the other modules of the index import from `module` by
+        `from module import name` (None for a row that imports the module itself)."""
+        if self._imported is None:
+            imported: dict[str, set[str | None]] = {}
+            for other, info in self.modules.items():
+                for row in info.imports:
+                    if row.module != other:
+                        imported.setdefault(row.module, set()).add(row.name)
+            self._imported = {name: frozenset(names) for name, names in imported.items()}
+        return self._imported.get(module, frozenset())
+
+    def redefines(self, base_name: str, method: str) -> bool:
+        """Whether a class of the index with a base named `base_name` (its last dotted part)
+        defines `method`."""
+        if self._overrides is None:
+            self._overrides = {
+                (base.rsplit(".", 1)[-1], name)
+                for module in self.modules.values() for info in module.classes.values()
+                for base in info.bases for name in info.methods
+            }
+        return (base_name, method) in self._overrides
 
     def star_importers(self, module: str) -> set[str]:
         if self._importers is None:

@@ -214,20 +214,6 @@ def _defining_module(project, qualified: str, importer: str):
     return info
 
 
-# project -> what is memoised about it: an index's modules never change (with_module makes a
-# new one), so what is read from all of them holds as long as the index lives.
-_PER_INDEX: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def index_memo(project, kind: str) -> dict | None:
-    """The memo table `kind` of `project` (None for an index that cannot be weakly referenced)."""
-    try:
-        tables = _PER_INDEX.get(project)
-        if tables is None:
-            tables = _PER_INDEX[project] = {}
-    except TypeError:
-        return None
-    return tables.setdefault(kind, {})
 
 
 # What a call of a method gives (`method_zero_dim`).

@@ -94,7 +94,6 @@ class GradFlow:
         self.context = context
         self._values: dict[cst.CSTNode, Value] | None = None
         self.prepass = None  # the file's FilePrepass, once an analysis has walked it
-        self.imported_names: frozenset[str | None] | None = None  # see Analysis.imported_elsewhere
         # loops.py's SiteWalker, walked with the prepass when the analysis ran first; whether
         # the loop facts were built already (then the analysis walks its prepass alone).
         self.site_walker = None

@@ -35,7 +35,6 @@ from varlint.analysis.gradflow.lattice import (
 from varlint.analysis.gradflow.prepass import FilePrepass, ScopeInfo
 from varlint.analysis.gradflow.expressions import Expressions
 from varlint.analysis.gradflow.tensor_ops import TensorOperations
-from varlint.analysis.loss_classes import index_memo
 
 
 MAX_ITERATIONS = 12
@@ -239,24 +238,8 @@ class Analysis(Expressions, TensorOperations):
             return False
         if project.star_importers(module):
             return True
-        gradflow = self.context.gradflow
-        if gradflow.imported_names is None:  # once per file: what the other modules import from it
-            memo = index_memo(project, "imported names")
-            if memo is None:
-                gradflow.imported_names = frozenset(
-                    row.name
-                    for other, info in project.modules.items() if other != module
-                    for row in info.imports if row.module == module
-                )
-            else:
-                if not memo:  # module -> what the other modules import from it, once per index
-                    for other, info in project.modules.items():
-                        for row in info.imports:
-                            if row.module != other:
-                                memo.setdefault(row.module, set()).add(row.name)
-                    memo[...] = True  # read (though no module imports any)
-                gradflow.imported_names = frozenset(memo.get(module, ()))
-        return name in gradflow.imported_names or None in gradflow.imported_names
+        imported = project.imported_names(module)
+        return name in imported or None in imported
 
     @staticmethod
     def parameters(params: cst.Parameters) -> list[str]:

@@ -36,7 +36,7 @@ import libcst as cst
 
 from varlint.analysis.gradflow import SameAsNested
 from varlint.analysis.loop_sites import SiteKind, head
-from varlint.analysis.loss_classes import ZERO_DIM, index_memo, local_method_zero_dim, tree_method_zero_dim
+from varlint.analysis.loss_classes import ZERO_DIM, local_method_zero_dim, tree_method_zero_dim
 from varlint.analysis.torch_api import MODULE_RETURNING_METHODS
 from varlint.analysis.names import path_of
 from varlint.analysis.torch_api import ELEMENTWISE_OPS, ENABLE_GRAD_CONTEXTS, NO_GRAD_CONTEXTS, REFLECTION, SET_GRAD_ENABLED
@@ -55,7 +55,6 @@ class Summaries:
         self.context = context
         self._zero_dim: dict[cst.FunctionDef, bool] = {}
         self._neutral: dict[cst.FunctionDef, bool] = {}
-        self._overrides: dict[tuple[str, str], bool] = {}
         self._elementwise: dict[cst.FunctionDef, int | None] = {}
 
     def returns_zero_dim(self, function: cst.FunctionDef) -> bool:
@@ -172,25 +171,8 @@ class Summaries:
         return found[0]
 
     def _overridden(self, class_name: str, method: str) -> bool:
-        key = (class_name, method)
-        if key not in self._overrides:
-            project = self.context.project
-            memo = index_memo(project, "overrides") if project is not None else None
-            if memo is not None:
-                if not memo:  # (base class name, method) of every class of the tree, once per index
-                    memo[None] = {
-                        (base.rsplit(".", 1)[-1], name)
-                        for module in project.modules.values() for info in module.classes.values()
-                        for base in info.bases for name in info.methods
-                    }
-                self._overrides[key] = key in memo[None]
-            else:
-                modules = project.modules.values() if project is not None else ()
-                self._overrides[key] = any(
-                    method in info.methods and any(base.rsplit(".", 1)[-1] == class_name for base in info.bases)
-                    for module in modules for info in module.classes.values()
-                )
-        return self._overrides[key]
+        project = self.context.project
+        return project is not None and project.redefines(class_name, method)
 
     def _bindings_seen(self, path: str, scope: cst.CSTNode):
         """The bindings of `path` as seen from `scope`; None when a function parameter of that
