@@ -12,6 +12,7 @@ Fix safety), printed by `varlint rule CODE`.
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 from functools import cached_property
@@ -93,6 +94,16 @@ class FileContext:
     def text(self) -> str:
         """The source text (`module.code` would generate it again from the whole tree)."""
         return self._text if self._text is not None else self.module.code
+
+    @cached_property
+    def syntax_tree(self):
+        """The stdlib AST of the source (the caller's when it had one; None if it does not parse)."""
+        if self._syntax_tree is not None:
+            return self._syntax_tree
+        try:
+            return ast.parse(self.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
 
     @property
     def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:

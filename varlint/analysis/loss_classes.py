@@ -92,38 +92,19 @@ def local_loss_class(context, class_name: str) -> bool:
     only the source of a class with a `forward` is generated and parsed, once per file)."""
     memo = context.__dict__.setdefault("_local_loss_classes", {})
     if class_name not in memo:
+        tree = context.syntax_tree
         found = [
-            statement for statement in context.module.body
-            if isinstance(statement, cst.ClassDef) and statement.name.value == class_name
+            node for node in (tree.body if tree is not None else ())
+            if isinstance(node, ast.ClassDef) and node.name == class_name
         ]
-        memo[class_name] = (
-            len(found) == 1
-            and has_forward(found[0])
-            and text_loss_class(context.module.code_for_node(found[0]), class_name)
-        )
+        # The class alone: the module's own loss objects are not consulted (as for a class
+        # read from its source text).
+        memo[class_name] = len(found) == 1 and is_loss_class(found[0])
     return memo[class_name]
-
-
-def has_forward(klass: cst.ClassDef) -> bool:
-    body = klass.body.body if isinstance(klass.body, cst.IndentedBlock) else ()
-    return any(isinstance(item, cst.FunctionDef) and item.name.value == "forward" for item in body)
 
 
 def file_loss_class(path: str, digest: str, class_name: str) -> bool:
     return _loss_class_in(module_tree(path, digest), class_name)
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed(text: str) -> ast.Module | None:
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def text_loss_class(text: str, class_name: str) -> bool:
-    return _loss_class_in(_parsed(text), class_name)
 
 
 def _loss_class_in(tree: ast.Module | None, class_name: str) -> bool:
@@ -236,9 +217,7 @@ def local_method_zero_dim(context, class_name: str, method: str) -> str | None:
     memo = context.__dict__.setdefault("_local_method_zero_dim", {})
     key = (class_name, method)
     if key not in memo:
-        if "tree" not in memo:
-            memo["tree"] = _parsed(context.module.code)
-        memo[key] = method_zero_dim(memo["tree"], class_name, method)
+        memo[key] = method_zero_dim(context.syntax_tree, class_name, method)
     return memo[key]
 
 
