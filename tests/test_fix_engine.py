@@ -86,7 +86,7 @@ def test_isolation_keeps_every_good_fix():
         [diagnostic("VL901", 1, 5, "-"), diagnostic("VL902", 2, 5, "("), diagnostic("VL903", 3, 5, "-")],
     ])
 
-    def lint(path, source, codes):
+    def lint(path, source, codes, parsed=None):
         return next(passes, [])
 
     outcome = fixes.fix_until_stable("f.py", text, frozenset(), Applicability.SAFE, lint)

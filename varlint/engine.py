@@ -185,17 +185,19 @@ def parse_cst(path: str, text: str, tree: ast.Module, compiled_under: int | None
     too_deep = parser_guard.too_deep(tree, text, compiled_under)
     if too_deep is not None:
         return too_large(path, too_deep)
-    from varlint import fixes
-
-    parsed = fixes.parsed_module(text)  # the fixed text a fix pass has just parsed
-    if parsed is not None:
-        return parsed
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return too_large(path, f"libcst's parser refuses it ({error.message.strip().splitlines()[0]})")
     except (RecursionError, MemoryError) as error:
         return too_large(path, type(error).__name__)
+
+
+def _guarded(path: str, text: str, parsed: tuple[cst.Module, ast.Module]) -> tuple[cst.Module, ast.Module] | Diagnostic:
+    """`parsed`, or VL900 "too large" when parser_guard says so (as `parse_cst` would)."""
+    compiled_under = sys.getrecursionlimit() if threading.active_count() == 1 else None
+    too_deep = parser_guard.too_deep(parsed[1], text, compiled_under)
+    return parsed if too_deep is None else too_large(path, too_deep)
 
 
 def too_large(path: str, detail: str) -> Diagnostic:
@@ -303,9 +305,16 @@ def _is_visitor(rule) -> bool:
     return rule.code not in ("VL900", "VL901", "VL902")
 
 
-def lint_text(path: str, text: str, codes: frozenset[str], project=None) -> list[Diagnostic]:
-    """Diagnostics of `text`; `project` (a ProjectIndex) resolves imports from the tree."""
-    parsed = parse_source(path, text)
+def lint_text(
+    path: str, text: str, codes: frozenset[str], project=None, parsed: tuple[cst.Module, ast.Module] | None = None
+) -> list[Diagnostic]:
+    """Diagnostics of `text`; `project` (a ProjectIndex) resolves imports from the tree.
+    `parsed`: the libcst module and stdlib AST of `text` (a fixed text, see fixes.parse_fixed),
+    when already built."""
+    if parsed is None:
+        parsed = parse_source(path, text)
+    else:
+        parsed = _guarded(path, text, parsed)
     if isinstance(parsed, Diagnostic):
         return [parsed] if "VL900" in codes else []
     module, tree = parsed

@@ -16,15 +16,15 @@ and `--fix`'s "N fixed" count the same things; a fix that removes two diagnostic
 
 from __future__ import annotations
 
+import ast
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
-import libcst.helpers
 
-from varlint.analysis.names import VARIABLE, canonical
+from varlint import variable_imports
 from varlint.diagnostic import Applicability, Diagnostic, Fix
 from varlint.textlines import NEWLINE, split_lines  # noqa: F401 - split_lines: used by importers
 
@@ -99,16 +99,19 @@ class FixOutcome:
     failures: list[FixFailure] = field(default_factory=list)
 
 
-Linter = Callable[[str, str, frozenset[str]], list[Diagnostic]]
+# `lint(path, text, codes, parsed=None)`: the diagnostics of `text`; `parsed` (its libcst module
+# and stdlib AST, from `parse_fixed`) spares the lint parsing it again.
+Linter = Callable[..., list[Diagnostic]]
 
 
 def fix_until_stable(
     path: str, text: str, codes: frozenset[str], mode: Applicability, lint: Linter, project=None
 ) -> FixOutcome:
     """Fix `text` until stable. `project` (the run's ProjectIndex) tells which imports other
-    modules of the tree still need (see `remove_unused_variable_imports`)."""
+    modules of the tree still need (see `variable_imports`)."""
     allowed = APPLIES[mode]
-    original = text
+    original = variable_imports.OriginalImports(text)
+    needed = needed_elsewhere(project, path)
     diagnostics = lint(path, text, codes)
     initial = diagnostics
     failures: list[FixFailure] = []
@@ -122,8 +125,9 @@ def fix_until_stable(
             break
         new_text, _ = _apply(text, [d.fix for d in fixable])
         bad: list[Diagnostic] = []
-        if new_text != text and not parses(new_text):
-            new_text, bad = apply_parseable_fixes(text, fixable)
+        parsed = parse_fixed(new_text) if new_text != text else None
+        if new_text != text and parsed is None:
+            new_text, bad, parsed = apply_parseable_fixes(text, fixable)
             broken.update(fix_key(diagnostic) for diagnostic in bad)
             failures.extend(FixFailure(diagnostic, text) for diagnostic in bad)
         if new_text == text:
@@ -131,11 +135,16 @@ def fix_until_stable(
                 continue  # the fixes that overlapped the bad ones get their turn
             break
         # The `Variable` imports the fixes left unused go in the same pass: one lint less.
-        cleaned = remove_unused_variable_imports(new_text, original, needed_elsewhere(project, path))
-        text = cleaned if cleaned != new_text and parses(cleaned) else new_text
-        diagnostics = lint(path, text, codes)
+        module, tree = parsed
+        cleaned = variable_imports.remove_unused_variable_imports(new_text, tree, lambda: module, original, needed)
+        cleaned_parsed = parse_fixed(cleaned) if cleaned is not None and cleaned != new_text else None
+        if cleaned_parsed is not None:
+            text, parsed = cleaned, cleaned_parsed
+        else:
+            text = new_text
+        diagnostics = lint(path, text, codes, parsed=parsed)
     fixed_codes = Counter()
-    if text != original:
+    if text != original.text:
         fixed_codes = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
     return FixOutcome(text, sum(fixed_codes.values()), diagnostics, dict(fixed_codes), failures)
 
@@ -145,49 +154,47 @@ def fix_key(diagnostic: Diagnostic) -> tuple:
     return (diagnostic.code, diagnostic.fix.message, tuple(edit.content for edit in diagnostic.fix.edits))
 
 
-def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, list[Diagnostic]]:
+def apply_parseable_fixes(text: str, fixable: list[Diagnostic]) -> tuple[str, list[Diagnostic], Parsed | None]:
     """Apply the fixes one by one (in source order), keeping each that leaves the text
-    parseable; return the text and the diagnostics whose fix broke it."""
+    parseable; return the text, the diagnostics whose fix broke it, and the parse of the text
+    (None if no fix was kept)."""
     accepted: list[Fix] = []
     bad: list[Diagnostic] = []
-    result = text
+    result, parsed = text, None
     for diagnostic in sorted(fixable, key=lambda d: min(edit.start for edit in d.fix.edits)):
         candidate, applied = apply_fixes(text, [*accepted, diagnostic.fix])
         if applied <= len(accepted):
             continue  # overlaps a fix already taken: the next pass sees it again
-        if parses(candidate):
+        candidate_parsed = parse_fixed(candidate)
+        if candidate_parsed is not None:
             accepted.append(diagnostic.fix)
-            result = candidate
+            result, parsed = candidate, candidate_parsed
         else:
             bad.append(diagnostic)
-    return result, bad
+    return result, bad, parsed
 
 
-# The text `parses` accepted last and its libcst module: the lint of the fixed text that
-# follows takes it instead of parsing the same text again (see engine.parse_cst).
-_last_parsed: tuple[str, cst.Module] | None = None
+Parsed = tuple[cst.Module, ast.Module]  # a text's libcst module and stdlib AST (see engine.parse_source)
 
 
-def parses(text: str) -> bool:
-    global _last_parsed
+def parse_fixed(text: str) -> Parsed | None:
+    """The libcst module and the stdlib AST of a fixed text, once CPython compiled it too (the
+    lint of the text takes them: see engine.lint_text); None if either parser refuses it."""
     try:
         with warnings.catch_warnings():
             # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the
             # original had the same construct, and the user did not run this compile.
             warnings.simplefilter("ignore")
+            tree = compile(text, "<fixed>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(tree, "<fixed>", "exec", dont_inherit=True)
             module = cst.parse_module(text)
-            compile(text, "<fixed>", "exec", dont_inherit=True)
     except Exception:  # noqa: BLE001 - any failure means "do not write this"
-        return False
-    _last_parsed = (text, module)
-    return True
+        return None
+    return module, tree
 
 
-def parsed_module(text: str) -> cst.Module | None:
-    """The libcst module of `text` if `parses` accepted that text last (libcst modules are
-    immutable: sharing one is safe)."""
-    last = _last_parsed
-    return last[1] if last is not None and last[0] == text else None
+def parses(text: str) -> bool:
+    return parse_fixed(text) is not None
 
 
 # --- Removing the `Variable` import once nothing uses it ---------------------------------
@@ -201,93 +208,3 @@ def needed_elsewhere(project, path: str) -> Callable[[str], bool]:
     if module is None:
         return lambda name: False
     return lambda name: bool(project.importers_needing(module, name))
-
-
-def remove_unused_variable_imports(
-    text: str, original: str, needed: Callable[[str], bool] = lambda name: False
-) -> str:
-    """Drop `Variable` imports that have no references left (but had some before the fixes),
-    except those another module still needs (`needed(bound name)`): removing them there would
-    be a NameError in that module (as ruff, the import is kept)."""
-    if "Variable" not in text:
-        return text  # no import of it left (no import can bind `Variable` without spelling it)
-    module, unused_now = _unused_variable_imports(text)
-    unused = {(name, alias) for name, alias in unused_now if not needed(alias or name)}
-    if not unused or _unused_variable_imports(original)[1]:
-        return text  # nothing to remove, or it was already unused before: not ours to remove
-    return module.visit(_RemoveImportAliases(unused)).code
-
-
-def _unused_variable_imports(text: str) -> tuple[cst.Module, set[tuple[str, str | None]]]:
-    """The module of `text` and the (name, asname) of each of its module-level
-    `from ... import Variable` with no references."""
-    from varlint.analysis.names import NameResolver
-
-    module = cst.parse_module(text)
-    resolver = NameResolver(module)
-    scope = resolver.module_scope
-    exported = _dunder_all(module)
-    unused = set()
-    for line in module.body:
-        if not isinstance(line, cst.SimpleStatementLine):
-            continue
-        for statement in line.body:
-            if (
-                not isinstance(statement, cst.ImportFrom)
-                or isinstance(statement.names, cst.ImportStar)
-                or statement.relative
-                or statement.module is None
-            ):
-                continue
-            module_name = cst.helpers.get_full_name_for_node(statement.module)
-            for alias in statement.names:
-                if canonical(f"{module_name}.{alias.evaluated_name}") != VARIABLE:
-                    continue
-                bound = alias.evaluated_alias or alias.evaluated_name
-                bindings = [b for b in scope.bindings.get(bound, []) if b.node is statement]
-                if bound in exported:
-                    continue  # re-exported by name
-                if bindings and not any(resolver.references(b) for b in bindings):
-                    unused.add((alias.evaluated_name, alias.evaluated_alias))
-    return module, unused
-
-
-def _dunder_all(module: cst.Module) -> set[str]:
-    """The strings of a module-level `__all__ = [...]`."""
-    names: set[str] = set()
-    for line in module.body:
-        if not isinstance(line, cst.SimpleStatementLine):
-            continue
-        for statement in line.body:
-            if isinstance(statement, (cst.Assign, cst.AugAssign)):
-                targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
-                if any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets) and isinstance(
-                    statement.value, (cst.List, cst.Tuple)
-                ):
-                    names |= {
-                        e.value.evaluated_value
-                        for e in statement.value.elements
-                        if isinstance(e.value, cst.SimpleString)
-                    }
-    return names
-
-
-class _RemoveImportAliases(cst.CSTTransformer):
-    def __init__(self, unused: set[tuple[str, str | None]]) -> None:
-        self.unused = unused
-
-    def leave_ImportFrom(self, original_node, updated_node):
-        if isinstance(updated_node.names, cst.ImportStar):
-            return updated_node
-        kept = [
-            alias
-            for alias in updated_node.names
-            if (alias.evaluated_name, alias.evaluated_alias) not in self.unused
-        ]
-        if len(kept) == len(updated_node.names):
-            return updated_node
-        if not kept:
-            return cst.RemoveFromParent()
-        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated_node.with_changes(names=kept)
-

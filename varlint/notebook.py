@@ -136,16 +136,16 @@ class Script:
             return False
         return len({self._cell_index(p.row) for p in positions}) == 1
 
-    def linter(self, lint: Callable[[str, str, frozenset[str]], list[Diagnostic]], rejected: list | None = None):
-        """`lint` for fixes.fix_until_stable: fixes that would cross a cell boundary are
+    def linter(self, lint: Callable[..., list[Diagnostic]], rejected: list | None = None):
+        """`lint` (see fixes.Linter) for fixes.fix_until_stable: fixes that would cross a cell boundary are
         dropped (each pass re-reads the boundaries from the text it lints); with `rejected`
         (a list), each such fix is added to it once, as a FixFailure in cell coordinates."""
 
-        def lint_script(path: str, text: str, codes: frozenset[str]) -> list[Diagnostic]:
+        def lint_script(path: str, text: str, codes: frozenset[str], parsed=None) -> list[Diagnostic]:
             script = self if text == self.text else _script_of_text(self, text)
             if script is not None and script.text != text:
                 script = None
-            diagnostics = lint(path, text, codes)
+            diagnostics = lint(path, text, codes) if parsed is None else lint(path, text, codes, parsed=parsed)
             if script is None:
                 return [dataclasses.replace(d, fix=None) for d in diagnostics]
             kept = []

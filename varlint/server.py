@@ -537,7 +537,8 @@ def _with_project(project):
     """engine.lint_text with `project` as the index (the one the document's lint used)."""
     if project is None:
         return engine.lint_text
-    return lambda path, text, codes: engine.lint_text(path, text, codes, project.with_module(path, text))
+    return lambda path, text, codes, parsed=None: engine.lint_text(
+        path, text, codes, project.with_module(path, text), parsed=parsed)
 
 
 @functools.lru_cache(maxsize=None)
