@@ -125,23 +125,22 @@ def fix_until_stable(
             break
         new_text, _ = _apply(text, [d.fix for d in fixable])
         bad: list[Diagnostic] = []
-        parsed = parse_fixed(new_text) if new_text != text else None
-        if new_text != text and parsed is None:
-            new_text, bad, parsed = apply_parseable_fixes(text, fixable)
-            broken.update(fix_key(diagnostic) for diagnostic in bad)
-            failures.extend(FixFailure(diagnostic, text) for diagnostic in bad)
+        step = None  # (the pass's text, its parse)
+        if new_text != text:
+            tree = _compiled(new_text)
+            # The `Variable` imports the fixes left unused go in the same pass: one lint less.
+            step = None if tree is None else _without_unused_imports(new_text, tree, None, original, needed)
+            if step is None:  # the fixes together do not parse
+                new_text, bad, parsed = apply_parseable_fixes(text, fixable)
+                broken.update(fix_key(diagnostic) for diagnostic in bad)
+                failures.extend(FixFailure(diagnostic, text) for diagnostic in bad)
+                if parsed is not None:
+                    step = _without_unused_imports(new_text, parsed[1], parsed[0], original, needed)
         if new_text == text:
             if bad:
                 continue  # the fixes that overlapped the bad ones get their turn
             break
-        # The `Variable` imports the fixes left unused go in the same pass: one lint less.
-        module, tree = parsed
-        cleaned = variable_imports.remove_unused_variable_imports(new_text, tree, lambda: module, original, needed)
-        cleaned_parsed = parse_fixed(cleaned) if cleaned is not None and cleaned != new_text else None
-        if cleaned_parsed is not None:
-            text, parsed = cleaned, cleaned_parsed
-        else:
-            text = new_text
+        text, parsed = step
         diagnostics = lint(path, text, codes, parsed=parsed)
     fixed_codes = Counter()
     if text != original.text:
@@ -180,6 +179,13 @@ Parsed = tuple[cst.Module, ast.Module]  # a text's libcst module and stdlib AST 
 def parse_fixed(text: str) -> Parsed | None:
     """The libcst module and the stdlib AST of a fixed text, once CPython compiled it too (the
     lint of the text takes them: see engine.lint_text); None if either parser refuses it."""
+    tree = _compiled(text)
+    module = None if tree is None else _libcst_module(text)
+    return None if module is None else (module, tree)
+
+
+def _compiled(text: str) -> ast.Module | None:
+    """The stdlib AST of `text` once CPython compiled it (as engine.compile_source), or None."""
     try:
         with warnings.catch_warnings():
             # CPython warns about the fixed text (`<fixed>:134: SyntaxWarning: ...`): the
@@ -187,10 +193,47 @@ def parse_fixed(text: str) -> Parsed | None:
             warnings.simplefilter("ignore")
             tree = compile(text, "<fixed>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
             compile(tree, "<fixed>", "exec", dont_inherit=True)
-            module = cst.parse_module(text)
     except Exception:  # noqa: BLE001 - any failure means "do not write this"
         return None
-    return module, tree
+    return tree
+
+
+def _libcst_module(text: str) -> cst.Module | None:
+    try:
+        return cst.parse_module(text)
+    except Exception:  # noqa: BLE001 - any failure means "do not write this"
+        return None
+
+
+class _Refused(Exception):
+    """libcst refuses the fixed text."""
+
+
+def _without_unused_imports(
+    text: str, tree: ast.Module, module: cst.Module | None, original: variable_imports.OriginalImports, needed
+) -> tuple[str, Parsed] | None:
+    """The text of a pass: the fixed `text` (compiled into `tree`; `module`, its libcst module
+    if parsed yet) without the `Variable` imports the fixes left unused, with its parse; None
+    if libcst refuses `text`. The text is parsed by libcst once: when imports go, only the
+    text without them is (see variable_imports)."""
+    parsed = [module]
+
+    def text_module() -> cst.Module:
+        if parsed[0] is None:
+            parsed[0] = _libcst_module(text)
+            if parsed[0] is None:
+                raise _Refused
+        return parsed[0]
+
+    try:
+        cleaned = variable_imports.remove_unused_variable_imports(text, tree, text_module, original, needed)
+        if cleaned is not None and cleaned != text:
+            cleaned_parsed = parse_fixed(cleaned)
+            if cleaned_parsed is not None:
+                return cleaned, cleaned_parsed
+        return text, (text_module(), tree)
+    except _Refused:
+        return None
 
 
 def parses(text: str) -> bool:

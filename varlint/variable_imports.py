@@ -31,13 +31,15 @@ from varlint.textlines import NEWLINE
 ImportedAs = tuple[str, "str | None"]  # (name, asname) of an imported alias
 
 
-def unused_variable_imports(text: str, tree: ast.Module, module: Callable[[], cst.Module]) -> set[ImportedAs]:
+def unused_variable_imports(
+    text: str, tree: ast.Module, module: Callable[[], cst.Module]
+) -> tuple[set[ImportedAs], cst.Module | None]:
     """The (name, asname) of each module-level `from ... import Variable` of `text` (`tree`:
     its stdlib AST; `module()`: its libcst module, asked for only when needed) that has no
-    references."""
+    references; with the libcst module if it was asked for."""
     imported = _variable_imports(tree)
     if not imported:
-        return set()
+        return set(), None
     if "__all__" not in text:  # (a name `__all__` lists is re-exported: NameResolver's path)
         verdicts = {}
         for name, asname in imported:
@@ -45,8 +47,9 @@ def unused_variable_imports(text: str, tree: ast.Module, module: Callable[[], cs
             if bound not in verdicts:
                 verdicts[bound] = _referenced(text, tree, bound)
         if None not in verdicts.values():
-            return {(name, asname) for name, asname in imported if not verdicts[asname or name]}
-    return _resolved_unused(module())
+            return {(name, asname) for name, asname in imported if not verdicts[asname or name]}, None
+    parsed = module()
+    return _resolved_unused(parsed), parsed
 
 
 def _variable_imports(tree: ast.Module) -> list[ImportedAs]:
@@ -179,7 +182,7 @@ class OriginalImports:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the file's SyntaxWarnings: the lint's business
                 tree = compile(self.text, "<original>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-            self._had_unused = bool(unused_variable_imports(self.text, tree, lambda: cst.parse_module(self.text)))
+            self._had_unused = bool(unused_variable_imports(self.text, tree, lambda: cst.parse_module(self.text))[0])
         return self._had_unused
 
 
@@ -190,19 +193,49 @@ def remove_unused_variable_imports(
     """`text` without its `Variable` imports that have no references left (but had some before
     the fixes: `original`), except those another module still needs (`needed(bound name)`):
     removing them there would be a NameError in that module (as ruff, the import is kept).
-    None when nothing is removed."""
+    `tree` is the stdlib AST of `text`, `module()` its libcst module (parsed only if the lines
+    before the last import to change are not enough). None when nothing is removed."""
     if "Variable" not in text:
         return None  # no import of it left (no import can bind `Variable` without spelling it)
-    unused = {(name, alias) for name, alias in unused_variable_imports(text, tree, module)
-              if not needed(alias or name)}
+    found, parsed = unused_variable_imports(text, tree, module)
+    unused = {(name, alias) for name, alias in found if not needed(alias or name)}
     if not unused or original.had_unused():
         return None  # nothing to remove, or it was already unused before: not ours to remove
-    return _without_aliases(text, module(), unused)
+    if parsed is None:
+        head = _head(text, tree, unused)
+        if head is not None:
+            end, head_module = head
+            return _without_aliases(text[:end], head_module, unused, whole=end == len(text)) + text[end:]
+        parsed = module()
+    return _without_aliases(text, parsed, unused)
 
 
-def _without_aliases(text: str, module: cst.Module, unused: set[ImportedAs]) -> str:
-    """`text` (the code of `module`) with the aliases `unused` taken out of its module-level
-    `from` imports (a statement left with none goes, with the line if it was alone on it)."""
+def _head(text: str, tree: ast.Module, unused: set[ImportedAs]) -> tuple[int, cst.Module] | None:
+    """(end, libcst module of `text[:end]`) for the lines of `text` up to the last module-level
+    `from` import that imports one of `unused` (libcst parses them as in the whole text: a
+    module's lines are parsed in order, the last one ends with its newline); None when those
+    lines do not end a statement line."""
+    rows = [statement.end_lineno for statement in tree.body if isinstance(statement, ast.ImportFrom)
+            and any((alias.name, alias.asname) in unused for alias in statement.names)]
+    if not rows:
+        return None
+    row = max(rows)
+    if any(statement.lineno <= row < (statement.end_lineno or statement.lineno) for statement in tree.body):
+        return None  # another statement goes on past the row
+    starts = [0] + [match.end() for match in NEWLINE.finditer(text)]
+    end = starts[row] if row < len(starts) else len(text)
+    if text[starts[row - 1]:end].rstrip("\r\n").endswith("\\"):
+        return None  # a backslash joins the next row to the line
+    try:
+        return end, cst.parse_module(text[:end])
+    except Exception:  # noqa: BLE001 - then the whole text is parsed
+        return None
+
+
+def _without_aliases(text: str, module: cst.Module, unused: set[ImportedAs], whole: bool = True) -> str:
+    """`text` (the code of `module`: the whole module's, or with `whole` false, the head of a
+    longer text) with the aliases `unused` taken out of its module-level `from` imports (a
+    statement left with none goes, with the line if it was alone on it)."""
     remover = _RemoveImportAliases(unused)
     changed: dict[int, cst.SimpleStatementLine] = {}
     for index, line in enumerate(module.body):
@@ -214,8 +247,8 @@ def _without_aliases(text: str, module: cst.Module, unused: set[ImportedAs]) -> 
             changed[index] = line.visit(remover)
     if not changed:
         return text
-    if max(changed) == len(module.body) - 1:
-        # The last line: the module's code may leave out its newline (has_trailing_newline).
+    if whole and max(changed) == len(module.body) - 1:
+        # The module's last line: its code may leave out the newline (has_trailing_newline).
         body = [changed.get(index, line) for index, line in enumerate(module.body)]
         return module.with_changes(body=[line for line in body if line.body]).code
     # The module's code is its header's, then each line's: the text of a line is found by
