@@ -65,7 +65,7 @@ def _variable_imports(tree: ast.Module) -> list[ImportedAs]:
 
 def _referenced(text: str, tree: ast.Module, bound: str) -> bool | None:
     """Whether NameResolver finds a reference to the module-level binding of `bound`; None
-    when only NameResolver can tell."""
+    when only NameResolver can tell (another scope binds the name)."""
     spelled = [match.start() for match in re.finditer(rf"(?<!\w){re.escape(bound)}(?!\w)", text)]
     import_lines = _import_only_lines(tree)
     starts = [0] + [match.end() for match in NEWLINE.finditer(text)]
@@ -87,11 +87,14 @@ def _referenced(text: str, tree: ast.Module, bound: str) -> bool | None:
             return None
     # A read sees the module's binding when no scope binds the name but the module: every
     # stdlib Name read is a NameResolver read (no handler makes it a target or a non-read).
-    return True if read else None
+    # Without one, the name is spelled only where libcst's Name is not a read (an attribute,
+    # a keyword, an import's names) or not a Name (a string, a comment).
+    return read
 
 
 def _binds(node: ast.AST, kind: type, bound: str, module_level_imports: set[int]) -> bool:
-    """Whether `node` binds (or declares) `bound` other than by a module-level import."""
+    """Whether `node` binds (or declares) `bound` other than by a module-level import, or
+    spells it where libcst has a Name that NameResolver may read (a class pattern's keyword)."""
     if kind is ast.arg:
         return node.arg == bound
     if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
@@ -104,6 +107,8 @@ def _binds(node: ast.AST, kind: type, bound: str, module_level_imports: set[int]
         return node.name == bound
     if kind is ast.MatchMapping:
         return node.rest == bound
+    if kind is ast.MatchClass:
+        return bound in node.kwd_attrs
     return False
 
 
