@@ -1,13 +1,14 @@
 """Applying fixes safely.
 
 Fixes are text edits (as in ruff). One pass applies every non-overlapping fix of the allowed
-applicability; the text is re-parsed and linted again, until nothing changes (bounded). When
+applicability; the text is parsed again (once: its libcst module and stdlib AST go to the
+lint, see `Linter`) and linted again, until nothing changes (bounded). When
 the fixes of a pass together do not parse, they are applied one at a time: every fix that keeps
 the text parseable is kept, and each one that breaks it is left out and reported as a varlint
 bug (`FixFailure`), so a fix never leaves a file unparseable and never takes good fixes down
-with it. Last, an import of `Variable` whose uses were all fixed away is removed, unless another
-module of the tree still uses the name through this one (`from model import *`): never a
-NameError elsewhere.
+with it. Last, a module-level import of `Variable` whose uses were all fixed away is removed
+in the same pass, unless another module of the tree still uses the name through this one (`from
+model import *`): never a NameError elsewhere (varlint/variable_imports.py).
 
 Counting: `fixed` is how many of the file's diagnostics the fixes made go away (the file's
 diagnostics before, minus those remaining after), so `check`'s total, `--diff`'s "Would fix N"
