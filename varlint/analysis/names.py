@@ -56,6 +56,7 @@ def is_dotted_name(node: cst.CSTNode) -> bool:
 
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+EMPTY: frozenset[str] = frozenset()
 
 IMPORT, LOCAL = "import", "local"
 LOAD, STORE, DEL = "load", "store", "del"
@@ -133,6 +134,10 @@ class NameResolver:
         self._outer_iter: dict[cst.CompFor, Scope] = {}
         self._memo: dict[tuple[int, str], frozenset[str]] = {}
         self._qualified: dict[cst.CSTNode, frozenset[str]] = {}
+        self._resolved: dict[str, str] = {}  # dotted name -> canonical(_through_project(it))
+        self._imported: set[str] = set()  # the names an import binds, in any scope
+        # The names that may have qualified names (see qualified_frozen); None: any may.
+        self._may_qualify: frozenset[str] | None = None
         self._walk()
         self._finish()
 
@@ -171,6 +176,8 @@ class NameResolver:
                 push_scopes([scope] * len(kids))
 
     def _bind(self, scope: Scope, name: str, node: cst.CSTNode, kind: str = LOCAL, qualified: str | None = None) -> None:
+        if kind == IMPORT:
+            self._imported.add(name)
         target = scope
         if name in scope.globals:
             target = self.module_scope
@@ -388,6 +395,8 @@ class NameResolver:
     # --- After the pass -------------------------------------------------------------------
 
     def _finish(self) -> None:
+        if not self.module_scope.star_modules:
+            self._may_qualify = BUILTIN_NAMES | self._imported
         for scope, name, node in self._pending_nonlocal:
             owner = self._enclosing_function(scope.parent, name)
             if owner is not None:
@@ -457,30 +466,50 @@ class NameResolver:
 
     def qualified_frozen(self, node: cst.CSTNode) -> frozenset[str]:
         """`qualified`, not copied (for the callers that only read it)."""
+        # Most names and attribute chains are over a name no import binds: known empty without
+        # a look-up. Sound: `_compute_names` gives names only from the IMPORT bindings of the
+        # scope that binds the name (so the name is in `_imported`), from a star import (then
+        # `_may_qualify` is None) or for a builtin name. Subclasses of Name / Attribute (never
+        # made by the parser) take the full path.
+        may_qualify = self._may_qualify
+        if may_qualify is not None:
+            base = node
+            while base.__class__ is cst.Attribute:
+                base = base.value
+            if base.__class__ is cst.Name and base.value not in may_qualify:
+                return EMPTY
         # Memoized per node: every rule with a `visit_Call` asks for its callee.
         known = self._qualified.get(node)
         if known is None:
-            known = self._qualified[node] = frozenset(self._compute_qualified(node))
+            known = self._qualified[node] = self._compute_qualified(node)
         return known
 
-    def _compute_qualified(self, node: cst.CSTNode) -> set[str]:
+    def _compute_qualified(self, node: cst.CSTNode) -> frozenset[str]:
         if not is_dotted_name(node):
-            return set()
+            return EMPTY
         attributes = []
         base = node
         while isinstance(base, cst.Attribute):
             attributes.append(base.attr.value)
             base = base.value
         if base in self._not_read:
-            return set()  # the name of a definition, a keyword, part of an import statement
+            return EMPTY  # the name of a definition, a keyword, part of an import statement
         scope = self.scope_at(base)
         if scope is None:
-            return set()
+            return EMPTY
         names = self._names_of(scope, base.value)
         if not names:
-            return set()
+            return EMPTY
         suffix = "".join("." + attribute for attribute in reversed(attributes))
-        return {canonical(self._through_project(name + suffix)) for name in names}
+        resolved = self._resolved
+        found = []
+        for name in names:
+            dotted = name + suffix
+            known = resolved.get(dotted)
+            if known is None:
+                known = resolved[dotted] = canonical(self._through_project(dotted))
+            found.append(known)
+        return frozenset(found)
 
     def _names_of(self, scope: Scope, name: str) -> frozenset[str]:
         key = (id(scope), name)
