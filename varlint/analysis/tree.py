@@ -8,7 +8,9 @@ dots, colons) are not visited: no rule or analysis looks at them.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import typing
 
 import libcst as cst
 
@@ -121,20 +123,72 @@ _ONE = """    value = node.{field}
 def _children_function(node_type: type):
     annotations = {field.name: field.type for field in dataclasses.fields(node_type)}
     body = []
+    simple: list[str] = []  # fields read without a test, gathered into one list display
     for name in fields_of(node_type):
-        annotation = repr(annotations.get(name))
-        if "libcst" not in annotation and "ForwardRef" not in annotation and "CSTNode" not in annotation:
+        annotation = annotations.get(name)
+        shown = repr(annotation)
+        if "libcst" not in shown and "ForwardRef" not in shown and "CSTNode" not in shown:
             continue  # text (`str`, a Literal): never a node
-        body.append((_ITEMS if "Sequence" in annotation or "list" in annotation.lower() else _ONE).format(field=name))
-    if not body:
+        plan = _field_plan(annotation)
+        if plan in ("one", "many"):
+            simple.append(f"node.{name}" if plan == "one" else f"*node.{name}")
+            continue
+        if simple:
+            body.append(f"    found += [{', '.join(simple)}]\n")
+            simple = []
+        if plan == "optional":
+            body.append(f"    value = node.{name}\n    if value is not None and value.__class__ is not sentinel:\n"
+                        "        found.append(value)\n")
+        else:
+            body.append((_ITEMS if "Sequence" in shown or "list" in shown.lower() else _ONE).format(field=name))
+    if not body and not simple:
         function = _no_children
     else:
-        source = "def children(node, kept=kept, judge=judge):\n    found = []\n" + "".join(body) + "    return found\n"
-        namespace = {"kept": _KEPT.get, "judge": _kept}
+        if not body:
+            source = f"def children(node):\n    return [{', '.join(simple)}]\n"
+        else:
+            if simple:
+                body.append(f"    found += [{', '.join(simple)}]\n")
+            source = "def children(node, kept=kept, judge=judge, sentinel=sentinel):\n    found = []\n" + "".join(body) + "    return found\n"
+        namespace = {"kept": _KEPT.get, "judge": _kept, "sentinel": cst.MaybeSentinel}
         exec(compile(source, f"<children of {node_type.__name__}>", "exec"), namespace)
         function = namespace["children"]
     _CHILDREN[node_type] = function
     return function
+
+
+def _field_plan(annotation) -> str | None:
+    """How a field's children are read without testing each value's type: "one" (a node that
+    always matters), "many" (a sequence of such nodes), "optional" (such a node, None or
+    MaybeSentinel); None: test each value (`_kept`). Read from the field's annotation, which
+    the trees libcst parses (and builds) follow; a type "always matters" when neither it nor
+    any of its subclasses is formatting."""
+    origin = typing.get_origin(annotation)
+    if origin is collections.abc.Sequence:
+        (item,) = typing.get_args(annotation) or (None,)
+        members = typing.get_args(item) if typing.get_origin(item) is typing.Union else (item,)
+        return "many" if all(_always_kept(member) for member in members) else None
+    if origin is typing.Union:
+        members = [m for m in typing.get_args(annotation) if m is not type(None) and m is not cst.MaybeSentinel]
+        return "optional" if all(_always_kept(member) for member in members) else None
+    return "one" if _always_kept(annotation) else None
+
+
+def _always_kept(annotation) -> bool:
+    if isinstance(annotation, typing.ForwardRef):
+        annotation = getattr(cst, annotation.__forward_arg__, None)
+    if not isinstance(annotation, type) or not issubclass(annotation, cst.CSTNode):
+        return False
+    pending, seen = [annotation], set()
+    while pending:
+        klass = pending.pop()
+        if klass in seen:
+            continue
+        seen.add(klass)
+        if not _kept(klass):
+            return False
+        pending.extend(klass.__subclasses__())
+    return True
 
 
 def _no_children(node: cst.CSTNode) -> list[cst.CSTNode]:
