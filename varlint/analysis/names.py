@@ -24,7 +24,7 @@ import builtins
 
 import libcst as cst
 
-from varlint.analysis.tree import children
+from varlint.analysis.tree import children, children_function
 
 # Spellings of one object under another module path, mapped to the canonical one.
 ALIASES = {
@@ -122,7 +122,8 @@ class NameResolver:
         self.module_key = module_key
         self.is_package = is_package
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.scope_of: dict[cst.CSTNode, Scope] = {}  # node -> the scope it is evaluated in
+        # node -> the scope it is evaluated in, for some nodes only: see `scope_at`
+        self.scope_of: dict[cst.CSTNode, Scope] = {}
         self.scope_created: dict[cst.CSTNode, Scope] = {}  # Module / def / lambda / class / comprehension
         self.contexts: dict[cst.CSTNode, str] = {}  # targets: STORE or DEL (absent: LOAD)
         self.order: list[cst.CSTNode] = []  # every node, in source order (pre-order)
@@ -148,26 +149,50 @@ class NameResolver:
         self.module_scope = root
         self.scope_created[self.module] = root
         parents, scope_of, order = self.parents, self.scope_of, self.order
+        binders, not_read = self._binders, self._not_read
+        # node type -> (its handler or None, its children function), looked up once per type.
+        table: dict[type, tuple] = {}
         handlers = self._HANDLERS
+        name_type = cst.Name
         # Two stacks side by side: the nodes to enter and the scopes they are evaluated in.
         stack: list[cst.CSTNode] = [self.module]
         scopes: list[Scope] = [root]
+        scope_of[self.module] = root
         pop, pop_scope, push, push_scopes = stack.pop, scopes.pop, stack.extend, scopes.extend
         while stack:
             node = pop()
             scope = pop_scope()
             order.append(node)
-            scope_of[node] = scope
-            handler = handlers.get(node.__class__)
+            node_type = node.__class__
+            if node_type is name_type:  # the commonest node, with no children (`_on_name`)
+                scope_of[node] = scope
+                binder = binders.pop(node, None) if binders else None
+                if binder is not None:
+                    self._bind(binder[0], node.value, binder[1])
+                elif node not in not_read:
+                    accesses = scope.accesses.get(node.value)
+                    if accesses is None:
+                        scope.accesses[node.value] = [node]
+                    else:
+                        accesses.append(node)
+                continue
+            found = table.get(node_type)
+            if found is None:
+                found = table[node_type] = (handlers.get(node_type), children_function(node_type))
+            handler, kids_of = found
             if handler is not None:
                 pushed = handler(self, node, scope)
                 if pushed is not None:  # the handler chose each child's scope
                     for child, child_scope in reversed(pushed):
                         parents[child] = node
+                        scope_of[child] = child_scope
                         stack.append(child)
                         scopes.append(child_scope)
                     continue
-            kids = children(node)
+            # The children are evaluated in the node's scope: `scope_of` records it only for
+            # the nodes above (names, the children a handler placed), `scope_at` finds it
+            # through the parents for the others.
+            kids = kids_of(node)
             if kids:
                 for child in kids:
                     parents[child] = node
@@ -202,6 +227,7 @@ class NameResolver:
     # (child, scope) pairs decide where each child is evaluated.
 
     def _on_name(self, node: cst.Name, scope: Scope):
+        # `_walk` handles exact Names itself; this handles subclasses (never made by the parser).
         binder = self._binders.pop(node, None)
         if binder is not None:
             self._bind(binder[0], node.value, binder[1])
@@ -432,6 +458,8 @@ class NameResolver:
     # --- Queries --------------------------------------------------------------------------
 
     def scope_at(self, node: cst.CSTNode) -> Scope | None:
+        """The scope `node` is evaluated in (None: not in the tree walked). A node without a
+        `scope_of` entry is evaluated in its parent's scope (see `_walk`)."""
         while node is not None:
             scope = self.scope_of.get(node)
             if scope is not None:

@@ -90,6 +90,11 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return function(node)
 
 
+def children_function(node_type: type):
+    """`children` for the nodes of `node_type` (for traversals that look it up once per type)."""
+    return _CHILDREN.get(node_type) or _children_function(node_type)
+
+
 # node type -> its `children` function, generated from its fields: reading the fields by name
 # and testing each value's type cost several times more (a field annotated as text, such as
 # Name.value, never holds a node and is not read at all).
