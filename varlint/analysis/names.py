@@ -135,9 +135,10 @@ class NameResolver:
         self._outer_iter: dict[cst.CompFor, Scope] = {}
         self._memo: dict[tuple[int, str], frozenset[str]] = {}
         self._qualified: dict[cst.CSTNode, frozenset[str]] = {}
+        self._star_exports: dict[str, set[str]] = {}  # module -> project.exports(module)
         self._resolved: dict[str, str] = {}  # dotted name -> canonical(_through_project(it))
         self._imported: set[str] = set()  # the names an import binds, in any scope
-        # The names that may have qualified names (see qualified_frozen); None: any may.
+        # The names that may have qualified names (see `_qualifying_names`), once asked.
         self._may_qualify: frozenset[str] | None = None
         self._walk()
         self._finish()
@@ -421,8 +422,6 @@ class NameResolver:
     # --- After the pass -------------------------------------------------------------------
 
     def _finish(self) -> None:
-        if not self.module_scope.star_modules:
-            self._may_qualify = BUILTIN_NAMES | self._imported
         for scope, name, node in self._pending_nonlocal:
             owner = self._enclosing_function(scope.parent, name)
             if owner is not None:
@@ -494,23 +493,35 @@ class NameResolver:
 
     def qualified_frozen(self, node: cst.CSTNode) -> frozenset[str]:
         """`qualified`, not copied (for the callers that only read it)."""
-        # Most names and attribute chains are over a name no import binds: known empty without
-        # a look-up. Sound: `_compute_names` gives names only from the IMPORT bindings of the
-        # scope that binds the name (so the name is in `_imported`), from a star import (then
-        # `_may_qualify` is None) or for a builtin name. Subclasses of Name / Attribute (never
-        # made by the parser) take the full path.
+        # Most names and attribute chains are over a name that neither an import nor a builtin
+        # binds: known empty without a look-up (see `_qualifying_names`). Subclasses of Name /
+        # Attribute (never made by the parser) take the full path.
         may_qualify = self._may_qualify
-        if may_qualify is not None:
-            base = node
-            while base.__class__ is cst.Attribute:
-                base = base.value
-            if base.__class__ is cst.Name and base.value not in may_qualify:
-                return EMPTY
+        if may_qualify is None:
+            may_qualify = self._may_qualify = self._qualifying_names()
+        base = node
+        while base.__class__ is cst.Attribute:
+            base = base.value
+        if base.__class__ is cst.Name and base.value not in may_qualify:
+            return EMPTY
         # Memoized per node: every rule with a `visit_Call` asks for its callee.
         known = self._qualified.get(node)
         if known is None:
             known = self._qualified[node] = self._compute_qualified(node)
         return known
+
+    def _qualifying_names(self) -> frozenset[str]:
+        """The names that may have qualified names; for any other name `_compute_names` is
+        empty: it gives names only from the IMPORT bindings of the scope binding the name (so
+        the name is in `_imported`), from a star import when no scope binds it (so the name is
+        in the module's exports) or for a builtin name."""
+        names = BUILTIN_NAMES | self._imported
+        if self.project is not None:
+            for source in self.module_scope.star_modules:
+                canonical_source = self.project.canonical_module(source, self.module_key)
+                if canonical_source is not None:
+                    names |= self._exports_of(canonical_source)
+        return names
 
     def _compute_qualified(self, node: cst.CSTNode) -> frozenset[str]:
         if not is_dotted_name(node):
@@ -558,12 +569,20 @@ class NameResolver:
         if self.project is not None:
             for source in reversed(self.module_scope.star_modules):
                 canonical_source = self.project.canonical_module(source, self.module_key)
-                if canonical_source is not None and name in self.project.exports(canonical_source):
+                if canonical_source is not None and name in self._exports_of(canonical_source):
                     resolved = self.project.resolve(canonical_source, name)
                     return frozenset({resolved}) if resolved else frozenset()
         if name in BUILTIN_NAMES:
             return frozenset({f"builtins.{name}"})
         return frozenset()
+
+    def _exports_of(self, module: str) -> set[str]:
+        """The names `from module import *` binds (memoised: every name a file with a star
+        import reads that no scope binds, a builtin for one, is looked up in them)."""
+        found = self._star_exports.get(module)
+        if found is None:
+            found = self._star_exports[module] = self.project.exports(module)
+        return found
 
     def _through_project(self, name: str) -> str:
         """`model.Variable` -> `torch.autograd.Variable` when model.py imports it."""
