@@ -50,9 +50,9 @@ def canonical(name: str) -> str:
 
 def is_dotted_name(node: cst.CSTNode) -> bool:
     """`name` or `a.b.c`: an expression that names something."""
-    while isinstance(node, cst.Attribute):
+    while node.__class__ is cst.Attribute or isinstance(node, cst.Attribute):
         node = node.value
-    return isinstance(node, cst.Name)
+    return node.__class__ is cst.Name or isinstance(node, cst.Name)
 
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -677,12 +677,25 @@ def dotted_name(node: cst.CSTNode) -> str:
 
 def path_of(expression: cst.CSTNode | None) -> str | None:
     """`model.fc.weight` for an attribute chain over a name; None for anything else."""
-    if isinstance(expression, cst.Name):
-        return expression.value
-    if isinstance(expression, cst.Attribute):
+    # Exact classes first: `isinstance` against libcst's classes (ABCs) is slow when it fails.
+    attributes = []
+    while expression.__class__ is cst.Attribute:
+        attributes.append(expression.attr.value)
+        expression = expression.value
+    if expression.__class__ is cst.Name or isinstance(expression, cst.Name):
+        base = expression.value
+    elif isinstance(expression, cst.Attribute):  # a subclass (never made by the parser)
         base = path_of(expression.value)
-        return None if base is None else f"{base}.{expression.attr.value}"
-    return None
+        if base is None:
+            return None
+        base = f"{base}.{expression.attr.value}"
+    else:
+        return None
+    if not attributes:
+        return base
+    attributes.append(base)
+    attributes.reverse()
+    return ".".join(attributes)
 
 
 def read_paths(node: cst.CSTNode) -> set[str]:
