@@ -359,7 +359,7 @@ class ProjectIndex:
         None` reads a file (default: UTF-8 with replacement); `module_reader(path, name,
         is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's);
         `names` is `module_names(paths)` when the caller has it already."""
-        read = read or _read_text
+        read = read or read_text
         files = [os.path.abspath(path) for path in paths if str(path).endswith(".py")]
         known = names if names is not None else module_names(files)
         roots: set[str] = set()
@@ -749,7 +749,7 @@ def module_source(path: str, digest: str) -> str | None:
     text = _SOURCES.get((os.path.abspath(path), digest))
     if text is not None:
         return text
-    text = _read_text(path)
+    text = read_text(path)
     if text is None or source_digest(text) != digest:
         return None
     return text
@@ -768,7 +768,9 @@ def module_tree(path: str, digest: str) -> ast.Module | None:
         return None
 
 
-def _read_text(path: str) -> str | None:
+def read_text(path: str) -> str | None:
+    """A module's text as the index reads it: UTF-8 (a BOM dropped), undecodable bytes replaced;
+    None when the file cannot be read."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
