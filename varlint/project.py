@@ -758,7 +758,11 @@ def module_source(path: str, digest: str) -> str | None:
 @functools.lru_cache(maxsize=256)
 def module_tree(path: str, digest: str) -> ast.Module | None:
     """The stdlib AST of an indexed module as of `digest` (its `ModuleInfo.digest`): parsed
-    once for all the analyses that read other modules of the tree (loss classes, layers)."""
+    once for all the analyses that read other modules of the tree (loss classes, layers); the
+    index's own when it is kept still (ast_stash)."""
+    kept = ast_stash.peek(path)
+    if kept is not None and source_digest(kept[0]) == digest:
+        return kept[1]
     text = module_source(path, digest)
     if text is None:
         return None
