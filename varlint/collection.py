@@ -11,13 +11,14 @@ the little that lasts (results, memo entries) and the file's few reference cycle
   objects instead of 700.
 - `between_files()`, around the check of one file (and the indexing of a share of modules):
   no collection inside unless the file allocates far more than any real one (a pathological
-  file still has its cycles collected); the collection that falls due inside runs at the first
-  allocation after it.
+  file still has its cycles collected), and one at its end, of the young generation (or of an
+  older one when its count is due), when the file's objects are freed already.
 - `freeze_index()`, once the project index is built: the index and the trees it keeps for the
   checks (varlint/ast_stash.py) are never traversed; acyclic, they are freed as usual.
 
-Measured on the speed corpus (--jobs 1): collections took 2.6 s of CPU with only
-`fewer_collections`, 1.0 s with all three; peak memory 205 -> 185 MiB.
+Measured on the speed corpus (--jobs 1, a loaded machine): collections took 2.6 s of CPU with
+only `fewer_collections`, 0.8-1.0 s with all three; peak memory 205 -> 185 MiB. What is left
+is the reference cycles of each file's analyses (and of every `ast.literal_eval` call).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ import gc
 # the default 10 of the oldest for a run of up to 1,000 files, which then ends without a full
 # collection falling due.
 RUN_THRESHOLD = (50_000, 100, 100)
-# Within one file: the young generation is collected only past this many new objects (a file
-# of the speed corpus allocates at most about ... on its own).
+# Within one file, the young generation is collected only past this many new objects (those
+# allocated less those freed, what the threshold counts): a hundred times what the largest
+# files of the speed corpus end with (about 45,000), so that only a pathological file is
+# collected midway.
 FILE_THRESHOLD = 5_000_000
 
 
