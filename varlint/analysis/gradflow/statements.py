@@ -58,10 +58,14 @@ class LazyLine:
     __index__ = __int__
 
     def __eq__(self, other) -> bool:
-        return int(self) == (int(other) if isinstance(other, LazyLine) else other)
+        if isinstance(other, LazyLine):
+            return other.node is self.node or int(self) == int(other)  # one node, one line
+        return int(self) == other
 
     def __lt__(self, other) -> bool:
-        return int(self) < (int(other) if isinstance(other, LazyLine) else other)
+        if isinstance(other, LazyLine):
+            return other.node is not self.node and int(self) < int(other)
+        return int(self) < other
 
     def __hash__(self) -> int:
         return hash(int(self))
@@ -98,6 +102,9 @@ class Analysis(Expressions, TensorOperations):
         # The argument values of every evaluated call of a function of this file.
         self.call_arguments: dict[cst.Call, list[Value]] = {}
         self.lines: dict[cst.CSTNode, LazyLine] = {}
+        # node type -> its `expr_` / `stmt_` method (found by name once per type, see `expr`)
+        self.expression_handlers: dict[type, object] = {}
+        self.statement_handlers: dict[type, object] = {}
 
 
     def run(self) -> dict[cst.CSTNode, Value]:
@@ -321,9 +328,12 @@ class Analysis(Expressions, TensorOperations):
                 if state is None:
                     return None
             return state
-        handler = getattr(self, f"stmt_{type(node).__name__}", None)
+        node_type = type(node)
+        handler = self.statement_handlers.get(node_type)
         if handler is None:  # match statements and anything newer: forget what they may assign
-            return self.forget_assigned(node, state)
+            handler = self.statement_handlers[node_type] = getattr(
+                self, f"stmt_{node_type.__name__}", self.forget_assigned
+            )
         return handler(node, state)
 
 
