@@ -208,7 +208,7 @@ def stronger(a: NoGradReason | None, b: NoGradReason | None) -> NoGradReason | N
 
 
 def join(a: Value, b: Value) -> Value:
-    if a.kind is Kind.UNBOUND or a == b:
+    if a is b or a.kind is Kind.UNBOUND or a == b:
         return b
     if b.kind is Kind.UNBOUND:
         return a
@@ -274,8 +274,12 @@ def join_states(*states: State | None) -> State | None:
         return None
     result = reached[0].copy()
     for state in reached[1:]:
-        for name in result.env.keys() | state.env.keys():
-            result.env[name] = join(result.env.get(name, UNBOUND), state.env.get(name, UNBOUND))
+        env = result.env
+        for name in env.keys() | state.env.keys():
+            value = env.get(name, UNBOUND)
+            other = state.env.get(name, UNBOUND)
+            if value is not other or name not in env:  # join(v, v) is v, already there
+                env[name] = join(value, other)
         result.mode = join_modes(result.mode, state.mode)
         result.escaped |= state.escaped
     return result
