@@ -320,21 +320,25 @@ class Analysis(Expressions, TensorOperations):
 
 
     def statement(self, node: cst.CSTNode, state: State) -> State | None:
-        if isinstance(node, cst.BaseSmallStatement):  # in a one-line body: `if c: x = 1`
-            return self.small_statement(node, state)
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                state = self.small_statement(small, state)
-                if state is None:
-                    return None
-            return state
         node_type = type(node)
         handler = self.statement_handlers.get(node_type)
-        if handler is None:  # match statements and anything newer: forget what they may assign
-            handler = self.statement_handlers[node_type] = getattr(
-                self, f"stmt_{node_type.__name__}", self.forget_assigned
-            )
+        if handler is None:  # found once per node type (the base classes are ABCs: slow checks)
+            if issubclass(node_type, cst.BaseSmallStatement):  # in a one-line body: `if c: x = 1`
+                handler = self.small_statement
+            elif issubclass(node_type, cst.SimpleStatementLine):
+                handler = self.simple_statement_line
+            else:  # match statements and anything newer: forget what they may assign
+                handler = getattr(self, f"stmt_{node_type.__name__}", self.forget_assigned)
+            self.statement_handlers[node_type] = handler
         return handler(node, state)
+
+
+    def simple_statement_line(self, node: cst.SimpleStatementLine, state: State) -> State | None:
+        for small in node.body:
+            state = self.small_statement(small, state)
+            if state is None:
+                return None
+        return state
 
 
     def small_statement(self, node: cst.BaseSmallStatement, state: State) -> State | None:
