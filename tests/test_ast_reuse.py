@@ -108,3 +108,23 @@ def test_past_the_budget_trees_are_not_kept(tmp_path, monkeypatch):
         assert list(ast_stash._kept) == [second]
     finally:
         ast_stash.drop()
+
+
+def test_module_tree_borrows_the_kept_tree_of_the_same_text(tmp_path):
+    from varlint import project
+
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    tree = ast.parse("x = 1\n")
+    ast_stash.keep([str(path)])
+    try:
+        ast_stash.offer(str(path), "x = 1\n", tree)
+        assert project.module_tree(str(path), project.source_digest("x = 1\n")) is tree
+        assert ast_stash.take(str(path), "x = 1\n") is tree  # still there for the check
+        path.write_text("x = 2\n")
+        ast_stash.offer(str(path), "x = 1\n", tree)
+        other = project.module_tree(str(path), project.source_digest("x = 2\n"))  # another text
+        assert other is not tree and ast.dump(other) == ast.dump(ast.parse("x = 2\n"))
+    finally:
+        ast_stash.drop()
+        project.module_tree.cache_clear()

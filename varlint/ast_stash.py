@@ -4,10 +4,11 @@ A serial `varlint check` parses every checked file twice with CPython: `project.
 (`ast.parse`) for the index, then `engine.compile_source` before libcst. Between `keep(paths)` and `drop()`,
 the index leaves the tree of each of `paths` here, and the check takes it (once) instead of
 parsing again, when it is of the same text, parsed under the same recursion limit with no other
-thread running (so `parser_guard` reads the limit the tree was built under). `ast.parse(text,
-path)` is `compile(text, path, "exec", PyCF_ONLY_AST)` with no `__future__` flags inherited (ast.py
-has none), the same tree `compile_source` builds; the bytecode compile (errors only the compiler
-finds) still runs on it. Outside, nothing is kept.
+thread running (so `parser_guard` reads the limit the tree was built under); until then, `peek`
+lends it to the analyses that read other modules. `ast.parse(text, path)` is `compile(text,
+path, "exec", PyCF_ONLY_AST)` with no `__future__` flags inherited (ast.py has none), the same
+tree `compile_source` builds; the bytecode compile (errors only the compiler finds) still runs
+on it. Outside, nothing is kept.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def offer(path: str, text: str, tree: ast.Module) -> None:
         if absolute in _wanted and absolute not in _kept:
             _kept[absolute] = (text, sys.getrecursionlimit(), tree)
             _size += len(text)
+
+
+def peek(path: str) -> tuple[str, ast.Module] | None:
+    """(text, tree) kept of `path`, left for its check: the tree `ast.parse(text)` gives, for the
+    analyses that read another module of the tree (project.module_tree). Nothing changes a
+    tree once built, so they can share it with the check."""
+    if not _kept:
+        return None
+    kept = _kept.get(os.path.abspath(path))
+    return None if kept is None else (kept[0], kept[2])
 
 
 def take(path: str, text: str) -> ast.Module | None:

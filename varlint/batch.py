@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from varlint import ast_stash, engine, parallel
+from varlint import ast_stash, collection, engine, parallel
 from varlint.config import Settings
 
 
@@ -31,7 +31,7 @@ def check_paths(
     settings_by_path: dict[str, Settings] | None = None,
 ) -> list:
     from varlint.files import tree_files
-    from varlint.project import ProjectIndex, _read_text, module_names, read_module, source_digest
+    from varlint.project import ProjectIndex, module_names, read_module, read_text, source_digest
 
     given = {os.path.abspath(path) for path in paths}
     indexed = list(paths) + [
@@ -55,7 +55,7 @@ def check_paths(
             continue
         is_package = os.path.basename(absolute) == "__init__.py"
         if cache is not None:
-            text = _read_text(absolute)
+            text = read_text(absolute)
             if text is None:
                 continue
             info = cache.module_info(absolute, name, is_package, source_digest(text))
@@ -78,12 +78,16 @@ def check_paths(
                 if info is not None:
                     infos[item[0]] = info
         else:
-            for path, name, is_package in missing:
-                text = texts.pop(path, None)
-                if text is None:
-                    text = _read_text(path)
-                if text is not None:
-                    infos[path] = read_module(name, path, text, is_package)
+            with collection.between_files():
+                for path, name, is_package in missing:
+                    text = texts.pop(path, None)
+                    if text is None:
+                        text = read_text(path)
+                    if text is not None:
+                        infos[path] = read_module(name, path, text, is_package)
+                # The index and the trees kept for the checks (ast_stash) live to the end of the
+                # run (acyclic, they are freed as usual): no collection traverses them.
+                collection.freeze_index()
         if cache is not None:
             for path, info in infos.items():
                 if path not in from_cache:
@@ -120,7 +124,9 @@ def check_paths(
             pool.run(work, arrived)
         else:
             for number, path in work:
-                arrived(number, engine.check_file(path, _settings_of(path, settings_by_path, settings), fix, project))
+                with collection.between_files():
+                    result = engine.check_file(path, _settings_of(path, settings_by_path, settings), fix, project)
+                arrived(number, result)
     finally:
         ast_stash.drop()
         if pool is not None:
@@ -144,7 +150,7 @@ def _lone_files_index(paths: list[str], indexed: list[str], names: dict, infos: 
     added to `infos` either way."""
     import re
 
-    from varlint.project import ModuleInfo, ProjectIndex, _read_text, read_module
+    from varlint.project import ModuleInfo, ProjectIndex, read_module, read_text
 
     if len(paths) > LONE_FILES or len(indexed) <= len(paths):
         return None
@@ -152,7 +158,7 @@ def _lone_files_index(paths: list[str], indexed: list[str], names: dict, infos: 
     for path in given:
         if path not in names:
             return None
-        text = _read_text(path)
+        text = read_text(path)
         if text is None:
             return None
         name, _root = names[path]
@@ -167,7 +173,7 @@ def _lone_files_index(paths: list[str], indexed: list[str], names: dict, infos: 
     mentioned = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(stems))) + r")\b")
     for path in names:
         if path not in given:
-            text = _read_text(path)
+            text = read_text(path)
             if text is None or mentioned.search(text):
                 return None
     return stub
@@ -181,7 +187,8 @@ class _WorkerCheck:
 
     def __call__(self, path: str):
         settings = _settings_of(path, self.by_path, self.default)
-        return engine.check_file(path, settings, self.fix, parallel.shared("project"))
+        with collection.between_files():
+            return engine.check_file(path, settings, self.fix, parallel.shared("project"))
 
 
 def _settings_of(path: str, by_path: dict[str, Settings] | None, default: Settings) -> Settings:

@@ -134,14 +134,14 @@ def stdin_project(resolve: SettingsResolver, filename: str, text: str):
     from standard input: imports from the tree resolve, and a fix keeps imports that the
     tree's other modules need. None for plain `-` or a name outside any folder."""
     from varlint.files import tree_files
-    from varlint.project import ProjectIndex, _read_text
+    from varlint.project import ProjectIndex, read_text
 
     if filename == "-" or not filename.endswith(".py"):
         return None
     settings = settings_for(resolve, filename)
     stdin_path = os.path.abspath(filename)
     others = [path for path in tree_files([filename], settings.exclude, settings.root) if os.path.abspath(path) != stdin_path]
-    return ProjectIndex.build(others + [filename], read=lambda path: text if os.path.abspath(path) == stdin_path else _read_text(path))
+    return ProjectIndex.build(others + [filename], read=lambda path: text if os.path.abspath(path) == stdin_path else read_text(path))
 
 
 def add_noqa(results) -> int:

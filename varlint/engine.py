@@ -8,9 +8,7 @@ from the result cache never loads them.
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
-import gc
 import io
 import os
 import re
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 
 from typing import TYPE_CHECKING
 
-from varlint import ast_stash, atomic_write, noqa, parser_guard
+from varlint import ast_stash, atomic_write, collection, noqa, parser_guard
 from varlint.config import Settings
 from varlint.diagnostic import Applicability, Diagnostic, Position
 from varlint.rules import rule_table
@@ -417,23 +415,5 @@ def check_paths(
     settings (each file's closest config file). See varlint/batch.py."""
     from varlint import batch
 
-    with _fewer_collections():
+    with collection.fewer_collections():  # and between_files() around each file
         return batch.check_paths(paths, settings, fix, jobs, cache, on_result, settings_by_path)
-
-
-# The garbage collector's generation-0 threshold during a run (CPython's default: 700). Parsing
-# and analysing allocate millions of small objects, nearly all acyclic, and each collection of
-# the young generation traverses them: 10-15% of a cold run's CPU time with the default.
-GC_THRESHOLD = (50_000, 20, 100)
-
-
-@contextlib.contextmanager
-def _fewer_collections():
-    before = gc.get_threshold()
-    gc.freeze()  # what is alive now (modules, settings) is never collected: not traversed again
-    gc.set_threshold(*GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()

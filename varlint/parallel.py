@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+from varlint import collection
+
 MIN_FILES_PER_WORKER = 4  # fewer files than this per worker: checking in-process is faster
 
 # The parent's ends of the workers' pipes. A forked worker inherits all of them and must close
@@ -51,7 +53,9 @@ def _serve(connection, check: Callable) -> None:
         if isinstance(task[0], str):
             kind = task[0]
             if kind == _INDEX:
-                connection.send((_INDEX, [_index_module(*item) for item in task[1]]))
+                with collection.between_files():
+                    infos = [_index_module(*item) for item in task[1]]
+                connection.send((_INDEX, infos))
             elif kind == _SHARE:
                 _SHARED[task[1]] = task[2]
             elif kind == _WARM:
@@ -62,9 +66,9 @@ def _serve(connection, check: Callable) -> None:
 
 
 def _index_module(path: str, name: str, is_package: bool):
-    from varlint.project import _read_text, read_module
+    from varlint.project import read_module, read_text
 
-    text = _read_text(path)
+    text = read_text(path)
     return None if text is None else read_module(name, path, text, is_package)
 
 

@@ -45,7 +45,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from varlint import ast_stash, ast_walk
+from varlint import ast_stash
 
 
 @dataclass(frozen=True)
@@ -178,13 +178,28 @@ def read_module(name: str, path: str, text: str, is_package: bool = False) -> Mo
 
 
 def referenced_names(tree: ast.AST) -> frozenset[str]:
+    """The names read (a Name not stored to) and the attributes anywhere in `tree`. The walk of
+    ast_walk.nodes, not going into a Name (its only child is its context): a quarter of the
+    nodes of a module are the contexts of its names."""
     names = set()
-    for node in ast_walk.nodes(tree):
-        if isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Store):
+    name_node, attribute_node, store = ast.Name, ast.Attribute, ast.Store
+    found = [tree]
+    for node in found:  # grows as it goes
+        kind = type(node)
+        if kind is name_node:
+            if type(node.ctx) is not store:
                 names.add(node.id)
-        elif isinstance(node, ast.Attribute):
+            continue
+        if kind is attribute_node:
             names.add(node.attr)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                found.append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        found.append(item)
     return frozenset(names)
 
 
@@ -359,7 +374,7 @@ class ProjectIndex:
         None` reads a file (default: UTF-8 with replacement); `module_reader(path, name,
         is_package) -> ModuleInfo | None` replaces reading and indexing (the cache's);
         `names` is `module_names(paths)` when the caller has it already."""
-        read = read or _read_text
+        read = read or read_text
         files = [os.path.abspath(path) for path in paths if str(path).endswith(".py")]
         known = names if names is not None else module_names(files)
         roots: set[str] = set()
@@ -749,7 +764,7 @@ def module_source(path: str, digest: str) -> str | None:
     text = _SOURCES.get((os.path.abspath(path), digest))
     if text is not None:
         return text
-    text = _read_text(path)
+    text = read_text(path)
     if text is None or source_digest(text) != digest:
         return None
     return text
@@ -758,7 +773,11 @@ def module_source(path: str, digest: str) -> str | None:
 @functools.lru_cache(maxsize=256)
 def module_tree(path: str, digest: str) -> ast.Module | None:
     """The stdlib AST of an indexed module as of `digest` (its `ModuleInfo.digest`): parsed
-    once for all the analyses that read other modules of the tree (loss classes, layers)."""
+    once for all the analyses that read other modules of the tree (loss classes, layers); the
+    index's own when it is kept still (ast_stash)."""
+    kept = ast_stash.peek(path)
+    if kept is not None and source_digest(kept[0]) == digest:
+        return kept[1]
     text = module_source(path, digest)
     if text is None:
         return None
@@ -768,7 +787,9 @@ def module_tree(path: str, digest: str) -> ast.Module | None:
         return None
 
 
-def _read_text(path: str) -> str | None:
+def read_text(path: str) -> str | None:
+    """A module's text as the index reads it: UTF-8 (a BOM dropped), undecodable bytes replaced;
+    None when the file cannot be read."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()

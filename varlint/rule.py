@@ -145,6 +145,17 @@ class FileContext:
 
         return LoopFacts(self)
 
+    @cached_property
+    def scopes(self):
+        """The scopes, bindings and definitions of the loop facts' walk, with their name
+        resolution (analysis/loops.py `WalkedScopes`): the loop facts once built, else the
+        walk alone, which they take over when built later."""
+        if "loops" in self.__dict__:
+            return self.loops
+        from varlint.analysis.loops import WalkedScopes, sites_walked
+
+        return WalkedScopes(self, sites_walked(self))
+
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 

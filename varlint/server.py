@@ -569,9 +569,9 @@ def _stat(path: Path) -> tuple:
 
 
 def _read(path: str) -> str | None:
-    from varlint.project import _read_text
+    from varlint.project import read_text
 
-    return _read_text(path)
+    return read_text(path)
 
 
 def whole_document(document) -> lsp.Range:

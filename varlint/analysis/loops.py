@@ -86,34 +86,21 @@ def sites_walked(context) -> SiteWalker:
     return walker
 
 
-class LoopFacts(HelperFollowing):
-    """The training-loop facts of one file (see the module docstring)."""
+class WalkedScopes:
+    """What the walk records about names (the scopes, the bindings of every name and `self.x`
+    path, the functions, methods and classes of the file) and the name resolution over it,
+    without the loop facts built on the sites (`FileContext.scopes`: the grad-state
+    analysis's summaries need only these, also in files whose rules never ask for loops)."""
 
-    def __init__(self, context) -> None:
+    def __init__(self, context, walker: SiteWalker) -> None:
         self.context = context
-        walker = sites_walked(context)
-        self.sites: list[Site] = walker.sites
-        self.loops: dict[cst.CSTNode, Loop] = walker.loops
+        self.walker = walker
         self.scope_parent: dict[cst.CSTNode, cst.CSTNode] = walker.scope_parent
         self.bindings: dict[tuple[cst.CSTNode, str], list[Binding]] = walker.bindings
         self.functions: dict[str, list[cst.FunctionDef]] = walker.functions
         self.methods: dict[str, list[cst.FunctionDef]] = walker.methods
         self.classes: set[str] = walker.classes
         self.declared_global: set[str] = walker.declared_global
-        self._training: dict[cst.CSTNode, bool] = {}
-        self._classify_steps()
-        self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
-        for site in self.sites:
-            self.sites_by_scope.setdefault(site.scope, []).append(site)
-        self._resolve_site_roots()
-        self._expansions: dict[cst.CSTNode, list[Site] | None] = {}
-        for site in self.sites:
-            enclosing = site.loops()
-            if not enclosing:
-                continue  # in no loop: its expansion is computed if a rule asks for it
-            seen = [site] if site.kind is not SiteKind.CALL else self.expansion(site) or [site]
-            for node in enclosing:
-                self.loops[node].sites.extend(seen)
 
     # --- name resolution -----------------------------------------------------------------
 
@@ -147,6 +134,32 @@ class LoopFacts(HelperFollowing):
             if found:
                 return found
         return []
+
+
+class LoopFacts(WalkedScopes, HelperFollowing):
+    """The training-loop facts of one file (see the module docstring)."""
+
+    def __init__(self, context) -> None:
+        # The walk of `FileContext.scopes` when that came first (the walker is handed over once).
+        walked = context.__dict__.get("scopes")
+        super().__init__(context, walked.walker if walked is not None else sites_walked(context))
+        walker = self.walker
+        self.sites: list[Site] = walker.sites
+        self.loops: dict[cst.CSTNode, Loop] = walker.loops
+        self._training: dict[cst.CSTNode, bool] = {}
+        self._classify_steps()
+        self.sites_by_scope: dict[cst.CSTNode, list[Site]] = {}
+        for site in self.sites:
+            self.sites_by_scope.setdefault(site.scope, []).append(site)
+        self._resolve_site_roots()
+        self._expansions: dict[cst.CSTNode, list[Site] | None] = {}
+        for site in self.sites:
+            enclosing = site.loops()
+            if not enclosing:
+                continue  # in no loop: its expansion is computed if a rule asks for it
+            seen = [site] if site.kind is not SiteKind.CALL else self.expansion(site) or [site]
+            for node in enclosing:
+                self.loops[node].sites.extend(seen)
 
     def optimizer_binding(self, path: str, scope: cst.CSTNode) -> Binding | None:
         """The binding of `path` to a `torch.optim.X(...)` call, if that is its only binding."""

@@ -24,7 +24,7 @@ import builtins
 
 import libcst as cst
 
-from varlint.analysis.tree import children
+from varlint.analysis.tree import children, children_function
 
 # Spellings of one object under another module path, mapped to the canonical one.
 ALIASES = {
@@ -50,12 +50,13 @@ def canonical(name: str) -> str:
 
 def is_dotted_name(node: cst.CSTNode) -> bool:
     """`name` or `a.b.c`: an expression that names something."""
-    while isinstance(node, cst.Attribute):
+    while node.__class__ is cst.Attribute or isinstance(node, cst.Attribute):
         node = node.value
-    return isinstance(node, cst.Name)
+    return node.__class__ is cst.Name or isinstance(node, cst.Name)
 
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+EMPTY: frozenset[str] = frozenset()
 
 IMPORT, LOCAL = "import", "local"
 LOAD, STORE, DEL = "load", "store", "del"
@@ -121,7 +122,8 @@ class NameResolver:
         self.module_key = module_key
         self.is_package = is_package
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.scope_of: dict[cst.CSTNode, Scope] = {}  # node -> the scope it is evaluated in
+        # node -> the scope it is evaluated in, for some nodes only: see `scope_at`
+        self.scope_of: dict[cst.CSTNode, Scope] = {}
         self.scope_created: dict[cst.CSTNode, Scope] = {}  # Module / def / lambda / class / comprehension
         self.contexts: dict[cst.CSTNode, str] = {}  # targets: STORE or DEL (absent: LOAD)
         self.order: list[cst.CSTNode] = []  # every node, in source order (pre-order)
@@ -133,6 +135,11 @@ class NameResolver:
         self._outer_iter: dict[cst.CompFor, Scope] = {}
         self._memo: dict[tuple[int, str], frozenset[str]] = {}
         self._qualified: dict[cst.CSTNode, frozenset[str]] = {}
+        self._star_exports: dict[str, set[str]] = {}  # module -> project.exports(module)
+        self._resolved: dict[str, str] = {}  # dotted name -> canonical(_through_project(it))
+        self._imported: set[str] = set()  # the names an import binds, in any scope
+        # The names that may have qualified names (see `_qualifying_names`), once asked.
+        self._may_qualify: frozenset[str] | None = None
         self._walk()
         self._finish()
 
@@ -143,26 +150,50 @@ class NameResolver:
         self.module_scope = root
         self.scope_created[self.module] = root
         parents, scope_of, order = self.parents, self.scope_of, self.order
+        binders, not_read = self._binders, self._not_read
+        # node type -> (its handler or None, its children function), looked up once per type.
+        table: dict[type, tuple] = {}
         handlers = self._HANDLERS
+        name_type = cst.Name
         # Two stacks side by side: the nodes to enter and the scopes they are evaluated in.
         stack: list[cst.CSTNode] = [self.module]
         scopes: list[Scope] = [root]
+        scope_of[self.module] = root
         pop, pop_scope, push, push_scopes = stack.pop, scopes.pop, stack.extend, scopes.extend
         while stack:
             node = pop()
             scope = pop_scope()
             order.append(node)
-            scope_of[node] = scope
-            handler = handlers.get(node.__class__)
+            node_type = node.__class__
+            if node_type is name_type:  # the commonest node, with no children (`_on_name`)
+                scope_of[node] = scope
+                binder = binders.pop(node, None) if binders else None
+                if binder is not None:
+                    self._bind(binder[0], node.value, binder[1])
+                elif node not in not_read:
+                    accesses = scope.accesses.get(node.value)
+                    if accesses is None:
+                        scope.accesses[node.value] = [node]
+                    else:
+                        accesses.append(node)
+                continue
+            found = table.get(node_type)
+            if found is None:
+                found = table[node_type] = (handlers.get(node_type), children_function(node_type))
+            handler, kids_of = found
             if handler is not None:
                 pushed = handler(self, node, scope)
                 if pushed is not None:  # the handler chose each child's scope
                     for child, child_scope in reversed(pushed):
                         parents[child] = node
+                        scope_of[child] = child_scope
                         stack.append(child)
                         scopes.append(child_scope)
                     continue
-            kids = children(node)
+            # The children are evaluated in the node's scope: `scope_of` records it only for
+            # the nodes above (names, the children a handler placed), `scope_at` finds it
+            # through the parents for the others.
+            kids = kids_of(node)
             if kids:
                 for child in kids:
                     parents[child] = node
@@ -171,6 +202,8 @@ class NameResolver:
                 push_scopes([scope] * len(kids))
 
     def _bind(self, scope: Scope, name: str, node: cst.CSTNode, kind: str = LOCAL, qualified: str | None = None) -> None:
+        if kind == IMPORT:
+            self._imported.add(name)
         target = scope
         if name in scope.globals:
             target = self.module_scope
@@ -195,6 +228,7 @@ class NameResolver:
     # (child, scope) pairs decide where each child is evaluated.
 
     def _on_name(self, node: cst.Name, scope: Scope):
+        # `_walk` handles exact Names itself; this handles subclasses (never made by the parser).
         binder = self._binders.pop(node, None)
         if binder is not None:
             self._bind(binder[0], node.value, binder[1])
@@ -423,6 +457,8 @@ class NameResolver:
     # --- Queries --------------------------------------------------------------------------
 
     def scope_at(self, node: cst.CSTNode) -> Scope | None:
+        """The scope `node` is evaluated in (None: not in the tree walked). A node without a
+        `scope_of` entry is evaluated in its parent's scope (see `_walk`)."""
         while node is not None:
             scope = self.scope_of.get(node)
             if scope is not None:
@@ -457,30 +493,62 @@ class NameResolver:
 
     def qualified_frozen(self, node: cst.CSTNode) -> frozenset[str]:
         """`qualified`, not copied (for the callers that only read it)."""
+        # Most names and attribute chains are over a name that neither an import nor a builtin
+        # binds: known empty without a look-up (see `_qualifying_names`). Subclasses of Name /
+        # Attribute (never made by the parser) take the full path.
+        may_qualify = self._may_qualify
+        if may_qualify is None:
+            may_qualify = self._may_qualify = self._qualifying_names()
+        base = node
+        while base.__class__ is cst.Attribute:
+            base = base.value
+        if base.__class__ is cst.Name and base.value not in may_qualify:
+            return EMPTY
         # Memoized per node: every rule with a `visit_Call` asks for its callee.
         known = self._qualified.get(node)
         if known is None:
-            known = self._qualified[node] = frozenset(self._compute_qualified(node))
+            known = self._qualified[node] = self._compute_qualified(node)
         return known
 
-    def _compute_qualified(self, node: cst.CSTNode) -> set[str]:
+    def _qualifying_names(self) -> frozenset[str]:
+        """The names that may have qualified names; for any other name `_compute_names` is
+        empty: it gives names only from the IMPORT bindings of the scope binding the name (so
+        the name is in `_imported`), from a star import when no scope binds it (so the name is
+        in the module's exports) or for a builtin name."""
+        names = BUILTIN_NAMES | self._imported
+        if self.project is not None:
+            for source in self.module_scope.star_modules:
+                canonical_source = self.project.canonical_module(source, self.module_key)
+                if canonical_source is not None:
+                    names |= self._exports_of(canonical_source)
+        return names
+
+    def _compute_qualified(self, node: cst.CSTNode) -> frozenset[str]:
         if not is_dotted_name(node):
-            return set()
+            return EMPTY
         attributes = []
         base = node
         while isinstance(base, cst.Attribute):
             attributes.append(base.attr.value)
             base = base.value
         if base in self._not_read:
-            return set()  # the name of a definition, a keyword, part of an import statement
+            return EMPTY  # the name of a definition, a keyword, part of an import statement
         scope = self.scope_at(base)
         if scope is None:
-            return set()
+            return EMPTY
         names = self._names_of(scope, base.value)
         if not names:
-            return set()
+            return EMPTY
         suffix = "".join("." + attribute for attribute in reversed(attributes))
-        return {canonical(self._through_project(name + suffix)) for name in names}
+        resolved = self._resolved
+        found = []
+        for name in names:
+            dotted = name + suffix
+            known = resolved.get(dotted)
+            if known is None:
+                known = resolved[dotted] = canonical(self._through_project(dotted))
+            found.append(known)
+        return frozenset(found)
 
     def _names_of(self, scope: Scope, name: str) -> frozenset[str]:
         key = (id(scope), name)
@@ -501,12 +569,20 @@ class NameResolver:
         if self.project is not None:
             for source in reversed(self.module_scope.star_modules):
                 canonical_source = self.project.canonical_module(source, self.module_key)
-                if canonical_source is not None and name in self.project.exports(canonical_source):
+                if canonical_source is not None and name in self._exports_of(canonical_source):
                     resolved = self.project.resolve(canonical_source, name)
                     return frozenset({resolved}) if resolved else frozenset()
         if name in BUILTIN_NAMES:
             return frozenset({f"builtins.{name}"})
         return frozenset()
+
+    def _exports_of(self, module: str) -> set[str]:
+        """The names `from module import *` binds (memoised: every name a file with a star
+        import reads that no scope binds, a builtin for one, is looked up in them)."""
+        found = self._star_exports.get(module)
+        if found is None:
+            found = self._star_exports[module] = self.project.exports(module)
+        return found
 
     def _through_project(self, name: str) -> str:
         """`model.Variable` -> `torch.autograd.Variable` when model.py imports it."""
@@ -601,12 +677,25 @@ def dotted_name(node: cst.CSTNode) -> str:
 
 def path_of(expression: cst.CSTNode | None) -> str | None:
     """`model.fc.weight` for an attribute chain over a name; None for anything else."""
-    if isinstance(expression, cst.Name):
-        return expression.value
-    if isinstance(expression, cst.Attribute):
+    # Exact classes first: `isinstance` against libcst's classes (ABCs) is slow when it fails.
+    attributes = []
+    while expression.__class__ is cst.Attribute:
+        attributes.append(expression.attr.value)
+        expression = expression.value
+    if expression.__class__ is cst.Name or isinstance(expression, cst.Name):
+        base = expression.value
+    elif isinstance(expression, cst.Attribute):  # a subclass (never made by the parser)
         base = path_of(expression.value)
-        return None if base is None else f"{base}.{expression.attr.value}"
-    return None
+        if base is None:
+            return None
+        base = f"{base}.{expression.attr.value}"
+    else:
+        return None
+    if not attributes:
+        return base
+    attributes.append(base)
+    attributes.reverse()
+    return ".".join(attributes)
 
 
 def read_paths(node: cst.CSTNode) -> set[str]:

@@ -549,10 +549,7 @@ class StaleGraphs:
 
     def class_table(self) -> module_layers.ClassTable:
         if self._class_table is None:
-            try:
-                tree = ast.parse(self.context.text)
-            except (SyntaxError, ValueError, RecursionError):
-                tree = ast.Module(body=[], type_ignores=[])
+            tree = self.context.syntax_tree or ast.Module(body=[], type_ignores=[])
             self._class_table = module_layers.ClassTable(tree, self.imported_class_facts)
         return self._class_table
 

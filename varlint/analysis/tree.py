@@ -8,7 +8,9 @@ dots, colons) are not visited: no rule or analysis looks at them.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import typing
 
 import libcst as cst
 
@@ -88,6 +90,11 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return function(node)
 
 
+def children_function(node_type: type):
+    """`children` for the nodes of `node_type` (for traversals that look it up once per type)."""
+    return _CHILDREN.get(node_type) or _children_function(node_type)
+
+
 # node type -> its `children` function, generated from its fields: reading the fields by name
 # and testing each value's type cost several times more (a field annotated as text, such as
 # Name.value, never holds a node and is not read at all).
@@ -121,20 +128,72 @@ _ONE = """    value = node.{field}
 def _children_function(node_type: type):
     annotations = {field.name: field.type for field in dataclasses.fields(node_type)}
     body = []
+    simple: list[str] = []  # fields read without a test, gathered into one list display
     for name in fields_of(node_type):
-        annotation = repr(annotations.get(name))
-        if "libcst" not in annotation and "ForwardRef" not in annotation and "CSTNode" not in annotation:
+        annotation = annotations.get(name)
+        shown = repr(annotation)
+        if "libcst" not in shown and "ForwardRef" not in shown and "CSTNode" not in shown:
             continue  # text (`str`, a Literal): never a node
-        body.append((_ITEMS if "Sequence" in annotation or "list" in annotation.lower() else _ONE).format(field=name))
-    if not body:
+        plan = _field_plan(annotation)
+        if plan in ("one", "many"):
+            simple.append(f"node.{name}" if plan == "one" else f"*node.{name}")
+            continue
+        if simple:
+            body.append(f"    found += [{', '.join(simple)}]\n")
+            simple = []
+        if plan == "optional":
+            body.append(f"    value = node.{name}\n    if value is not None and value.__class__ is not sentinel:\n"
+                        "        found.append(value)\n")
+        else:
+            body.append((_ITEMS if "Sequence" in shown or "list" in shown.lower() else _ONE).format(field=name))
+    if not body and not simple:
         function = _no_children
     else:
-        source = "def children(node, kept=kept, judge=judge):\n    found = []\n" + "".join(body) + "    return found\n"
-        namespace = {"kept": _KEPT.get, "judge": _kept}
+        if not body:
+            source = f"def children(node):\n    return [{', '.join(simple)}]\n"
+        else:
+            if simple:
+                body.append(f"    found += [{', '.join(simple)}]\n")
+            source = "def children(node, kept=kept, judge=judge, sentinel=sentinel):\n    found = []\n" + "".join(body) + "    return found\n"
+        namespace = {"kept": _KEPT.get, "judge": _kept, "sentinel": cst.MaybeSentinel}
         exec(compile(source, f"<children of {node_type.__name__}>", "exec"), namespace)
         function = namespace["children"]
     _CHILDREN[node_type] = function
     return function
+
+
+def _field_plan(annotation) -> str | None:
+    """How a field's children are read without testing each value's type: "one" (a node that
+    always matters), "many" (a sequence of such nodes), "optional" (such a node, None or
+    MaybeSentinel); None: test each value (`_kept`). Read from the field's annotation, which
+    the trees libcst parses (and builds) follow; a type "always matters" when neither it nor
+    any of its subclasses is formatting."""
+    origin = typing.get_origin(annotation)
+    if origin is collections.abc.Sequence:
+        (item,) = typing.get_args(annotation) or (None,)
+        members = typing.get_args(item) if typing.get_origin(item) is typing.Union else (item,)
+        return "many" if all(_always_kept(member) for member in members) else None
+    if origin is typing.Union:
+        members = [m for m in typing.get_args(annotation) if m is not type(None) and m is not cst.MaybeSentinel]
+        return "optional" if all(_always_kept(member) for member in members) else None
+    return "one" if _always_kept(annotation) else None
+
+
+def _always_kept(annotation) -> bool:
+    if isinstance(annotation, typing.ForwardRef):
+        annotation = getattr(cst, annotation.__forward_arg__, None)
+    if not isinstance(annotation, type) or not issubclass(annotation, cst.CSTNode):
+        return False
+    pending, seen = [annotation], set()
+    while pending:
+        klass = pending.pop()
+        if klass in seen:
+            continue
+        seen.add(klass)
+        if not _kept(klass):
+            return False
+        pending.extend(klass.__subclasses__())
+    return True
 
 
 def _no_children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -195,41 +254,12 @@ def _field_hooks(visitor_class: type, every: bool = False) -> dict[str, frozense
     return hooks
 
 
-_TOGETHER: dict[tuple[type, ...], type] = {}
-
-
 def walk_together(node: cst.CSTNode, visitors: list[cst.CSTVisitor]) -> None:
     """`walk(node, visitor)` for each of `visitors`, in one traversal: read-only visitors that
-    never skip children (a `visit_` returning False raises ValueError)."""
-    classes = tuple(type(visitor) for visitor in visitors)
-    together = _TOGETHER.get(classes)
-    if together is None:
-        namespace: dict[str, object] = {"__init__": _together_init}
-        for name in sorted({name for c in classes for name in own_methods(c)}):
-            namespace[name] = _fan_out(name)
-        together = type("Together", (cst.CSTVisitor,), namespace)
-        # _field_hooks caches by qualified name: one per combination of visitor classes.
-        together.__qualname__ = "Together[" + ",".join(f"{c.__module__}.{c.__qualname__}" for c in classes) + "]"
-        _TOGETHER[classes] = together
-    walk(node, together(visitors))
-
-
-def _together_init(self, visitors) -> None:
-    cst.CSTVisitor.__init__(self)
-    self.visitors = visitors
-    self.bound: dict[str, list] = {}
-
-
-def _fan_out(name: str):
-    def method(self, node) -> None:
-        bound = self.bound.get(name)
-        if bound is None:
-            bound = self.bound[name] = [getattr(v, name) for v in self.visitors if name in own_methods(type(v))]
-        for call in bound:
-            if call(node) is False:
-                raise ValueError(f"{name} skips children: walk this visitor on its own")
-    method.__name__ = name
-    return method
+    never skip children (a `visit_` returning False raises ValueError). At each node the
+    visitors' methods are called in the order of `visitors`; each visitor's own `on_visit`
+    and `on_leave` are not (only its `visit_*` / `leave_*` methods)."""
+    _walk_methods(node, list(visitors), strict=True)
 
 
 def _field_children(node: cst.CSTNode, name: str) -> list[cst.CSTNode]:
@@ -248,11 +278,7 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if (visitor_class.on_visit is cst.CSTVisitor.on_visit and visitor_class.on_leave is cst.CSTVisitor.on_leave
             and visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
             and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute):
-        hooks = _field_hooks(visitor_class)
-        if hooks:
-            _walk_with_methods(node, visitor, hooks, own_methods(visitor_class))
-        else:
-            _walk_plain(node, visitor, own_methods(visitor_class))
+        _walk_methods(node, [visitor], strict=False)
         return
     hooks = _field_hooks(visitor_class, every=True)
     on_visit, on_leave = visitor.on_visit, visitor.on_leave
@@ -286,10 +312,14 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         stack.extend(reversed(items))
 
 
-def _walk_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, own: frozenset[str]) -> None:
-    """`walk` for a visitor with libcst's own `on_*` methods and no per-field hooks: per node
-    type, its `visit_` / `leave_` methods (the visitor's own) and its children function are
-    looked up once. The stack holds nodes to enter and (method, node) pairs to leave."""
+def _walk_methods(node: cst.CSTNode, visitors: list[cst.CSTVisitor], strict: bool) -> None:
+    """`walk` for visitors with libcst's own `on_visit` / `on_leave` / `on_*_attribute`: per
+    node type, the `visit_<Node>` / `leave_<Node>` methods of the visitors (their own, see
+    `own_methods`), the per-field ones and the children function are looked up once (libcst
+    looks them up at every node). A `visit_` returning False skips the node's children (with
+    `strict`, any method returning False raises ValueError). The stack holds the nodes to enter
+    and (method, node) pairs to call: a node's `leave_`, a field's `visit_` / `leave_`."""
+    plans = _plans(tuple(type(visitor) for visitor in visitors))
     table: dict[type, tuple] = {}
     stack: list = [node]
     pop, push, extend = stack.pop, stack.append, stack.extend
@@ -301,72 +331,89 @@ def _walk_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, own: frozenset[str])
             continue
         found = table.get(node_type)
         if found is None:
-            visit_name, leave_name = f"visit_{node_type.__name__}", f"leave_{node_type.__name__}"
-            found = (getattr(visitor, visit_name, None) if visit_name in own else None,
-                     getattr(visitor, leave_name, None) if leave_name in own else None,
-                     _CHILDREN.get(node_type) or _children_function(node_type))
-            table[node_type] = found
-        visit, leave, kids_of = found
+            plan = plans.get(node_type)
+            if plan is None:
+                plan = plans[node_type] = _plan(node_type, [type(visitor) for visitor in visitors])
+            found = table[node_type] = _bound(plan, visitors, strict)
+        visit, leave, kids_of, field_plan = found
         if leave is not None:
             push((leave, current))
         if visit is not None and visit(current) is False:
             continue
-        kids = kids_of(current)
-        if kids:
-            kids.reverse()
-            extend(kids)
-
-
-def _walk_with_methods(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, frozenset[str]],
-                       own: frozenset[str]) -> None:
-    """`walk` for a visitor with libcst's own `on_visit` / `on_leave` / `on_*_attribute`: its
-    `visit_<Node>`, `leave_<Node>` and per-field methods are looked up once per node type
-    (libcst looks them up at every node), and a node without a `leave_` method is not
-    revisited. Stack entries: (node, None) to enter it, (node, method) to call `method(node)`."""
-    visitor_class = type(visitor)
-    methods: dict[type, tuple] = {}
-    field_methods: dict[tuple[type, str], tuple] = {}
-    stack: list = [(node, None)]
-    while stack:
-        current, call = stack.pop()
-        if call is not None:
-            call(current)
-            continue
-        node_type = type(current)
-        found = methods.get(node_type)
-        if found is None:
-            visit_name, leave_name = f"visit_{node_type.__name__}", f"leave_{node_type.__name__}"
-            found = (getattr(visitor, visit_name, None) if visit_name in own else None,
-                     getattr(visitor, leave_name, None) if leave_name in own else None)
-            methods[node_type] = found
-        visit, leave = found
-        if leave is not None:
-            stack.append((current, leave))
-        if visit is not None and visit(current) is False:
-            continue
-        fields = hooks.get(node_type.__name__) if hooks else None
-        if not fields:
-            kids = children(current)
-            kids.reverse()
-            stack.extend([(child, None) for child in kids])
+        if field_plan is None:
+            kids = kids_of(current)
+            if kids:
+                kids.reverse()
+                extend(kids)
             continue
         items: list = []
-        for name in fields_of(node_type):
-            kids = _field_children(current, name)
-            if name not in fields:
-                items.extend([(child, None) for child in kids])
-                continue
-            pair = field_methods.get((node_type, name))
-            if pair is None:
-                visit_name = f"visit_{node_type.__name__}_{name}"
-                leave_name = f"leave_{node_type.__name__}_{name}"
-                pair = (getattr(visitor, visit_name, None) if visit_name in own else None,
-                        getattr(visitor, leave_name, None) if leave_name in own else None)
-                field_methods[(node_type, name)] = pair
-            if pair[0] is not None:
-                items.append((current, pair[0]))
-            items.extend([(child, None) for child in kids])
-            if pair[1] is not None:
-                items.append((current, pair[1]))
+        for name, before, after in field_plan:
+            if before is not None:
+                items.append((before, current))
+            items.extend(_field_children(current, name))
+            if after is not None:
+                items.append((after, current))
         items.reverse()
-        stack.extend(items)
+        extend(items)
+
+
+# (visitor classes) -> node type -> what `_walk_methods` calls at its nodes, by name.
+_PLANS: dict[tuple[type, ...], dict[type, tuple]] = {}
+
+
+def _plans(classes: tuple[type, ...]) -> dict[type, tuple]:
+    # Keyed by the classes' names: visitors defined inside functions are new classes at every
+    # call (see `_field_hooks`).
+    key = tuple((klass.__module__, klass.__qualname__) for klass in classes)
+    found = _PLANS.get(key)
+    if found is None:
+        found = _PLANS[key] = {}
+    return found
+
+
+def _plan(node_type: type, classes: list[type]) -> tuple:
+    """(visit, leave, children function, field plan) of `node_type`, each method as the
+    (visitor index, method name) pairs that define it; the field plan (None without per-field
+    methods) lists (field, visit pairs, leave pairs) in source order."""
+    type_name = node_type.__name__
+    owns = [own_methods(klass) for klass in classes]
+
+    def pairs(name: str) -> tuple:
+        return tuple((index, name) for index, own in enumerate(owns) if name in own)
+
+    hooked = set().union(*(_field_hooks(klass).get(type_name, ()) for klass in classes))
+    field_plan = None
+    if hooked:
+        field_plan = tuple(
+            (name, pairs(f"visit_{type_name}_{name}"), pairs(f"leave_{type_name}_{name}")) if name in hooked
+            else (name, (), ())
+            for name in fields_of(node_type)
+        )
+    return pairs(f"visit_{type_name}"), pairs(f"leave_{type_name}"), children_function(node_type), field_plan
+
+
+def _bound(plan: tuple, visitors: list[cst.CSTVisitor], strict: bool) -> tuple:
+    visits, leaves, kids_of, field_plan = plan
+    if field_plan is not None:
+        field_plan = tuple((name, _method(before, visitors, strict), _method(after, visitors, strict))
+                           for name, before, after in field_plan)
+    return _method(visits, visitors, strict), _method(leaves, visitors, strict), kids_of, field_plan
+
+
+def _method(pairs: tuple, visitors: list[cst.CSTVisitor], strict: bool):
+    """One callable for the methods `pairs` name (None for none)."""
+    if not pairs:
+        return None
+    methods = [getattr(visitors[index], name) for index, name in pairs]
+    if not strict and len(methods) == 1:
+        return methods[0]
+    name = pairs[0][1]
+
+    def call_all(node):
+        for method in methods:
+            if method(node) is False:
+                if strict:
+                    raise ValueError(f"{name} skips children: walk this visitor on its own")
+                return False  # one visitor alone: skip the children
+        return None
+    return call_all

@@ -55,6 +55,7 @@ UPSAMPLES = {
     "torch.nn.functional.upsample_bilinear": "mode='bilinear', align_corners=True",
     "torch.nn.functional.upsample_nearest": "mode='nearest'",
 }
+DEPRECATED = frozenset(RENAMES) | frozenset(UPSAMPLES) | {"torch.range"}
 RANGE_WARNING = (
     "UserWarning: torch.range is deprecated and will be removed in a future release because its "
     "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, which "
@@ -81,7 +82,7 @@ class DeprecatedAlias(Rule):
     name = "deprecated-alias"
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualified = self.context.names.callee(node) & (set(RENAMES) | set(UPSAMPLES) | {"torch.range"})
+        qualified = self.context.names.qualified_frozen(node.func) & DEPRECATED
         if not qualified:
             return
         name = min(qualified)

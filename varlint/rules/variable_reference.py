@@ -56,14 +56,18 @@ class VariableReference(Rule):
     code = "VL002"
     name = "variable-reference"
 
+    # Called for every name and attribute: the test that rules out nearly all of them first.
     def visit_Name(self, node: cst.Name) -> None:
-        self._check(node)
+        if VARIABLE in self.context.names.qualified_frozen(node):
+            self._check(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._check(node)
+        if VARIABLE in self.context.names.qualified_frozen(node):
+            self._check(node)
 
     def _check(self, node: cst.Name | cst.Attribute) -> None:
-        if VARIABLE not in self.context.names.qualified_frozen(node) or self._is_call_or_import(node):
+        """`node` refers to torch's Variable."""
+        if self._is_call_or_import(node):
             return
         comparison = self._type_comparison(node)
         if comparison is not None:

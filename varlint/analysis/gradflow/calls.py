@@ -121,11 +121,32 @@ class CallArguments:
         return None
 
 
+_FLOAT_CHARACTERS = frozenset("0123456789.eE+-")
+
+
+def integer_value(node: cst.Integer) -> int:
+    """`node.evaluated_value` (libcst's `ast.literal_eval` of the text, a compile each time)
+    without the compile for plain decimals, which `int()` reads the same."""
+    text = node.value
+    if text.isascii() and text.isdigit() and (text[0] != "0" or not text.strip("0")):
+        return int(text)
+    return node.evaluated_value
+
+
+def float_value(node: cst.Float) -> float:
+    """`node.evaluated_value` without the compile for literals of digits, `.`, exponents (no
+    `_` separators): `float()` reads them with the same correctly rounded conversion."""
+    text = node.value
+    if _FLOAT_CHARACTERS.issuperset(text):
+        return float(text)
+    return node.evaluated_value
+
+
 def literal_bool(node: cst.BaseExpression | None) -> bool | None:
     if isinstance(node, cst.Name) and node.value in ("True", "False"):
         return node.value == "True"
     if isinstance(node, cst.Integer):
-        return bool(node.evaluated_value)
+        return bool(integer_value(node))
     return None
 
 

@@ -20,6 +20,8 @@ from varlint.analysis.gradflow.calls import (
     arithmetic,
     backward_call,
     broadcast,
+    float_value,
+    integer_value,
     literal_bool,
     matmul_shape,
 )
@@ -51,8 +53,11 @@ class Expressions:
     """Methods of `Analysis` (statements.py)."""
 
     def expr(self, node: cst.BaseExpression, state: State) -> Value:
-        handler = getattr(self, f"expr_{type(node).__name__}", None)
-        value = handler(node, state) if handler is not None else self.opaque(node, state)
+        node_type = type(node)
+        handler = self.expression_handlers.get(node_type)
+        if handler is None:  # the `expr_<Node>` method, else `opaque`: looked up once per type
+            handler = self.expression_handlers[node_type] = getattr(self, f"expr_{node_type.__name__}", self.opaque)
+        value = handler(node, state)
         if value.kind is not Kind.UNBOUND:
             self.values[node] = join(self.values.get(node, UNBOUND), value)
         return value
@@ -81,11 +86,11 @@ class Expressions:
 
 
     def expr_Integer(self, node: cst.Integer, state: State) -> Value:
-        return number(node.evaluated_value)
+        return number(integer_value(node))
 
 
     def expr_Float(self, node: cst.Float, state: State) -> Value:
-        return number(node.evaluated_value)
+        return number(float_value(node))
 
 
     def expr_Imaginary(self, node, state: State) -> Value:

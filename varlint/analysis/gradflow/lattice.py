@@ -186,14 +186,29 @@ def number(constant=None) -> Value:
 
 
 def stronger(a: NoGradReason | None, b: NoGradReason | None) -> NoGradReason | None:
-    """The more telling of two reasons: a cut beats "no trainable leaf"; then the first line."""
+    """The more telling of two reasons: a cut beats "no trainable leaf"; then the first line,
+    then the kind and the detail (the first of two equal ones).
+
+    The order is `min` by (weak, line, kind, detail); a line is read only when the kinds'
+    strength does not decide and the two lines are not one object (the walk's lines are
+    statements.LazyLine, one per node, looked up in the positions when read)."""
     if a is None or b is None:
         return a or b
-    return min(a, b, key=lambda r: (r.kind == "no-trainable-leaf", r.line or 0, r.kind, r.detail))
+    if a is b:
+        return a
+    a_weak, b_weak = a.kind == "no-trainable-leaf", b.kind == "no-trainable-leaf"
+    if a_weak is not b_weak:
+        return b if a_weak else a
+    if a.line is not b.line:
+        a_line = 0 if a.line is None else int(a.line)
+        b_line = 0 if b.line is None else int(b.line)
+        if a_line != b_line:
+            return a if a_line < b_line else b
+    return b if (b.kind, b.detail) < (a.kind, a.detail) else a
 
 
 def join(a: Value, b: Value) -> Value:
-    if a.kind is Kind.UNBOUND or a == b:
+    if a is b or a.kind is Kind.UNBOUND or a == b:
         return b
     if b.kind is Kind.UNBOUND:
         return a
@@ -259,8 +274,12 @@ def join_states(*states: State | None) -> State | None:
         return None
     result = reached[0].copy()
     for state in reached[1:]:
-        for name in result.env.keys() | state.env.keys():
-            result.env[name] = join(result.env.get(name, UNBOUND), state.env.get(name, UNBOUND))
+        env = result.env
+        for name in env.keys() | state.env.keys():
+            value = env.get(name, UNBOUND)
+            other = state.env.get(name, UNBOUND)
+            if value is not other or name not in env:  # join(v, v) is v, already there
+                env[name] = join(value, other)
         result.mode = join_modes(result.mode, state.mode)
         result.escaped |= state.escaped
     return result

@@ -58,10 +58,14 @@ class LazyLine:
     __index__ = __int__
 
     def __eq__(self, other) -> bool:
-        return int(self) == (int(other) if isinstance(other, LazyLine) else other)
+        if isinstance(other, LazyLine):
+            return other.node is self.node or int(self) == int(other)  # one node, one line
+        return int(self) == other
 
     def __lt__(self, other) -> bool:
-        return int(self) < (int(other) if isinstance(other, LazyLine) else other)
+        if isinstance(other, LazyLine):
+            return other.node is not self.node and int(self) < int(other)
+        return int(self) < other
 
     def __hash__(self) -> int:
         return hash(int(self))
@@ -98,6 +102,9 @@ class Analysis(Expressions, TensorOperations):
         # The argument values of every evaluated call of a function of this file.
         self.call_arguments: dict[cst.Call, list[Value]] = {}
         self.lines: dict[cst.CSTNode, LazyLine] = {}
+        # node type -> its `expr_` / `stmt_` method (found by name once per type, see `expr`)
+        self.expression_handlers: dict[type, object] = {}
+        self.statement_handlers: dict[type, object] = {}
 
 
     def run(self) -> dict[cst.CSTNode, Value]:
@@ -313,18 +320,25 @@ class Analysis(Expressions, TensorOperations):
 
 
     def statement(self, node: cst.CSTNode, state: State) -> State | None:
-        if isinstance(node, cst.BaseSmallStatement):  # in a one-line body: `if c: x = 1`
-            return self.small_statement(node, state)
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                state = self.small_statement(small, state)
-                if state is None:
-                    return None
-            return state
-        handler = getattr(self, f"stmt_{type(node).__name__}", None)
-        if handler is None:  # match statements and anything newer: forget what they may assign
-            return self.forget_assigned(node, state)
+        node_type = type(node)
+        handler = self.statement_handlers.get(node_type)
+        if handler is None:  # found once per node type (the base classes are ABCs: slow checks)
+            if issubclass(node_type, cst.BaseSmallStatement):  # in a one-line body: `if c: x = 1`
+                handler = self.small_statement
+            elif issubclass(node_type, cst.SimpleStatementLine):
+                handler = self.simple_statement_line
+            else:  # match statements and anything newer: forget what they may assign
+                handler = getattr(self, f"stmt_{node_type.__name__}", self.forget_assigned)
+            self.statement_handlers[node_type] = handler
         return handler(node, state)
+
+
+    def simple_statement_line(self, node: cst.SimpleStatementLine, state: State) -> State | None:
+        for small in node.body:
+            state = self.small_statement(small, state)
+            if state is None:
+                return None
+        return state
 
 
     def small_statement(self, node: cst.BaseSmallStatement, state: State) -> State | None:

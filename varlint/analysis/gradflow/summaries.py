@@ -129,7 +129,7 @@ class Summaries:
         if not isinstance(func, cst.Attribute):
             return None
         path = path_of(func.value)
-        facts = self.context.loops
+        facts = self.context.scopes
         if path == "self":
             method = self._own_method(call)
             return ZERO_DIM if method is not None and self.returns_zero_dim(method) else None
@@ -154,7 +154,7 @@ class Summaries:
         """`self.pullaway_loss(...)` in a method of class C: C's own `pullaway_loss`, when C
         defines it once, does not set it on instances, and no class of the tree deriving from
         a class named C defines it again (then `self` may be one of those)."""
-        facts = self.context.loops
+        facts = self.context.scopes
         function = facts.scope_of(call)
         klass = facts.parent_scope(function) if isinstance(function, cst.FunctionDef) else None
         if not isinstance(klass, cst.ClassDef) or not isinstance(klass.body, cst.IndentedBlock):
@@ -177,7 +177,7 @@ class Summaries:
     def _bindings_seen(self, path: str, scope: cst.CSTNode):
         """The bindings of `path` as seen from `scope`; None when a function parameter of that
         name hides them (a parameter is bound by each call: not known)."""
-        facts = self.context.loops
+        facts = self.context.scopes
         if path.startswith("self."):
             return facts.bindings_of(path, scope)
         name = head(path)
@@ -204,7 +204,7 @@ class Summaries:
         names = self.context.names.qualified(value.func)
         if len(names) == 1:
             return ("tree", next(iter(names)))
-        facts = self.context.loops
+        facts = self.context.scopes
         if not names and isinstance(value.func, cst.Name) and value.func.value in facts.classes:
             return ("local", value.func.value)
         return None
@@ -253,7 +253,7 @@ class Summaries:
         """The one top-level function of this module that `f(...)` calls (`f` never rebound)."""
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name):
             return None
-        facts = self.context.loops
+        facts = self.context.scopes
         name = call.func.value
         functions = facts.functions.get(name) or []
         if len(functions) != 1 or facts.parent_scope(functions[0]) is not self.context.module:
@@ -276,7 +276,7 @@ class Summaries:
         path = path_of(expression)
         if not isinstance(expression, cst.Name) or path is None:
             return False
-        facts = self.context.loops
+        facts = self.context.scopes
         scope = facts.scope_of(expression)
         if expression.value in facts.declared_global:
             return False
