@@ -143,9 +143,7 @@ def parse_source(path: str, text: str) -> tuple[cst.Module, ast.Module] | Diagno
     CPython's messages are clearer ("Missing parentheses ..."). Valid Python that libcst cannot
     take (see parser_guard: some would crash the process) is VL900 saying so. Returns the libcst
     module with the stdlib AST of the same text (positions use its line numbers)."""
-    # The recursion limit the tree is compiled under bounds its depth (parser_guard); with no
-    # other thread, nothing can change it before the guard reads it.
-    compiled_under = sys.getrecursionlimit() if threading.active_count() == 1 else None
+    compiled_under = _recursion_limit_now()
     tree = compile_source(path, text)
     if isinstance(tree, Diagnostic):
         return tree
@@ -193,9 +191,15 @@ def parse_cst(path: str, text: str, tree: ast.Module, compiled_under: int | None
 
 def _guarded(path: str, text: str, parsed: tuple[cst.Module, ast.Module]) -> tuple[cst.Module, ast.Module] | Diagnostic:
     """`parsed`, or VL900 "too large" when parser_guard says so (as `parse_cst` would)."""
-    compiled_under = sys.getrecursionlimit() if threading.active_count() == 1 else None
-    too_deep = parser_guard.too_deep(parsed[1], text, compiled_under)
+    too_deep = parser_guard.too_deep(parsed[1], text, _recursion_limit_now())
     return parsed if too_deep is None else too_large(path, too_deep)
+
+
+def _recursion_limit_now() -> int | None:
+    """The recursion limit a tree compiled just now was compiled under: it bounds the tree's
+    depth (parser_guard). With no other thread, nothing can change it before the guard reads
+    it; with others, it is not known."""
+    return sys.getrecursionlimit() if threading.active_count() == 1 else None
 
 
 def too_large(path: str, detail: str) -> Diagnostic:

@@ -18,6 +18,7 @@ and `--fix`'s "N fixed" count the same things; a fix that removes two diagnostic
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import libcst as cst
 
 from varlint import variable_imports
 from varlint.diagnostic import Applicability, Diagnostic, Fix
-from varlint.textlines import NEWLINE, split_lines  # noqa: F401 - split_lines: used by importers
+from varlint.textlines import line_starts, split_lines  # noqa: F401 - split_lines: used by importers
 
 MAX_PASSES = 10
 
@@ -38,10 +39,6 @@ APPLIES = {
 }
 
 
-def _line_starts(text: str) -> list[int]:
-    return [0] + [match.end() for match in NEWLINE.finditer(text)]
-
-
 def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, int]:
     """Apply the fixes whose edits overlap no earlier fix's; return (text, fixes applied)."""
     text, applied = _apply(text, fixes)
@@ -50,7 +47,7 @@ def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, int]:
 
 def _apply(text: str, fixes: list[Fix]) -> tuple[str, list[int]]:
     """`apply_fixes`, returning the indexes (in `fixes`) of the fixes applied."""
-    starts = _line_starts(text)
+    starts = line_starts(text)
 
     def offset(position) -> int:
         return starts[position.row - 1] + position.column - 1
@@ -217,14 +214,12 @@ def _without_unused_imports(
     if parsed yet) without the `Variable` imports the fixes left unused, with its parse; None
     if libcst refuses `text`. The text is parsed by libcst once: when imports go, only the
     text without them is (see variable_imports)."""
-    parsed = [module]
-
+    @functools.cache
     def text_module() -> cst.Module:
-        if parsed[0] is None:
-            parsed[0] = _libcst_module(text)
-            if parsed[0] is None:
-                raise _Refused
-        return parsed[0]
+        found = module if module is not None else _libcst_module(text)
+        if found is None:
+            raise _Refused
+        return found
 
     try:
         cleaned = variable_imports.remove_unused_variable_imports(text, tree, text_module, original, needed)

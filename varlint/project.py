@@ -45,7 +45,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from varlint import ast_stash
+from varlint import ast_stash, ast_walk
 
 
 @dataclass(frozen=True)
@@ -178,28 +178,16 @@ def read_module(name: str, path: str, text: str, is_package: bool = False) -> Mo
 
 
 def referenced_names(tree: ast.AST) -> frozenset[str]:
-    """The names read (a Name not stored to) and the attributes anywhere in `tree`. The walk of
-    ast_walk.nodes, not going into a Name (its only child is its context): a quarter of the
-    nodes of a module are the contexts of its names."""
+    """The names read (a Name not stored to) and the attributes anywhere in `tree`."""
     names = set()
     name_node, attribute_node, store = ast.Name, ast.Attribute, ast.Store
-    found = [tree]
-    for node in found:  # grows as it goes
-        kind = type(node)
+    for node in ast_walk.nodes(tree, leaves=(name_node,)):  # a Name's only child: its context
+        kind = node.__class__
         if kind is name_node:
-            if type(node.ctx) is not store:
+            if node.ctx.__class__ is not store:
                 names.add(node.id)
-            continue
-        if kind is attribute_node:
+        elif kind is attribute_node:
             names.add(node.attr)
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, ast.AST):
-                found.append(value)
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        found.append(item)
     return frozenset(names)
 
 

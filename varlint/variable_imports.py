@@ -26,7 +26,7 @@ import libcst as cst
 import libcst.helpers
 
 from varlint.analysis.names import VARIABLE, canonical
-from varlint.textlines import NEWLINE
+from varlint.textlines import line_starts
 
 ImportedAs = tuple[str, "str | None"]  # (name, asname) of an imported alias
 
@@ -68,7 +68,7 @@ def _referenced(text: str, tree: ast.Module, bound: str) -> bool | None:
     when only NameResolver can tell (another scope binds the name)."""
     spelled = [match.start() for match in re.finditer(rf"(?<!\w){re.escape(bound)}(?!\w)", text)]
     import_lines = _import_only_lines(tree)
-    starts = [0] + [match.end() for match in NEWLINE.finditer(text)]
+    starts = line_starts(text)
     if all(bisect.bisect_right(starts, offset) in import_lines for offset in spelled):
         # Every libcst Name spelled `bound` is in an import statement (never a read): none
         # is a reference.
@@ -227,7 +227,7 @@ def _head(text: str, tree: ast.Module, unused: set[ImportedAs]) -> tuple[int, cs
     row = max(rows)
     if any(statement.lineno <= row < (statement.end_lineno or statement.lineno) for statement in tree.body):
         return None  # another statement goes on past the row
-    starts = [0] + [match.end() for match in NEWLINE.finditer(text)]
+    starts = line_starts(text)
     end = starts[row] if row < len(starts) else len(text)
     if text[starts[row - 1]:end].rstrip("\r\n").endswith("\\"):
         return None  # a backslash joins the next row to the line

@@ -88,8 +88,8 @@ def tree_loss_class(project, qualified: str) -> bool:
 
 
 def local_loss_class(context, class_name: str) -> bool:
-    """A top-level class of the file being checked (read from its tree, which may be unsaved:
-    only the source of a class with a `forward` is generated and parsed, once per file)."""
+    """A top-level class of the file being checked (read from its stdlib AST: the text checked,
+    which may be unsaved)."""
     memo = context.__dict__.setdefault("_local_loss_classes", {})
     if class_name not in memo:
         tree = context.syntax_tree
@@ -193,8 +193,6 @@ def _defining_module(project, qualified: str, importer: str):
     if os.path.abspath(info.path) == os.path.abspath(importer) or project.ambiguous(module_name, importer):
         return None
     return info
-
-
 
 
 # What a call of a method gives (`method_zero_dim`).

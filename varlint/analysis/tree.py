@@ -401,19 +401,17 @@ def _bound(plan: tuple, visitors: list[cst.CSTVisitor], strict: bool) -> tuple:
 
 
 def _method(pairs: tuple, visitors: list[cst.CSTVisitor], strict: bool):
-    """One callable for the methods `pairs` name (None for none)."""
+    """One callable for the methods `pairs` name (None for none). Not `strict`, there is one
+    visitor (`walk`): its method itself, whose False skips the children."""
     if not pairs:
         return None
     methods = [getattr(visitors[index], name) for index, name in pairs]
-    if not strict and len(methods) == 1:
+    if not strict:
         return methods[0]
     name = pairs[0][1]
 
-    def call_all(node):
+    def call_all(node) -> None:
         for method in methods:
             if method(node) is False:
-                if strict:
-                    raise ValueError(f"{name} skips children: walk this visitor on its own")
-                return False  # one visitor alone: skip the children
-        return None
+                raise ValueError(f"{name} skips children: walk this visitor on its own")
     return call_all
